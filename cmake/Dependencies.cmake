@@ -1,0 +1,30 @@
+# Every external dependency, with the minimum version the project is tested against.
+# All of them come from Debian 12 packages (see packaging/setup-debian.sh).
+find_package(Eigen3 3.4 REQUIRED NO_MODULE)
+find_package(SQLite3 3.40 REQUIRED)
+find_package(OpenSSL 3.0 REQUIRED)
+# zlib: deflate for the PNG charts core/util writes (plot.h).
+find_package(ZLIB 1.2.11 REQUIRED)
+find_package(nlohmann_json 3.11 REQUIRED)
+find_package(CLI11 2.1 REQUIRED)
+find_package(Threads REQUIRED)
+# libtorch: Debian's libtorch-dev 1.13 (CPU) or the libtorch inside a PyTorch 2.x install
+# (configure with -DCMAKE_PREFIX_PATH=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')).
+find_package(Torch 1.13 REQUIRED)
+
+if(LARIMAR_BUILD_GUI)
+  find_package(Qt6 6.4 REQUIRED COMPONENTS Core Gui Widgets PrintSupport Test)
+  # Debian's QCustomPlotQt6 package ships no version file; 2.1 is checked from its header below.
+  find_package(QCustomPlotQt6 REQUIRED)
+  file(STRINGS /usr/include/qcustomplot.h _qcp_version REGEX "define QCUSTOMPLOT_VERSION_STR")
+  if(_qcp_version AND NOT _qcp_version MATCHES "\"2\\.[1-9]")
+    message(FATAL_ERROR "QCustomPlot 2.1 or newer is needed, found: ${_qcp_version}")
+  endif()
+endif()
+if(LARIMAR_BUILD_TESTS)
+  find_package(GTest 1.12 REQUIRED)
+  include(GoogleTest)
+endif()
+if(LARIMAR_BUILD_BENCHMARKS)
+  find_package(benchmark 1.7 REQUIRED)
+endif()
