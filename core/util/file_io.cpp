@@ -1,0 +1,46 @@
+#include "core/util/file_io.h"
+
+#include "core/util/error.h"
+
+#include <atomic>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace larimar {
+
+void writeFileAtomically(const std::string& path, const void* data, std::size_t size) {
+    static std::atomic<unsigned> counter{0};
+    const std::string tmp = path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) throw Error("cannot write " + path + ": " + std::strerror(errno));
+    const char* p = static_cast<const char*>(data);
+    std::size_t left = size;
+    while (left > 0) {
+        const ssize_t n = ::write(fd, p, left);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            const int err = errno;
+            ::close(fd);
+            std::remove(tmp.c_str());
+            throw Error("cannot write " + path + ": " + (n < 0 ? std::strerror(err) : "disk full"));
+        }
+        p += n;
+        left -= static_cast<std::size_t>(n);
+    }
+    // Without fsync a crash after the rename can leave an empty file under the final name.
+    if (::fsync(fd) != 0 || ::close(fd) != 0) {
+        const int err = errno;
+        std::remove(tmp.c_str());
+        throw Error("cannot write " + path + ": " + std::strerror(err));
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        const int err = errno;
+        std::remove(tmp.c_str());
+        throw Error("cannot write " + path + ": " + std::strerror(err));
+    }
+}
+
+} // namespace larimar
