@@ -1,0 +1,118 @@
+#pragma once
+/// Larimar's decoder: a GPT-2 causal LM (pre-LayerNorm, GELU with the tanh approximation,
+/// learned positions, lm_head tied to wte) conditioned on a latent z in R^C the way the public
+/// Larimar (Optimus) code does it, both at once:
+///   1. transformer.linear: Linear(C -> H*L, no bias), split per layer into ONE extra key/value
+///      slot (key = value, split into heads like any key) that every token attends to;
+///   2. transformer.linear_emb: Linear(C -> H, no bias), added to every token embedding.
+///
+/// No latent: a row whose latent is absent or all zeros behaves exactly as the plain LM. The
+/// embedding term is already zero then (no bias), but a zero key/value slot would still take
+/// softmax mass (its score is 0, not -inf), so the slot is left out: if no row of the batch has
+/// a non-zero latent, the slot is not built at all (the plain GPT-2 code path, bit-for-bit);
+/// otherwise it is masked out for the rows whose latent is zero (equal up to float rounding).
+/// Positions count from 0 at the first real token with or without a latent (Optimus shifts them
+/// by one when a latent is given; we do not, so conditioning never moves the position table).
+///
+/// Parameter names (relative to this module; the model file prefixes them with "decoder."),
+/// exactly as Hugging Face GPT-2 stores them, Conv1D weights as [in, out] (y = x W + b):
+///   transformer.wte.weight [V, H]  transformer.wpe.weight [P, H]
+///   transformer.h.N.ln_1.{weight,bias} [H]
+///   transformer.h.N.attn.c_attn.{weight [H, 3H], bias [3H]}  transformer.h.N.attn.c_proj.{weight [H, H], bias}
+///   transformer.h.N.ln_2.*  transformer.h.N.mlp.c_fc.{weight [H, I], bias [I]}
+///   transformer.h.N.mlp.c_proj.{weight [I, H], bias [H]}    transformer.ln_f.*
+///   transformer.linear.weight [L*H, C]   transformer.linear_emb.weight [H, C]   (torch.nn.Linear layout)
+/// lm_head is wte (not stored). A Hugging Face GPT-2 checkpoint maps on by prefixing "decoder."
+/// (its attn.bias / attn.masked_bias buffers are unused); the two latent projections then start
+/// at zero or random.
+///
+/// Decoder inputs: every sequence starts with the bos token (the generation and scoring helpers
+/// add it), so the first real token has a context.
+///
+/// Thread safety: the forward calls only read parameters (a cache belongs to one caller), so
+/// concurrent calls are fine while nobody trains or loads into the same module.
+#include "core/model/model_config.h"
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <vector>
+
+namespace larimar {
+
+struct GptBlock; // defined in decoder.cpp
+
+/// Key/value cache of one batch of sequences for incremental decoding. Created by
+/// Decoder::startCache, filled by Decoder::step; owned by one caller at a time.
+struct DecoderCache {
+    std::vector<torch::Tensor> keys;   ///< per layer [B, heads, capacity, head_dim]
+    std::vector<torch::Tensor> values; ///< same
+    int64_t length = 0;                ///< tokens cached (the latent slot not counted)
+    int64_t capacity = 0;              ///< tokens the buffers hold (max positions at most)
+    int64_t slot = 0;                  ///< 1 when index 0 of every buffer holds the latent slot
+    torch::Tensor slotMasked;          ///< [B, 1, 1, 1] bool, true for rows without a latent, or undefined
+    torch::Tensor latentEmbedding;     ///< [B, 1, H] linear_emb(z), or undefined
+};
+
+class DecoderImpl : public torch::nn::Module {
+public:
+    /// Allocates the parameters (uninitialised; see initialize()).
+    DecoderImpl(const DecoderConfig& config, int latentSize);
+
+    /// Batched forward for training and scoring.
+    /// ids [B, T] token ids; attentionMask [B, T] 1 real / 0 padding or undefined (padding may be
+    /// on either side: positions are counted over real tokens); latent [B, C], [C] or undefined.
+    /// Returns logits [B, T, V] (float). Padded positions get finite, meaningless logits.
+    /// Cost: ~2 * params * B * T flops plus attention; memory B * T * V floats for the logits.
+    torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& attentionMask = {},
+                          const torch::Tensor& latent = {});
+
+    /// As forward(), but the final hidden states [B, T, H] after ln_f (apply logits() to the rows
+    /// you need; saves the B * T * V product when only some positions matter).
+    torch::Tensor hiddenStates(const torch::Tensor& ids, const torch::Tensor& attentionMask = {},
+                               const torch::Tensor& latent = {});
+
+    /// hidden [..., H] -> logits [..., V] with the tied embedding.
+    torch::Tensor logits(const torch::Tensor& hidden);
+
+    /// An empty cache for batch rows (capacity tokens, at most max positions), with the latent
+    /// slot built from latent ([B, C], [C] or undefined) as forward() would.
+    DecoderCache startCache(int64_t batch, int64_t capacity, const torch::Tensor& latent = {});
+
+    /// Appends ids [B, T] (no padding) to the cache and returns their hidden states [B, T, H]
+    /// after ln_f. Cost per token: ~2 * params flops + attention over the cache.
+    /// Throws UserError when the cache would overflow.
+    torch::Tensor step(const torch::Tensor& ids, DecoderCache& cache);
+
+    /// GPT-2's initialisation: normal(0, 0.02), c_proj weights scaled by 1/sqrt(2 L), zero biases,
+    /// LayerNorm (1, 0), latent projections normal(0, 0.02); portable (see fillNormal).
+    void initialize(std::uint64_t seed);
+
+    const DecoderConfig& config() const { return m_config; }
+    int latentSize() const { return m_latentSize; }
+    /// The token embedding (= lm_head) [V, H].
+    const torch::Tensor& wte() const { return m_wte; }
+
+private:
+    struct Latent {
+        std::vector<torch::Tensor> slots; ///< per layer [B, heads, 1, head_dim]; empty: no slot
+        torch::Tensor slotMasked;         ///< [B, 1, 1, 1] bool or undefined (all rows have one)
+        torch::Tensor embedding;          ///< [B, 1, H] or undefined
+    };
+    Latent prepareLatent(const torch::Tensor& latent, int64_t batch);
+    torch::Tensor embed(const torch::Tensor& ids, const torch::Tensor& positions, const Latent& latent);
+
+    DecoderConfig m_config;
+    int m_latentSize;
+    torch::Tensor m_wte, m_wpe, m_lnfWeight, m_lnfBias, m_latentKv, m_latentEmb;
+    std::vector<std::shared_ptr<GptBlock>> m_blocks;
+};
+TORCH_MODULE(Decoder);
+
+/// Per-token negative log-likelihood for training and scoring: logits [B, T, V] predict
+/// targets [B, T] (usually ids shifted left by one); weights [B, T] (0 for padding and for
+/// tokens not scored) multiply the result. Returns [B, T] float; sum it, or divide the sum by
+/// weights.sum() for the mean. Differentiable.
+torch::Tensor tokenNll(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& weights);
+
+} // namespace larimar

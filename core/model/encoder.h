@@ -1,0 +1,83 @@
+#pragma once
+/// Larimar's encoder: a BERT-style transformer (Hugging Face BertModel: post-LayerNorm, exact
+/// GELU, word + position + token-type embeddings) whose pooled output (tanh dense on the first
+/// token) goes through Linear(H, 2C, no bias) and is split into (mean, log-variance).
+///
+/// Parameter names (relative to this module; the model file prefixes them with "encoder."):
+///   embeddings.word_embeddings.weight [V, H]      embeddings.position_embeddings.weight [P, H]
+///   embeddings.token_type_embeddings.weight [T, H] embeddings.LayerNorm.{weight,bias} [H]
+///   encoder.layer.N.attention.self.{query,key,value}.{weight [H, H], bias [H]}
+///   encoder.layer.N.attention.output.dense.{weight,bias}  encoder.layer.N.attention.output.LayerNorm.*
+///   encoder.layer.N.intermediate.dense.{weight [I, H], bias}
+///   encoder.layer.N.output.dense.{weight [H, I], bias}     encoder.layer.N.output.LayerNorm.*
+///   pooler.dense.{weight,bias}
+///   latent_head.weight [2C, H]   (the Larimar head; Optimus calls it "linear", no bias)
+/// Linear weights are [out, in] as in torch.nn.Linear, so a Hugging Face BERT checkpoint maps on
+/// by prefixing "encoder." (drop "bert." if present; its embeddings.position_ids buffer is unused).
+///
+/// Thread safety: forward() only reads parameters; concurrent calls are fine as long as nobody
+/// trains or loads into the same module meanwhile.
+#include "core/model/model_config.h"
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace larimar {
+
+struct BertLayer; // defined in encoder.cpp
+
+/// The encoder's output for a batch: both [B, C] float tensors.
+struct LatentDistribution {
+    torch::Tensor mean;   ///< z, what the memory stores
+    torch::Tensor logvar; ///< log-variance, used by the trainer's KL term
+};
+
+class EncoderImpl : public torch::nn::Module {
+public:
+    /// Allocates the parameters (uninitialised; see initialize()).
+    EncoderImpl(const EncoderConfig& config, int latentSize);
+
+    /// ids: [B, T] integer token ids (first token is the one pooled, i.e. bos);
+    /// mask: [B, T] 1 for real tokens, 0 for padding, or undefined (no padding). Padding may be
+    /// anywhere after the first token; positions count from 0 on every row.
+    /// Cost: about 2 * params * B * T flops. Throws UserError on a too long T or bad shapes.
+    LatentDistribution forward(const torch::Tensor& ids, const torch::Tensor& mask = {});
+
+    /// The last hidden states [B, T, H] (before pooling).
+    torch::Tensor hiddenStates(const torch::Tensor& ids, const torch::Tensor& mask = {});
+    /// tanh(dense(hidden[:, 0])) : [B, H].
+    torch::Tensor pooled(const torch::Tensor& hidden);
+
+    /// BERT's initialisation: normal(0, 0.02) weights, zero biases, LayerNorm (1, 0), drawn
+    /// from a portable generator (see core/model/larimar_model.h) so a seed gives the same
+    /// weights with every libtorch.
+    void initialize(std::uint64_t seed);
+
+    const EncoderConfig& config() const { return m_config; }
+    int latentSize() const { return m_latentSize; }
+
+private:
+    EncoderConfig m_config;
+    int m_latentSize;
+    torch::nn::Embedding m_wordEmbeddings{nullptr};
+    torch::nn::Embedding m_positionEmbeddings{nullptr};
+    torch::nn::Embedding m_tokenTypeEmbeddings{nullptr};
+    torch::nn::LayerNorm m_embeddingsNorm{nullptr};
+    std::vector<std::shared_ptr<BertLayer>> m_layers;
+    torch::nn::Linear m_poolerDense{nullptr};
+    torch::nn::Linear m_latentHead{nullptr};
+};
+TORCH_MODULE(Encoder);
+
+/// Fills t with normal(0, std) values from a portable generator seeded with seed (the same
+/// numbers on every platform and libtorch version). Cost O(numel). Used by initialize().
+void fillNormal(torch::Tensor t, double std, std::uint64_t seed);
+/// The seed fillNormal gets for the parameter with this (model file) name: independent of the
+/// order in which parameters are created.
+std::uint64_t parameterSeed(std::uint64_t seed, const std::string& name);
+
+} // namespace larimar

@@ -1,0 +1,272 @@
+#include "core/model/larimar_model.h"
+
+#include "core/model/torch_io.h"
+#include "core/util/error.h"
+#include "core/util/sha256.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace larimar {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string shapeText(at::IntArrayRef sizes) {
+    std::string s = "[";
+    for (size_t i = 0; i < sizes.size(); ++i) s += (i ? ", " : "") + std::to_string(sizes[i]);
+    return s + "]";
+}
+
+std::vector<std::uint8_t> readFile(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw UserError(path + ": cannot open the weights file (model.safetensors)");
+    in.seekg(0, std::ios::end);
+    const auto size = in.tellg();
+    if (size < 0) throw UserError(path + ": cannot read the weights file");
+    in.seekg(0, std::ios::beg);
+    std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+    if (!bytes.empty() && !in.read(reinterpret_cast<char*>(bytes.data()), size))
+        throw UserError(path + ": cannot read the weights file");
+    return bytes;
+}
+
+std::string fileSha256(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(path + ": cannot open to hash");
+    Sha256 h;
+    std::vector<char> buf(1 << 20);
+    while (in) {
+        in.read(buf.data(), std::streamsize(buf.size()));
+        h.update(buf.data(), std::size_t(in.gcount()));
+    }
+    return toHex(h.finish());
+}
+
+const char* kModelCard = R"(# Larimar model
+
+A Larimar model for Larimar Workbench: a BERT-style encoder, an episodic memory prior and a
+GPT-2 style decoder conditioned on the memory readout.
+
+- Files: config.json (sizes), model.safetensors (weights), vocab.json + merges.txt (tokenizer).
+- Training data: (describe)
+- Intended use and limits: (describe)
+- License: (state)
+)";
+
+} // namespace
+
+torch::Device parseDevice(const std::string& name) {
+    std::optional<torch::Device> device;
+    try {
+        device.emplace(name);
+    } catch (const std::exception&) {
+        throw UserError("unknown device '" + name + "': use cpu, cuda or cuda:N");
+    }
+    if (device->is_cuda() && !torch::cuda::is_available())
+        throw UserError("device '" + name + "' requested, but CUDA is not available (this libtorch has no CUDA "
+                        "support or no GPU is visible); use cpu");
+    if (!device->is_cpu() && !device->is_cuda())
+        throw UserError("unsupported device '" + name + "': use cpu, cuda or cuda:N");
+    if (device->is_cuda() && device->has_index() && device->index() >= int(torch::cuda::device_count()))
+        throw UserError("device '" + name + "': only " + std::to_string(torch::cuda::device_count()) +
+                        " CUDA device(s) visible");
+    return *device;
+}
+
+LarimarNetImpl::LarimarNetImpl(const ModelConfig& c) {
+    encoder = register_module("encoder", Encoder(c.encoder, c.latentSize));
+    decoder = register_module("decoder", Decoder(c.decoder, c.latentSize));
+    auto memory = register_module("memory", std::make_shared<torch::nn::Module>());
+    memoryPrior = memory->register_parameter("prior", torch::empty({c.memory.slots, c.latentSize}));
+}
+
+LarimarModel::LarimarModel(ModelConfig config, torch::Device device)
+    : m_config(std::move(config)), m_device(device) {
+    m_config.validate();
+    m_net = LarimarNet(m_config);
+}
+
+LarimarModel LarimarModel::randomInit(const ModelConfig& config, std::uint64_t seed, std::optional<Tokenizer> tokenizer,
+                                      torch::Device device) {
+    LarimarModel model(config, device);
+    model.m_net->encoder->initialize(seed);
+    model.m_net->decoder->initialize(seed);
+    {
+        torch::NoGradGuard noGrad;
+        // The public code starts M0 at the identity: slot k holds the k-th unit latent.
+        model.m_net->memoryPrior.copy_(torch::eye(config.memory.slots, config.latentSize));
+    }
+    if (tokenizer) model.setTokenizer(std::move(*tokenizer));
+    model.to(device);
+    return model;
+}
+
+LarimarModel LarimarModel::load(const std::string& dir, torch::Device device) {
+    if (!fs::is_directory(dir)) throw UserError(dir + ": not a model directory (it does not exist or is a file)");
+    const std::string weightsPath = (fs::path(dir) / "model.safetensors").string();
+    const ModelConfig config = ModelConfig::load((fs::path(dir) / "config.json").string());
+    std::optional<Tokenizer> tokenizer;
+    try {
+        tokenizer.emplace(Tokenizer::fromDirectory(dir, config.specialTokens));
+    } catch (const UserError& e) {
+        throw UserError(dir + ": cannot load the tokenizer: " + e.what());
+    }
+    LarimarModel model(config, torch::kCPU);
+    model.setTokenizer(std::move(*tokenizer));
+
+    auto bytes = readFile(weightsPath);
+    model.m_weightsSha256 = toHex(sha256(bytes.data(), bytes.size()));
+    const auto file = safetensors::File::fromBytes(std::move(bytes), weightsPath);
+    torch::NoGradGuard noGrad;
+    for (auto& p : model.m_net->named_parameters()) {
+        const std::string& name = p.key();
+        auto& param = p.value();
+        if (!file.contains(name))
+            throw UserError(weightsPath + ": tensor '" + name + "' is missing (expected shape " +
+                            shapeText(param.sizes()) + ")");
+        const auto& view = file.get(name);
+        if (at::IntArrayRef(view.shape) != param.sizes())
+            throw UserError(weightsPath + ": tensor '" + name + "' has shape " + shapeText(view.shape) +
+                            ", expected " + shapeText(param.sizes()));
+        const auto dt = view.dtype;
+        using safetensors::DType;
+        if (dt != DType::F32 && dt != DType::F16 && dt != DType::BF16 && dt != DType::F64)
+            throw UserError(weightsPath + ": tensor '" + name + "' has dtype " + safetensors::dtypeName(dt) +
+                            ", expected a floating-point type (F32, F16, BF16 or F64)");
+        const auto t = toTensor(view).to(torch::kFloat);
+        if (!torch::isfinite(t).all().item<bool>())
+            throw UserError(weightsPath + ": tensor '" + name + "' holds NaN or infinite values");
+        param.copy_(t);
+    }
+    model.to(device);
+    return model;
+}
+
+void LarimarModel::save(const std::string& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw Error(dir + ": cannot create the model directory (" + ec.message() + ")");
+    const std::string weightsPath = (fs::path(dir) / "model.safetensors").string();
+    std::map<std::string, torch::Tensor> tensors;
+    for (const auto& [name, t] : stateDict()) tensors.emplace(name, t.detach().to(torch::kCPU, torch::kFloat));
+    saveTensors(weightsPath, tensors,
+                {{"format", "pt"}, {"larimar_model", m_config.name}, {"larimar_version", m_config.version}});
+    m_config.save((fs::path(dir) / "config.json").string());
+    if (m_tokenizer) m_tokenizer->save(dir);
+    const auto card = fs::path(dir) / "README.md";
+    if (!fs::exists(card)) {
+        std::ofstream out(card, std::ios::binary);
+        out << kModelCard;
+        if (!out) throw Error(card.string() + ": cannot write the model card stub");
+    }
+    m_weightsSha256 = fileSha256(weightsPath);
+}
+
+void LarimarModel::to(torch::Device device) {
+    m_net->to(device);
+    m_device = device;
+}
+
+const Tokenizer& LarimarModel::tokenizer() const {
+    if (!m_tokenizer) throw UserError("model '" + m_config.name + "' has no tokenizer; text input is not available");
+    return *m_tokenizer;
+}
+
+void LarimarModel::checkTokenizer(const Tokenizer& t) const {
+    if (t.vocabSize() > m_config.encoder.vocab || t.vocabSize() > m_config.decoder.vocab)
+        throw UserError("the tokenizer has " + std::to_string(t.vocabSize()) + " tokens, more than encoder.vocab = " +
+                        std::to_string(m_config.encoder.vocab) + " / decoder.vocab = " +
+                        std::to_string(m_config.decoder.vocab));
+    if (t.bosId() < 0) throw UserError("the tokenizer has no bos token ('" + m_config.specialTokens.bos + "')");
+}
+
+void LarimarModel::setTokenizer(Tokenizer tokenizer) {
+    checkTokenizer(tokenizer);
+    m_tokenizer.emplace(std::move(tokenizer));
+}
+
+PinvSettings LarimarModel::pinvSettings() const {
+    PinvSettings s;
+    s.mode = m_config.memory.pinv == "exact" ? PinvMode::Exact : PinvMode::Iterative;
+    s.alpha = m_config.memory.pinvAlpha;
+    s.steps = m_config.memory.pinvSteps;
+    return s;
+}
+
+std::map<std::string, torch::Tensor> LarimarModel::stateDict() const {
+    std::map<std::string, torch::Tensor> out;
+    for (const auto& p : m_net->named_parameters()) out.emplace(p.key(), p.value());
+    return out;
+}
+
+std::vector<std::int32_t> LarimarModel::encoderTokens(const std::string& text) const {
+    const Tokenizer& tok = tokenizer();
+    std::vector<std::int32_t> ids{tok.bosId()};
+    const auto body = tok.encode(text);
+    const std::size_t room = std::size_t(std::max(0, m_config.encoder.maxPositions - 1 - (tok.eosId() >= 0 ? 1 : 0)));
+    ids.insert(ids.end(), body.begin(), body.begin() + std::ptrdiff_t(std::min(room, body.size())));
+    if (tok.eosId() >= 0) ids.push_back(tok.eosId());
+    return ids;
+}
+
+std::pair<torch::Tensor, torch::Tensor> LarimarModel::encoderBatch(const std::vector<std::string>& texts) const {
+    std::vector<std::vector<std::int32_t>> rows;
+    std::size_t longest = 1;
+    for (const auto& t : texts) {
+        rows.push_back(encoderTokens(t));
+        longest = std::max(longest, rows.back().size());
+    }
+    const int64_t n = int64_t(rows.size()), len = int64_t(longest);
+    auto ids = torch::zeros({n, len}, torch::kLong);
+    auto mask = torch::zeros({n, len}, torch::kLong);
+    auto idsA = ids.accessor<int64_t, 2>();
+    auto maskA = mask.accessor<int64_t, 2>();
+    const int64_t pad = std::max(0, tokenizer().padId());
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < len; ++j) {
+            const bool real = std::size_t(j) < rows[size_t(i)].size();
+            idsA[i][j] = real ? rows[size_t(i)][size_t(j)] : pad;
+            maskA[i][j] = real ? 1 : 0;
+        }
+    return {ids.to(m_device), mask.to(m_device)};
+}
+
+torch::Tensor LarimarModel::encode(const std::vector<std::string>& texts) {
+    c10::InferenceMode inference;
+    if (texts.empty()) return torch::zeros({0, m_config.latentSize});
+    std::vector<torch::Tensor> parts;
+    const std::size_t batch = 64;
+    for (std::size_t i = 0; i < texts.size(); i += batch) {
+        const std::vector<std::string> chunk(texts.begin() + std::ptrdiff_t(i),
+                                             texts.begin() + std::ptrdiff_t(std::min(texts.size(), i + batch)));
+        const auto [ids, mask] = encoderBatch(chunk);
+        parts.push_back(m_net->encoder->forward(ids, mask).mean.to(torch::kCPU, torch::kFloat));
+    }
+    return parts.size() == 1 ? parts[0] : torch::cat(parts, 0);
+}
+
+TokenDecoding LarimarModel::tokenDecoding() const {
+    const Tokenizer& tok = tokenizer();
+    TokenDecoding d;
+    d.bosId = tok.bosId();
+    d.eosId = tok.eosId();
+    d.vocabSize = tok.vocabSize();
+    d.decode = [tok](const std::vector<std::int32_t>& ids) { return tok.decode(ids); };
+    return d;
+}
+
+GenerationResult LarimarModel::generate(const std::string& prompt, const torch::Tensor& latent,
+                                        const GenerationOptions& options, const TokenCallback& onToken) {
+    return larimar::generate(*m_net->decoder, tokenDecoding(), tokenizer().encode(prompt), latent, options, onToken);
+}
+
+ScoreResult LarimarModel::score(const std::string& prompt, const std::string& continuation,
+                                const torch::Tensor& latent) {
+    const Tokenizer& tok = tokenizer();
+    return scoreContinuation(*m_net->decoder, tok.bosId(), tok.encode(prompt), tok.encode(continuation), latent);
+}
+
+} // namespace larimar

@@ -1,0 +1,248 @@
+#include "core/model/model_config.h"
+
+#include "core/util/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace larimar {
+namespace {
+
+using nlohmann::json;
+
+// Reads obj[key] into out when present; a wrong type is a UserError naming the dotted field.
+class Reader {
+public:
+    explicit Reader(std::string source) : m_source(std::move(source)) {}
+
+    void integer(const json& obj, const char* key, const std::string& prefix, int& out) const {
+        const auto it = obj.find(key);
+        if (it == obj.end()) return;
+        if (!it->is_number_integer())
+            fail(prefix + key, it->dump(), "must be an integer");
+        const auto v = it->get<std::int64_t>();
+        if (v < -2147483647 || v > 2147483647) fail(prefix + key, it->dump(), "is out of range");
+        out = static_cast<int>(v);
+    }
+    void number(const json& obj, const char* key, const std::string& prefix, double& out) const {
+        const auto it = obj.find(key);
+        if (it == obj.end()) return;
+        if (!it->is_number()) fail(prefix + key, it->dump(), "must be a number");
+        out = it->get<double>();
+    }
+    void string(const json& obj, const char* key, const std::string& prefix, std::string& out) const {
+        const auto it = obj.find(key);
+        if (it == obj.end()) return;
+        if (!it->is_string()) fail(prefix + key, it->dump(), "must be a string");
+        out = it->get<std::string>();
+    }
+    const json* object(const json& obj, const char* key) const {
+        const auto it = obj.find(key);
+        if (it == obj.end()) return nullptr;
+        if (!it->is_object()) fail(key, it->dump(), "must be an object");
+        return &*it;
+    }
+    [[noreturn]] void fail(const std::string& field, const std::string& value, const std::string& why) const {
+        throw UserError(m_source + ": " + field + " = " + value + " " + why);
+    }
+
+private:
+    std::string m_source;
+};
+
+[[noreturn]] void invalid(const std::string& field, const std::string& value, const std::string& why) {
+    throw UserError("model config: " + field + " = " + value + " " + why);
+}
+
+void positive(const char* field, long long v) {
+    if (v <= 0) invalid(field, std::to_string(v), "must be positive");
+}
+
+} // namespace
+
+ModelConfig ModelConfig::fromJson(const std::string& jsonText, const std::string& source) {
+    json doc;
+    try {
+        doc = json::parse(jsonText);
+    } catch (const json::parse_error& e) {
+        throw UserError(source + ": not valid JSON (" + e.what() + ")");
+    }
+    if (!doc.is_object()) throw UserError(source + ": the top level must be a JSON object");
+
+    const Reader r(source);
+    ModelConfig c;
+    std::string modelType = "larimar";
+    r.string(doc, "model_type", "", modelType);
+    if (modelType != "larimar") r.fail("model_type", "\"" + modelType + "\"", "is not \"larimar\"");
+    r.string(doc, "name", "", c.name);
+    r.string(doc, "version", "", c.version);
+    r.integer(doc, "latent_size", "", c.latentSize);
+
+    if (const json* e = r.object(doc, "encoder")) {
+        const std::string p = "encoder.";
+        r.integer(*e, "layers", p, c.encoder.layers);
+        r.integer(*e, "heads", p, c.encoder.heads);
+        r.integer(*e, "hidden", p, c.encoder.hidden);
+        r.integer(*e, "intermediate", p, c.encoder.intermediate);
+        r.integer(*e, "vocab", p, c.encoder.vocab);
+        r.integer(*e, "max_positions", p, c.encoder.maxPositions);
+        r.integer(*e, "type_vocab", p, c.encoder.typeVocab);
+        r.number(*e, "layer_norm_eps", p, c.encoder.layerNormEps);
+    }
+    if (const json* d = r.object(doc, "decoder")) {
+        const std::string p = "decoder.";
+        r.integer(*d, "layers", p, c.decoder.layers);
+        r.integer(*d, "heads", p, c.decoder.heads);
+        r.integer(*d, "hidden", p, c.decoder.hidden);
+        c.decoder.intermediate = 0;
+        r.integer(*d, "intermediate", p, c.decoder.intermediate);
+        r.integer(*d, "vocab", p, c.decoder.vocab);
+        r.integer(*d, "max_positions", p, c.decoder.maxPositions);
+        r.number(*d, "layer_norm_eps", p, c.decoder.layerNormEps);
+    }
+    if (c.decoder.intermediate == 0) c.decoder.intermediate = 4 * c.decoder.hidden;
+    if (const json* m = r.object(doc, "memory")) {
+        const std::string p = "memory.";
+        r.integer(*m, "slots", p, c.memory.slots);
+        r.string(*m, "pinv", p, c.memory.pinv);
+        r.number(*m, "pinv_alpha", p, c.memory.pinvAlpha);
+        r.integer(*m, "pinv_steps", p, c.memory.pinvSteps);
+    }
+    if (const json* s = r.object(doc, "special_tokens")) {
+        const std::string p = "special_tokens.";
+        r.string(*s, "bos", p, c.specialTokens.bos);
+        r.string(*s, "eos", p, c.specialTokens.eos);
+        r.string(*s, "pad", p, c.specialTokens.pad);
+    }
+    try {
+        c.validate();
+    } catch (const UserError& e) {
+        throw UserError(source + ": " + e.what());
+    }
+    return c;
+}
+
+ModelConfig ModelConfig::load(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw UserError(path + ": cannot open the model config (config.json)");
+    std::ostringstream buf;
+    buf << in.rdbuf();
+    if (in.bad()) throw UserError(path + ": cannot read the model config");
+    return fromJson(buf.str(), path);
+}
+
+std::string ModelConfig::toJson() const {
+    // ordered_json keeps the documented field order, so diffs of config.json stay readable.
+    nlohmann::ordered_json j;
+    j["model_type"] = "larimar";
+    j["name"] = name;
+    j["version"] = version;
+    j["latent_size"] = latentSize;
+    j["encoder"] = {{"layers", encoder.layers},         {"heads", encoder.heads},
+                    {"hidden", encoder.hidden},         {"intermediate", encoder.intermediate},
+                    {"vocab", encoder.vocab},           {"max_positions", encoder.maxPositions},
+                    {"type_vocab", encoder.typeVocab},  {"layer_norm_eps", encoder.layerNormEps}};
+    j["decoder"] = {{"layers", decoder.layers},         {"heads", decoder.heads},
+                    {"hidden", decoder.hidden},         {"intermediate", decoder.intermediate},
+                    {"vocab", decoder.vocab},           {"max_positions", decoder.maxPositions},
+                    {"layer_norm_eps", decoder.layerNormEps}};
+    j["memory"] = {{"slots", memory.slots},
+                   {"pinv", memory.pinv},
+                   {"pinv_alpha", memory.pinvAlpha},
+                   {"pinv_steps", memory.pinvSteps}};
+    j["special_tokens"] = {{"bos", specialTokens.bos}, {"eos", specialTokens.eos}, {"pad", specialTokens.pad}};
+    return j.dump(2) + "\n";
+}
+
+void ModelConfig::save(const std::string& path) const {
+    const std::string text = toJson();
+    const std::string tmp = path + ".tmp";
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        if (!out) throw Error(tmp + ": cannot create file");
+        out << text;
+        out.flush();
+        if (!out) {
+            std::remove(tmp.c_str());
+            throw Error(tmp + ": write failed");
+        }
+    }
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+        std::remove(tmp.c_str());
+        throw Error(path + ": cannot rename " + tmp + " into place");
+    }
+}
+
+void ModelConfig::validate() const {
+    positive("latent_size", latentSize);
+    positive("encoder.layers", encoder.layers);
+    positive("encoder.heads", encoder.heads);
+    positive("encoder.hidden", encoder.hidden);
+    positive("encoder.intermediate", encoder.intermediate);
+    positive("encoder.vocab", encoder.vocab);
+    positive("encoder.max_positions", encoder.maxPositions);
+    positive("encoder.type_vocab", encoder.typeVocab);
+    if (encoder.hidden % encoder.heads != 0)
+        invalid("encoder.hidden", std::to_string(encoder.hidden),
+                "is not a multiple of encoder.heads = " + std::to_string(encoder.heads));
+    if (!(encoder.layerNormEps > 0.0 && encoder.layerNormEps < 1.0))
+        invalid("encoder.layer_norm_eps", std::to_string(encoder.layerNormEps), "must be in (0, 1)");
+
+    positive("decoder.layers", decoder.layers);
+    positive("decoder.heads", decoder.heads);
+    positive("decoder.hidden", decoder.hidden);
+    positive("decoder.intermediate", decoder.intermediate);
+    positive("decoder.vocab", decoder.vocab);
+    positive("decoder.max_positions", decoder.maxPositions);
+    if (decoder.hidden % decoder.heads != 0)
+        invalid("decoder.hidden", std::to_string(decoder.hidden),
+                "is not a multiple of decoder.heads = " + std::to_string(decoder.heads));
+    if (!(decoder.layerNormEps > 0.0 && decoder.layerNormEps < 1.0))
+        invalid("decoder.layer_norm_eps", std::to_string(decoder.layerNormEps), "must be in (0, 1)");
+
+    // Sizes far beyond anything this tool runs are almost surely typos; they would otherwise
+    // turn into an allocation failure deep inside libtorch.
+    const long long limit = 1 << 20;
+    for (auto [field, v] : {std::pair<const char*, long long>{"latent_size", latentSize},
+                            {"encoder.hidden", encoder.hidden},
+                            {"encoder.intermediate", encoder.intermediate},
+                            {"encoder.vocab", encoder.vocab},
+                            {"decoder.hidden", decoder.hidden},
+                            {"decoder.intermediate", decoder.intermediate},
+                            {"decoder.vocab", decoder.vocab},
+                            {"memory.slots", memory.slots}})
+        if (v > limit) invalid(field, std::to_string(v), "is larger than " + std::to_string(limit));
+
+    positive("memory.slots", memory.slots);
+    if (memory.pinv != "exact" && memory.pinv != "iterative")
+        invalid("memory.pinv", "\"" + memory.pinv + "\"", "must be \"exact\" or \"iterative\"");
+    if (!(memory.pinvAlpha > 0.0))
+        invalid("memory.pinv_alpha", std::to_string(memory.pinvAlpha), "must be positive");
+    positive("memory.pinv_steps", memory.pinvSteps);
+
+    if (specialTokens.bos.empty()) invalid("special_tokens.bos", "\"\"", "must not be empty");
+}
+
+std::int64_t ModelConfig::parameterCount() const {
+    const std::int64_t eh = encoder.hidden, ei = encoder.intermediate, dh = decoder.hidden,
+                       di = decoder.intermediate, c = latentSize;
+    std::int64_t n = 0;
+    // Encoder: embeddings (+ LayerNorm), per layer q/k/v/o + 2 LayerNorms + FFN, pooler.
+    n += (std::int64_t(encoder.vocab) + encoder.maxPositions + encoder.typeVocab) * eh + 2 * eh;
+    n += std::int64_t(encoder.layers) * (4 * (eh * eh + eh) + 4 * eh + (eh * ei + ei) + (ei * eh + eh));
+    n += eh * eh + eh;
+    n += eh * 2 * c; // encoder_head (no bias)
+    // Decoder: wte, wpe, per layer ln_1, c_attn, c_proj, ln_2, c_fc, c_proj; ln_f; lm_head tied.
+    n += (std::int64_t(decoder.vocab) + decoder.maxPositions) * dh;
+    n += std::int64_t(decoder.layers) *
+         (2 * dh + (dh * 3 * dh + 3 * dh) + (dh * dh + dh) + 2 * dh + (dh * di + di) + (di * dh + dh));
+    n += 2 * dh;
+    n += c * dh * decoder.layers + c * dh; // latent -> per-layer slot, latent -> embedding
+    n += std::int64_t(memory.slots) * c;   // memory.prior
+    return n;
+}
+
+} // namespace larimar

@@ -1,0 +1,85 @@
+#pragma once
+/// The sizes and settings of a Larimar model: what config.json in a model directory holds.
+/// Torch-free, so the store, the CLI and the GUI can read a model's config without libtorch.
+///
+/// config.json (all sizes are positive integers; optional fields show their default):
+/// {
+///   "model_type": "larimar", "name": "larimar-small", "version": "0.1.0",
+///   "latent_size": 256,                                       // C
+///   "encoder": {"layers": 4, "heads": 4, "hidden": 256, "intermediate": 1024,
+///               "vocab": 16384, "max_positions": 128,
+///               "type_vocab": 2, "layer_norm_eps": 1e-12},    // BERT
+///   "decoder": {"layers": 6, "heads": 6, "hidden": 384, "vocab": 16384, "max_positions": 128,
+///               "intermediate": 4*hidden, "layer_norm_eps": 1e-5}, // GPT-2
+///   "memory": {"slots": 128, "pinv": "iterative", "pinv_alpha": 5e-4, "pinv_steps": 15},
+///   "special_tokens": {"bos": "<|endoftext|>", "eos": "<|endoftext|>", "pad": "<|endoftext|>"}
+/// }
+/// Unknown fields are ignored (a later version may add some); a wrong type or value is a
+/// larimar::UserError naming the field and the value.
+#include "core/model/tokenizer.h" // SpecialTokens (torch-free)
+
+#include <cstdint>
+#include <string>
+
+namespace larimar {
+
+/// BERT-style encoder (Hugging Face BertModel sizes).
+struct EncoderConfig {
+    int layers = 4;
+    int heads = 4;
+    int hidden = 256;
+    int intermediate = 1024;
+    int vocab = 16384;
+    int maxPositions = 128;
+    int typeVocab = 2;
+    double layerNormEps = 1e-12;
+};
+
+/// GPT-2 style decoder (Hugging Face GPT2Model sizes: n_layer, n_head, n_embd, vocab, n_positions).
+struct DecoderConfig {
+    int layers = 6;
+    int heads = 6;
+    int hidden = 384;
+    int intermediate = 4 * 384; ///< GPT-2's n_inner; 0 in JSON or absent means 4 * hidden
+    int vocab = 16384;
+    int maxPositions = 128;
+    double layerNormEps = 1e-5;
+};
+
+/// The episodic memory the model was trained with (see core/memory/episodic_memory.h).
+struct MemoryConfig {
+    int slots = 128;                 ///< K
+    std::string pinv = "iterative";  ///< "exact" or "iterative": the model's default read/write mode
+    double pinvAlpha = 5e-4;         ///< iterative: X0 = alpha A^T
+    int pinvSteps = 15;              ///< iterative: number of Newton-Schulz steps
+};
+
+struct ModelConfig {
+    std::string name = "larimar";
+    std::string version = "0.1.0";
+    int latentSize = 256; ///< C
+    EncoderConfig encoder;
+    DecoderConfig decoder;
+    MemoryConfig memory;
+    SpecialTokens specialTokens; ///< bos is required (decoder inputs start with it); eos/pad may be ""
+
+    /// Parses config.json text. Throws UserError (naming the field, value and source) on a
+    /// malformed document or an invalid value; calls validate().
+    static ModelConfig fromJson(const std::string& jsonText, const std::string& sourceForMessages = "config.json");
+    /// Reads and parses a file. Throws UserError if it cannot be read or is invalid.
+    static ModelConfig load(const std::string& path);
+    /// The config.json text (pretty-printed, stable field order).
+    std::string toJson() const;
+    /// Writes config.json atomically (temporary file + rename). Throws Error on I/O failure.
+    void save(const std::string& path) const;
+
+    /// Checks every size and setting: positive sizes, hidden divisible by heads, known pinv mode,
+    /// a bos token. Throws UserError "decoder.hidden = 380 is not a multiple of
+    /// decoder.heads = 6" and the like.
+    void validate() const;
+
+    /// Parameters of the whole model (encoder, head, decoder, latent projections, memory prior).
+    std::int64_t parameterCount() const;
+};
+
+} // namespace larimar
