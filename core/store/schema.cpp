@@ -1,0 +1,171 @@
+#include "core/store/schema.h"
+
+#include "core/store/sqlite_db.h"
+#include "core/util/error.h"
+
+#include <sqlite3.h>
+
+#include <cstdio>
+#include <string>
+
+namespace larimar::store {
+namespace {
+
+// v0 -> v1: the first schema. STRICT tables so that a value of the wrong type (a number where
+// fact text belongs) is refused instead of being stored in another form than it was given.
+// Every hashed column is NOT NULL TEXT/BLOB so "the stored bytes" is always well defined.
+void migrateV0toV1(sqlite::Database& db) {
+    db.exec(R"sql(
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+) WITHOUT ROWID, STRICT;
+
+CREATE TABLE edits (
+    id                   INTEGER PRIMARY KEY,
+    op                   TEXT NOT NULL CHECK (op IN ('write', 'forget', 'batch', 'rollback')),
+    fact_ids             TEXT NOT NULL,   -- JSON array of fact ids
+    fact_states          TEXT NOT NULL,   -- JSON array: each fact's state right after the edit
+    facts_digest         TEXT NOT NULL,   -- SHA-256 over those facts (audit.h)
+    actor                TEXT NOT NULL,
+    reason               TEXT NOT NULL,
+    timestamp            TEXT NOT NULL,   -- ISO-8601 UTC
+    model_id             TEXT NOT NULL,
+    model_hash           TEXT NOT NULL,
+    memory_digest_before TEXT NOT NULL,
+    memory_digest_after  TEXT NOT NULL,
+    payload              TEXT NOT NULL,   -- JSON object
+    prev_hash            TEXT NOT NULL,
+    hash                 TEXT NOT NULL
+) STRICT;
+CREATE INDEX edits_by_timestamp ON edits (timestamp);
+CREATE INDEX edits_by_op ON edits (op);
+
+CREATE TABLE facts (
+    id                INTEGER PRIMARY KEY,
+    text              TEXT NOT NULL,
+    subject           TEXT NOT NULL,
+    relation          TEXT NOT NULL,
+    target            TEXT NOT NULL,
+    source            TEXT NOT NULL,
+    state             TEXT NOT NULL CHECK (state IN ('written', 'forgotten')),
+    write_key         BLOB NOT NULL,      -- little-endian float64 x K
+    latent            BLOB NOT NULL,      -- little-endian float64 x C
+    content_digest    TEXT NOT NULL,      -- SHA-256 of the immutable columns (audit.h)
+    created_edit_id   INTEGER REFERENCES edits (id),
+    forgotten_edit_id INTEGER REFERENCES edits (id)
+) STRICT;
+CREATE INDEX facts_by_state ON facts (state);
+CREATE INDEX facts_by_source ON facts (source);
+CREATE INDEX facts_by_created_edit ON facts (created_edit_id);
+
+CREATE TABLE generations (
+    id                    INTEGER PRIMARY KEY,
+    prompt                TEXT NOT NULL,
+    output_without_memory TEXT NOT NULL,
+    output_with_memory    TEXT NOT NULL,
+    scope_score           REAL,
+    in_scope              INTEGER NOT NULL CHECK (in_scope IN (0, 1)),
+    edit_id               INTEGER REFERENCES edits (id),
+    timestamp             TEXT NOT NULL,
+    details               TEXT NOT NULL   -- JSON object
+) STRICT;
+CREATE INDEX generations_by_edit ON generations (edit_id);
+
+CREATE TABLE snapshots (
+    edit_id      INTEGER PRIMARY KEY REFERENCES edits (id),
+    state        BLOB NOT NULL,           -- opaque serialized memory
+    digest       TEXT NOT NULL,           -- memory digest, = edits.memory_digest_after
+    state_sha256 TEXT NOT NULL            -- checksum of the bytes, checked on load
+) STRICT;
+)sql");
+}
+
+using MigrationStep = void (*)(sqlite::Database&);
+// kMigrations[v] takes a workspace from version v to v + 1. A v2 schema appends migrateV1toV2
+// here (and, if it rebuilds a table, runs with foreign keys checked by
+// PRAGMA foreign_key_check before the commit, since foreign_keys cannot change inside a
+// transaction).
+constexpr MigrationStep kMigrations[] = {migrateV0toV1};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kCurrentSchemaVersion,
+              "one migration step per schema version");
+
+std::string quoted(const sqlite::Database& db) { return "'" + db.path() + "'"; }
+
+std::int64_t pragmaInt(sqlite::Database& db, const char* sql) {
+    sqlite::Statement st(db, sql);
+    return st.step() ? st.int64(0) : 0;
+}
+
+// The first read of the file: this is where SQLite notices a file that is not a database.
+std::int64_t probe(sqlite::Database& db) {
+    sqlite3_stmt* st = nullptr;
+    int rc = sqlite3_prepare_v2(db.handle(), "SELECT count(*) FROM sqlite_schema", -1, &st, nullptr);
+    std::int64_t tables = 0;
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            tables = sqlite3_column_int64(st, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(st);
+    const int primary = rc & 0xFF;
+    if (primary == SQLITE_NOTADB)
+        throw UserError("cannot open " + quoted(db) +
+                        ": it is not a Larimar workspace (not an SQLite database)");
+    if (primary == SQLITE_CORRUPT)
+        throw UserError("cannot open " + quoted(db) + ": the workspace file is damaged (" +
+                        sqlite3_errmsg(db.handle()) + ")");
+    if (rc != SQLITE_OK) db.fail(rc, "cannot read the workspace");
+    return tables;
+}
+
+} // namespace
+
+int openSchema(sqlite::Database& db) {
+    const std::int64_t tables = probe(db);
+    const auto appId = static_cast<std::int32_t>(pragmaInt(db, "PRAGMA application_id"));
+    const auto version = pragmaInt(db, "PRAGMA user_version");
+    const bool blank = tables == 0 && appId == 0 && version == 0;
+    if (!blank && appId != kWorkspaceApplicationId) {
+        char hex[16];
+        std::snprintf(hex, sizeof hex, "0x%08X", static_cast<unsigned>(appId));
+        throw UserError("cannot open " + quoted(db) +
+                        ": it is an SQLite database but not a Larimar workspace (application_id " +
+                        hex + ")");
+    }
+    if (version > kCurrentSchemaVersion)
+        throw UserError("cannot open " + quoted(db) +
+                        ": it was written by a newer Larimar Workbench (workspace schema version " +
+                        std::to_string(version) + ", this version reads up to " +
+                        std::to_string(kCurrentSchemaVersion) + "); update Larimar Workbench");
+
+    // WAL: readers never block the writer and a commit is one append + fsync. It is a property
+    // of the file, so it persists; it cannot change inside a transaction, hence before migrating.
+    db.exec("PRAGMA journal_mode=WAL");
+    db.exec("PRAGMA foreign_keys=ON");
+    // FULL rather than NORMAL: with WAL, NORMAL is safe against a killed process but can lose
+    // the newest commits on a power cut. An edit the user was told is recorded (its hash maybe
+    // copied into a report) must survive that; FULL costs one WAL fsync per transaction, and a
+    // batch of thousands of facts is one transaction.
+    db.exec("PRAGMA synchronous=FULL");
+
+    if (version < kCurrentSchemaVersion) {
+        db.exec("BEGIN IMMEDIATE");
+        try {
+            // Another process may have migrated between our check and the write lock.
+            const auto now = pragmaInt(db, "PRAGMA user_version");
+            for (auto v = now; v < kCurrentSchemaVersion; ++v) kMigrations[v](db);
+            db.exec("PRAGMA application_id=" + std::to_string(kWorkspaceApplicationId));
+            db.exec("PRAGMA user_version=" + std::to_string(kCurrentSchemaVersion));
+            db.exec("COMMIT");
+        } catch (...) {
+            db.rollbackQuietly();
+            throw;
+        }
+    }
+    return static_cast<int>(version);
+}
+
+} // namespace larimar::store
