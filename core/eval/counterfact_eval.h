@@ -1,0 +1,64 @@
+#pragma once
+/// The single-edit CounterFact/zsRE protocol of the public counterfact_eval.py (LARIMAR.md
+/// "Evaluation"): per case a fresh memory holding one written sentence "prompt target_new", then
+///   edit success          P(target_new) > P(target_true) on the prompt,
+///   paraphrase success    the same on each paraphrase prompt,
+///   neighbourhood success P(target_true) > P(target_new) on each neighbourhood prompt
+///                         (zsRE: the locality answer's token accuracy is not this; see below),
+/// where P is exp(mean token log-probability) of " target" after the prompt, conditioned on the
+/// memory's readout for the prompt's encoding. Magnitudes are the mean differences of P.
+/// Also the greedy-generation accuracy: the continuation of the prompt starts with target_new.
+/// Torch-free: runs on any TextModel.
+#include "core/eval/datasets.h"
+#include "core/model/text_model.h"
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace larimar {
+
+struct CaseResult {
+    std::string caseId;
+    bool editSuccess = false;
+    double editMagnitude = 0;          ///< P(new) - P(true) on the prompt
+    double paraphraseSuccess = 0;      ///< fraction of paraphrase prompts with P(new) > P(true)
+    double paraphraseMagnitude = 0;
+    double neighbourhoodSuccess = 0;   ///< fraction of neighbourhood prompts with P(true) > P(new)
+    double neighbourhoodMagnitude = 0; ///< P(true) - P(new)
+    bool generationCorrect = false;    ///< greedy continuation starts with target_new
+    std::string generated;
+    int paraphraseCount = 0, neighbourhoodCount = 0;
+};
+
+struct CounterFactSummary {
+    int cases = 0;
+    double editSuccess = 0, editMagnitude = 0;
+    double paraphraseSuccess = 0, paraphraseMagnitude = 0;
+    double neighbourhoodSuccess = 0, neighbourhoodMagnitude = 0;
+    double generationAccuracy = 0;
+    double secondsPerCase = 0;
+    std::vector<CaseResult> perCase;
+};
+
+struct CounterFactEvalOptions {
+    int limit = 0;                   ///< 0: all cases
+    int maxParaphrases = 0;          ///< 0: all
+    int maxNeighbourhood = 0;        ///< 0: all
+    bool generation = true;          ///< also run greedy generation
+    int generationTokens = 8;
+    double lambda = 1e-3;            ///< memory regulariser (relative; see EpisodicMemory)
+};
+
+/// Runs the protocol. progress(done, total) after each case; *cancel stops early (the summary
+/// then covers the cases done). Cost per case: 1 + P + N encodings and 2 (1 + P + N) scores.
+CounterFactSummary evaluateCounterFact(TextModel& model, const std::vector<EditCase>& cases,
+                                       const CounterFactEvalOptions& options,
+                                       const std::function<void(int, int)>& progress = {},
+                                       const std::atomic<bool>* cancel = nullptr);
+
+/// True if `generated` (a continuation) starts with target, ignoring leading spaces.
+bool continuationStartsWith(const std::string& generated, const std::string& target);
+
+} // namespace larimar

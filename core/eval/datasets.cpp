@@ -1,0 +1,436 @@
+#include "core/eval/datasets.h"
+
+#include "core/util/error.h"
+#include "core/util/utf8.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+
+namespace larimar {
+namespace {
+
+using nlohmann::json;
+
+std::string baseName(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+std::string trim(const std::string& s) {
+    const auto b = s.find_first_not_of(" \t\r\n");
+    if (b == std::string::npos) return {};
+    const auto e = s.find_last_not_of(" \t\r\n");
+    return s.substr(b, e - b + 1);
+}
+
+std::string readWholeFile(const std::string& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) throw UserError(path + " is a directory, not a file");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw UserError("cannot open " + path + ": " + std::strerror(errno));
+    const auto size = std::filesystem::file_size(path, ec);
+    if (!ec && size > kMaxFileBytes) throw UserError(path + " is larger than 2 GiB");
+    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (trim(data).empty()) throw UserError(baseName(path) + " is empty");
+    return data;
+}
+
+/// Splits into lines (LF or CRLF), checking length and UTF-8 of each. Line numbers from 1.
+std::vector<std::pair<std::size_t, std::string>> splitLines(const std::string& data, const std::string& name) {
+    std::vector<std::pair<std::size_t, std::string>> lines;
+    std::size_t start = 0, number = 1;
+    while (start <= data.size()) {
+        std::size_t end = data.find('\n', start);
+        if (end == std::string::npos) end = data.size();
+        std::string line = data.substr(start, end - start);
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.size() > kMaxLineBytes)
+            throw UserError(name + ": line " + std::to_string(number) + " is longer than 1 MiB (" +
+                            std::to_string(line.size()) + " bytes)");
+        if (const auto p = findUtf8Problem(line))
+            throw UserError(name + ": line " + std::to_string(number) + ": " + p->what + " at column " +
+                            std::to_string(p->offset + 1));
+        if (number == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3); // byte-order mark
+        lines.emplace_back(number, std::move(line));
+        if (end == data.size()) break;
+        start = end + 1;
+        ++number;
+    }
+    return lines;
+}
+
+std::string checkedString(const json& obj, const char* field, const std::string& where, bool required = true) {
+    if (!obj.contains(field)) {
+        if (required) throw UserError(where + ": missing field '" + field + "'");
+        return {};
+    }
+    const json& v = obj.at(field);
+    if (!v.is_string())
+        throw UserError(where + ": field '" + field + "' must be a string, not " + std::string(v.type_name()));
+    std::string s = v.get<std::string>();
+    if (const auto p = findUtf8Problem(s))
+        throw UserError(where + ": field '" + field + "' contains " + p->what);
+    if (required && trim(s).empty()) throw UserError(where + ": field '" + field + "' is empty");
+    if (s.size() > kMaxLineBytes) throw UserError(where + ": field '" + field + "' is longer than 1 MiB");
+    return s;
+}
+
+std::vector<std::string> checkedStrings(const json& obj, const char* field, const std::string& where) {
+    std::vector<std::string> out;
+    if (!obj.contains(field)) return out;
+    const json& v = obj.at(field);
+    if (v.is_string()) {
+        out.push_back(checkedString(obj, field, where));
+        return out;
+    }
+    if (!v.is_array())
+        throw UserError(where + ": field '" + field + "' must be a string or a list of strings, not " +
+                        std::string(v.type_name()));
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (!v[i].is_string())
+            throw UserError(where + ": field '" + field + "' item " + std::to_string(i + 1) + " must be a string");
+        out.push_back(v[i].get<std::string>());
+        if (const auto p = findUtf8Problem(out.back()))
+            throw UserError(where + ": field '" + field + "' item " + std::to_string(i + 1) + " contains " + p->what);
+    }
+    return out;
+}
+
+/// JSON records from a JSON array file or a JSONL file, each with its location for messages.
+std::vector<std::pair<std::string, json>> readJsonRecords(const std::string& path) {
+    const std::string name = baseName(path);
+    const std::string data = readWholeFile(path);
+    std::vector<std::pair<std::string, json>> records;
+    const auto first = data.find_first_not_of(" \t\r\n\xEF\xBB\xBF");
+    if (first != std::string::npos && data[first] == '[') {
+        if (const auto p = findUtf8Problem(data)) throw UserError(name + ": " + p->what + " at byte " + std::to_string(p->offset));
+        json doc;
+        try {
+            doc = json::parse(data);
+        } catch (const json::parse_error& e) {
+            throw UserError(name + ": not valid JSON: " + std::string(e.what()));
+        }
+        for (std::size_t i = 0; i < doc.size(); ++i) {
+            const std::string where = name + ": record " + std::to_string(i + 1);
+            if (!doc[i].is_object()) throw UserError(where + ": expected a JSON object, found " + std::string(doc[i].type_name()));
+            records.emplace_back(where, std::move(doc[i]));
+        }
+        if (records.empty()) throw UserError(name + " holds an empty list");
+        return records;
+    }
+    for (auto& [number, line] : splitLines(data, name)) {
+        if (trim(line).empty()) continue;
+        const std::string where = name + ": line " + std::to_string(number);
+        json obj;
+        try {
+            obj = json::parse(line);
+        } catch (const json::parse_error& e) {
+            throw UserError(where + ": not valid JSON: " + std::string(e.what()));
+        }
+        if (!obj.is_object()) throw UserError(where + ": expected a JSON object, found " + std::string(obj.type_name()));
+        records.emplace_back(where, std::move(obj));
+    }
+    if (records.empty()) throw UserError(name + " holds no records");
+    return records;
+}
+
+DatasetFormat detectJsonSchema(const json& obj) {
+    if (obj.contains("requested_rewrite")) return DatasetFormat::CounterFact;
+    if (obj.contains("src") && obj.contains("alt")) return DatasetFormat::Zsre;
+    if (obj.contains("target_new") && obj.contains("prompt")) return DatasetFormat::EasyEdit;
+    return DatasetFormat::Jsonl;
+}
+
+std::string joinPrompt(const std::string& prompt, const std::string& target) {
+    std::string p = prompt;
+    while (!p.empty() && p.back() == ' ') p.pop_back();
+    return p + " " + trim(target);
+}
+
+EditCase fromRome(const json& r, const std::string& where) {
+    if (!r.contains("requested_rewrite") || !r["requested_rewrite"].is_object())
+        throw UserError(where + ": missing field 'requested_rewrite'");
+    const json& rw = r["requested_rewrite"];
+    const std::string rwWhere = where + ": requested_rewrite";
+    EditCase c;
+    c.subject = checkedString(rw, "subject", rwWhere);
+    const std::string templ = checkedString(rw, "prompt", rwWhere);
+    const auto at = templ.find("{}");
+    if (at == std::string::npos) throw UserError(rwWhere + ": field 'prompt' has no {} where the subject goes");
+    c.prompt = trim(templ.substr(0, at) + c.subject + templ.substr(at + 2));
+    for (const char* f : {"target_new", "target_true"}) {
+        if (!rw.contains(f) || !rw[f].is_object()) throw UserError(rwWhere + ": missing field '" + f + "'");
+        (std::string(f) == "target_new" ? c.targetNew : c.targetTrue) =
+            trim(checkedString(rw[f], "str", rwWhere + "." + f));
+    }
+    c.paraphrasePrompts = checkedStrings(r, "paraphrase_prompts", where);
+    c.neighbourhoodPrompts = checkedStrings(r, "neighborhood_prompts", where);
+    c.neighbourhoodAnswers.assign(c.neighbourhoodPrompts.size(), c.targetTrue);
+    if (r.contains("case_id")) c.caseId = r["case_id"].dump();
+    return c;
+}
+
+EditCase fromEasyEdit(const json& r, const std::string& where) {
+    EditCase c;
+    c.prompt = trim(checkedString(r, "prompt", where));
+    c.targetNew = trim(checkedString(r, "target_new", where));
+    c.targetTrue = trim(checkedString(r, "ground_truth", where));
+    c.subject = checkedString(r, "subject", where, false);
+    c.paraphrasePrompts = checkedStrings(r, "rephrase_prompt", where);
+    c.neighbourhoodPrompts = checkedStrings(r, "locality_prompt", where);
+    const auto answers = checkedStrings(r, "locality_ground_truth", where);
+    if (!c.neighbourhoodPrompts.empty() && answers.size() != c.neighbourhoodPrompts.size() && answers.size() != 1)
+        throw UserError(where + ": 'locality_ground_truth' must give one answer per locality prompt");
+    for (std::size_t i = 0; i < c.neighbourhoodPrompts.size(); ++i)
+        c.neighbourhoodAnswers.push_back(answers.empty() ? c.targetTrue : trim(answers[answers.size() == 1 ? 0 : i]));
+    if (r.contains("case_id")) c.caseId = r["case_id"].dump();
+    return c;
+}
+
+EditCase fromZsre(const json& r, const std::string& where) {
+    EditCase c;
+    c.prompt = trim(checkedString(r, "src", where));
+    c.targetNew = trim(checkedString(r, "alt", where));
+    const auto answers = checkedStrings(r, "answers", where);
+    if (answers.empty() || trim(answers[0]).empty()) throw UserError(where + ": field 'answers' must hold at least one answer");
+    c.targetTrue = trim(answers[0]);
+    c.subject = checkedString(r, "subject", where, false);
+    c.paraphrasePrompts = checkedStrings(r, "rephrase", where);
+    if (r.contains("loc")) {
+        std::string loc = trim(checkedString(r, "loc", where));
+        if (loc.rfind("nq question: ", 0) == 0) loc = loc.substr(13);
+        c.neighbourhoodPrompts.push_back(loc);
+        c.neighbourhoodAnswers.push_back(trim(checkedString(r, "loc_ans", where)));
+    }
+    return c;
+}
+
+// RFC 4180 CSV: quoted fields may hold commas, quotes ("") and newlines.
+std::vector<std::pair<std::size_t, std::vector<std::string>>> parseCsv(const std::string& data, const std::string& name) {
+    std::vector<std::pair<std::size_t, std::vector<std::string>>> rows;
+    std::vector<std::string> row;
+    std::string field;
+    bool quoted = false, fieldStarted = false;
+    std::size_t line = 1, rowLine = 1;
+    std::size_t i = (data.rfind("\xEF\xBB\xBF", 0) == 0) ? 3 : 0;
+    auto endRow = [&] {
+        row.push_back(field);
+        field.clear();
+        if (!(row.size() == 1 && trim(row[0]).empty())) rows.emplace_back(rowLine, row);
+        row.clear();
+        fieldStarted = false;
+    };
+    for (; i < data.size(); ++i) {
+        const char ch = data[i];
+        if (quoted) {
+            if (ch == '"') {
+                if (i + 1 < data.size() && data[i + 1] == '"') { field += '"'; ++i; }
+                else quoted = false;
+            } else {
+                if (ch == '\n') ++line;
+                field += ch;
+            }
+        } else if (ch == '"' && !fieldStarted) {
+            quoted = true;
+            fieldStarted = true;
+        } else if (ch == ',') {
+            row.push_back(field);
+            field.clear();
+            fieldStarted = false;
+        } else if (ch == '\n' || ch == '\r') {
+            if (ch == '\r' && i + 1 < data.size() && data[i + 1] == '\n') ++i;
+            endRow();
+            ++line;
+            rowLine = line;
+        } else {
+            field += ch;
+            fieldStarted = true;
+        }
+        if (field.size() > kMaxLineBytes)
+            throw UserError(name + ": line " + std::to_string(rowLine) + ": a field is longer than 1 MiB");
+    }
+    if (quoted) throw UserError(name + ": line " + std::to_string(rowLine) + ": a quoted field is never closed");
+    if (!field.empty() || !row.empty()) endRow();
+    return rows;
+}
+
+std::vector<FactRecord> loadCsvFacts(const std::string& path) {
+    const std::string name = baseName(path);
+    const std::string data = readWholeFile(path);
+    if (const auto p = findUtf8Problem(data)) {
+        const std::size_t line = 1 + static_cast<std::size_t>(std::count(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(p->offset), '\n'));
+        throw UserError(name + ": line " + std::to_string(line) + ": " + p->what);
+    }
+    const auto rows = parseCsv(data, name);
+    if (rows.empty()) throw UserError(name + " is empty");
+    std::map<std::string, std::size_t> col;
+    for (std::size_t i = 0; i < rows[0].second.size(); ++i) col[lower(trim(rows[0].second[i]))] = i;
+    const bool hasText = col.count("text") > 0;
+    const bool hasParts = col.count("prompt") > 0 && col.count("target") > 0;
+    if (!hasText && !hasParts)
+        throw UserError(name + ": line 1: the header needs a 'text' column, or 'prompt' and 'target' columns");
+    auto get = [&](const std::vector<std::string>& r, const char* c) -> std::string {
+        auto it = col.find(c);
+        return it == col.end() || it->second >= r.size() ? std::string() : trim(r[it->second]);
+    };
+    std::vector<FactRecord> facts;
+    for (std::size_t i = 1; i < rows.size(); ++i) {
+        const auto& [line, r] = rows[i];
+        const std::string where = name + ": line " + std::to_string(line);
+        if (r.size() > rows[0].second.size())
+            throw UserError(where + ": " + std::to_string(r.size()) + " fields, the header has " +
+                            std::to_string(rows[0].second.size()));
+        FactRecord f;
+        f.prompt = get(r, "prompt");
+        f.target = get(r, "target");
+        f.subject = get(r, "subject");
+        f.text = get(r, "text");
+        if (f.text.empty()) {
+            if (f.prompt.empty() || f.target.empty())
+                throw UserError(where + (hasText ? ": column 'text' is empty" : ": columns 'prompt' and 'target' must both be filled"));
+            f.text = joinPrompt(f.prompt, f.target);
+        }
+        const std::string src = get(r, "source");
+        f.source = src.empty() ? name + ":" + std::to_string(line) : src;
+        facts.push_back(std::move(f));
+    }
+    if (facts.empty()) throw UserError(name + " has a header but no facts");
+    return facts;
+}
+
+std::vector<FactRecord> loadTextFacts(const std::string& path) {
+    const std::string name = baseName(path);
+    std::vector<FactRecord> facts;
+    for (auto& [number, line] : splitLines(readWholeFile(path), name)) {
+        const std::string t = trim(line);
+        if (t.empty() || t[0] == '#') continue;
+        FactRecord f;
+        f.text = t;
+        f.source = name + ":" + std::to_string(number);
+        facts.push_back(std::move(f));
+    }
+    if (facts.empty()) throw UserError(name + " holds no facts (only blank or # comment lines)");
+    return facts;
+}
+
+} // namespace
+
+const char* formatName(DatasetFormat f) {
+    switch (f) {
+    case DatasetFormat::Auto: return "auto";
+    case DatasetFormat::Text: return "text";
+    case DatasetFormat::Csv: return "csv";
+    case DatasetFormat::Jsonl: return "jsonl";
+    case DatasetFormat::CounterFact: return "counterfact";
+    case DatasetFormat::EasyEdit: return "easyedit";
+    case DatasetFormat::Zsre: return "zsre";
+    }
+    return "?";
+}
+
+DatasetFormat formatFromName(const std::string& name) {
+    for (auto f : {DatasetFormat::Auto, DatasetFormat::Text, DatasetFormat::Csv, DatasetFormat::Jsonl,
+                   DatasetFormat::CounterFact, DatasetFormat::EasyEdit, DatasetFormat::Zsre})
+        if (lower(name) == formatName(f)) return f;
+    throw UserError("unknown format '" + name + "' (use auto, text, csv, jsonl, counterfact, easyedit or zsre)");
+}
+
+DatasetFormat detectFormat(const std::string& path) {
+    const std::string ext = lower(std::filesystem::path(path).extension().string());
+    if (ext == ".csv") return DatasetFormat::Csv;
+    if (ext == ".txt") return DatasetFormat::Text;
+    if (ext == ".json" || ext == ".jsonl") {
+        const auto records = readJsonRecords(path);
+        return detectJsonSchema(records.front().second);
+    }
+    // Unknown extension: JSON if it looks like JSON, else plain text.
+    const std::string data = readWholeFile(path);
+    const auto first = data.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos && (data[first] == '[' || data[first] == '{'))
+        return detectJsonSchema(readJsonRecords(path).front().second);
+    return DatasetFormat::Text;
+}
+
+std::vector<EditCase> loadEditCases(const std::string& path, DatasetFormat format, std::vector<std::string>* skipped) {
+    if (format == DatasetFormat::Auto) format = detectFormat(path);
+    if (format != DatasetFormat::CounterFact && format != DatasetFormat::EasyEdit && format != DatasetFormat::Zsre)
+        throw UserError(baseName(path) + " is a " + formatName(format) +
+                        " file; evaluation needs CounterFact (ROME or EasyEdit schema) or zsRE records");
+    std::vector<EditCase> cases;
+    std::size_t index = 0;
+    for (auto& [where, r] : readJsonRecords(path)) {
+        ++index;
+        EditCase c;
+        try {
+            c = format == DatasetFormat::CounterFact ? fromRome(r, where)
+                : format == DatasetFormat::EasyEdit  ? fromEasyEdit(r, where)
+                                                     : fromZsre(r, where);
+        } catch (const UserError& e) {
+            if (!skipped) throw;
+            skipped->push_back(e.what());
+            continue;
+        }
+        if (c.caseId.empty()) c.caseId = std::to_string(index);
+        c.source = where;
+        cases.push_back(std::move(c));
+    }
+    return cases;
+}
+
+std::vector<FactRecord> loadFacts(const std::string& path, DatasetFormat format) {
+    if (format == DatasetFormat::Auto) format = detectFormat(path);
+    switch (format) {
+    case DatasetFormat::Text: return loadTextFacts(path);
+    case DatasetFormat::Csv: return loadCsvFacts(path);
+    case DatasetFormat::Jsonl: {
+        std::vector<FactRecord> facts;
+        for (auto& [where, r] : readJsonRecords(path)) {
+            FactRecord f;
+            f.subject = checkedString(r, "subject", where, false);
+            f.source = checkedString(r, "source", where, false);
+            if (f.source.empty()) f.source = where;
+            if (r.contains("text")) {
+                f.text = trim(checkedString(r, "text", where));
+                f.prompt = checkedString(r, "prompt", where, false);
+                f.target = checkedString(r, "target", where, false);
+            } else {
+                if (!r.contains("prompt") || !r.contains("target"))
+                    throw UserError(where + ": missing field 'text' (or both 'prompt' and 'target')");
+                f.prompt = trim(checkedString(r, "prompt", where));
+                f.target = trim(checkedString(r, "target", where));
+                f.text = joinPrompt(f.prompt, f.target);
+            }
+            facts.push_back(std::move(f));
+        }
+        return facts;
+    }
+    case DatasetFormat::CounterFact:
+    case DatasetFormat::EasyEdit:
+    case DatasetFormat::Zsre: {
+        std::vector<FactRecord> facts;
+        for (const EditCase& c : loadEditCases(path, format)) {
+            FactRecord f;
+            f.text = c.editText();
+            f.subject = c.subject;
+            f.prompt = c.prompt;
+            f.target = c.targetNew;
+            f.source = c.source;
+            facts.push_back(std::move(f));
+        }
+        return facts;
+    }
+    case DatasetFormat::Auto: break;
+    }
+    throw UserError("unsupported format");
+}
+
+} // namespace larimar

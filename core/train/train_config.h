@@ -1,0 +1,68 @@
+#pragma once
+/// Settings of one training run: what `larimar train CONFIG` reads. Torch-free.
+///
+/// {
+///   "model": "models/configs/larimar-small.json",     // ModelConfig file (sizes)
+///   "tokenizer": {"dir": "...", "train_vocab": 8192},  // an existing BPE dir, or train one
+///   "data": {"edit_files": ["../shared/data/counterfact/easyedit-train.json", ...],
+///            "wordnet_dir": "/usr/share/wordnet", "max_plain_sentences": 100000},
+///   "output_dir": "runs/larimar-small",
+///   "steps": 200000, "episodes_per_step": 8, "episode_size": 4, "plain_per_step": 8,
+///   "lr": 5e-4, "warmup_steps": 1000, "min_lr_ratio": 0.05, "weight_decay": 0.01,
+///   "grad_clip": 1.0, "answer_weight": 4.0, "lm_weight": 0.5, "kl_beta": 0.0005,
+///   "counterfactual_prob": 0.6, "neighbour_prob": 0.3, "self_prob": 0.25,
+///   "weight_noise": 0.05, "ridge": 1e-3, "latent_noise": true,
+///   "checkpoint_minutes": 5, "eval_minutes": 20, "eval_file": "...", "eval_cases": 200,
+///   "seed": 1, "threads": 2, "device": "cpu"
+/// }
+/// Relative paths are relative to the working directory the trainer runs in.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace larimar {
+
+struct TrainConfig {
+    std::string modelConfig;
+    std::string tokenizerDir;      ///< empty: train a BPE of tokenizerVocab on the corpus
+    int tokenizerVocab = 8192;
+    std::vector<std::string> editFiles;
+    std::string wordnetDir;
+    std::size_t maxPlainSentences = 100000;
+    std::string outputDir = "runs/larimar";
+
+    std::int64_t steps = 100000;
+    int episodesPerStep = 8;
+    int episodeSize = 4;
+    int plainPerStep = 8;
+    double lr = 5e-4;
+    std::int64_t warmupSteps = 1000;
+    double minLrRatio = 0.05;
+    double weightDecay = 0.01;
+    double gradClip = 1.0;
+    double answerWeight = 4.0;
+    double lmWeight = 0.5;
+    double klBeta = 0.0005;
+    double counterfactualProb = 0.6;
+    double neighbourProb = 0.3;
+    double selfProb = 0.25;
+    double weightNoise = 0.05;
+    double ridge = 1e-3;
+    bool latentNoise = true;       ///< sample z = mean + sigma * eps while training
+    double checkpointMinutes = 5;
+    double evalMinutes = 20;
+    std::string evalFile;          ///< CounterFact file watched during training (never trained on)
+    int evalCases = 200;
+    std::uint64_t seed = 1;
+    int threads = 2;
+    std::string device = "cpu";
+
+    /// Parses the JSON text; UserError naming the field for a wrong type or value.
+    static TrainConfig fromJson(const std::string& text, const std::string& sourceForMessages);
+    static TrainConfig load(const std::string& path);
+    std::string toJson() const;
+    /// The learning rate at a step: linear warm-up, then cosine decay to lr * minLrRatio.
+    double learningRate(std::int64_t step) const;
+};
+
+} // namespace larimar
