@@ -1,0 +1,108 @@
+#include "core/editor/editor_bench.h"
+
+#include "core/editor/editor.h"
+#include "core/util/error.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <stdlib.h>
+
+namespace larimar {
+namespace {
+
+double msSince(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+/// Removes the scratch directory whatever happens.
+struct ScratchDir {
+    std::filesystem::path path;
+    explicit ScratchDir(const std::string& base) {
+        std::string tmpl = ((base.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(base)) /
+                            "larimar-bench-editor-XXXXXX")
+                               .string();
+        if (!mkdtemp(tmpl.data())) throw UserError("cannot create a scratch directory under " + base);
+        path = tmpl;
+    }
+    ~ScratchDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+};
+
+} // namespace
+
+EditorBenchResult benchmarkEditor(std::shared_ptr<TextModel> model, const EditorBenchOptions& o,
+                                  const std::function<void(double)>& progress) {
+    if (o.batchFacts < 1 || o.repetitions < 1) throw UserError("bench editor: facts and repetitions must be positive");
+    ScratchDir dir(o.directory);
+    const std::string path = (dir.path / "bench.larimar").string();
+    EditorBenchResult r;
+    r.model = model->id();
+    r.repetitions = o.repetitions;
+    r.batchFacts = o.batchFacts;
+    auto step = [&](double f) {
+        if (progress) progress(f);
+    };
+    EditorOptions eo;
+    eo.actor = "bench";
+    {
+        Editor ed(model, path, eo);
+        r.slots = ed.slots();
+        r.width = ed.width();
+        std::vector<double> writes, queries, forgets;
+        std::vector<std::int64_t> written;
+        for (int i = 0; i < o.repetitions; ++i) {
+            const auto t0 = std::chrono::steady_clock::now();
+            const auto w = ed.write("Benchmark fact number " + std::to_string(i) + " says the sky is colour " +
+                                    std::to_string(i * 7919 % 1000) + ".");
+            writes.push_back(msSince(t0));
+            written.push_back(w.factIds.front());
+        }
+        r.writeOneMs = median(writes);
+        r.writeOneMaxMs = *std::max_element(writes.begin(), writes.end());
+        step(0.25);
+
+        std::vector<FactRecord> batch(static_cast<std::size_t>(o.batchFacts));
+        for (std::size_t i = 0; i < batch.size(); ++i)
+            batch[i].text = "Batch fact " + std::to_string(i) + ": item " + std::to_string(i * 104729 % 100000) +
+                            " is stored in room " + std::to_string(i % 97) + ".";
+        const auto t0 = std::chrono::steady_clock::now();
+        ed.writeBatch(batch, "bench");
+        r.batchMs = msSince(t0);
+        step(0.5);
+
+        QueryOptions qo;
+        qo.decode.maxNewTokens = 16;
+        for (int i = 0; i < o.repetitions; ++i) {
+            const auto q0 = std::chrono::steady_clock::now();
+            ed.query("What colour is the sky in benchmark fact number " + std::to_string(i) + "?", qo);
+            queries.push_back(msSince(q0));
+        }
+        r.queryMs = median(queries);
+        step(0.75);
+
+        for (int i = 0; i < o.repetitions; ++i) {
+            const auto f0 = std::chrono::steady_clock::now();
+            ed.forget({written[static_cast<std::size_t>(i)]});
+            forgets.push_back(msSince(f0));
+        }
+        r.forgetOneMs = median(forgets);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    { Editor reopened(model, path, eo); }
+    r.openMs = msSince(t0);
+    std::error_code ec;
+    r.workspaceBytes = static_cast<std::int64_t>(std::filesystem::file_size(path, ec));
+    step(1.0);
+    return r;
+}
+
+} // namespace larimar
