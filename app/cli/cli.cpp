@@ -1,0 +1,102 @@
+#include "app/cli/cli.h"
+
+#include "app/cli/command.h"
+#include "core/util/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+#include <unistd.h>
+
+namespace larimar::cli {
+
+std::function<void(double)> Context::progress(const std::string& label) const {
+    if (!errIsTerminal || global.json) return {};
+    return [this, label](double fraction) {
+        const int width = 30;
+        const int filled = static_cast<int>(fraction * width + 0.5);
+        err << '\r' << label << " [" << std::string(static_cast<std::size_t>(filled), '#')
+            << std::string(static_cast<std::size_t>(width - filled), ' ') << "] "
+            << static_cast<int>(fraction * 100 + 0.5) << "%" << std::flush;
+    };
+}
+
+void Context::endProgress() const {
+    if (errIsTerminal && !global.json) err << '\n';
+}
+
+namespace {
+
+int runParsed(std::vector<std::string> args, std::ostream& out, std::ostream& err, bool errIsTerminal,
+              ModelFactory modelFactory = {}) {
+    CLI::App app{"larimar: write, forget and audit the facts of a Larimar language model", "larimar"};
+    app.set_version_flag("--version", std::string("larimar ") + LARIMAR_VERSION);
+    app.require_subcommand(1);
+    GlobalOptions global;
+    app.add_option("--workspace", global.workspace, "Workspace file (.larimar); default under $XDG_DATA_HOME");
+    app.add_option("--model", global.model, "Model directory; default: the bundled model");
+    app.add_option("--device", global.device, "Where the model runs")->check(CLI::IsMember({"cpu", "cuda"}));
+    app.add_flag("--json", global.json, "Print one JSON document on stdout");
+
+    auto commands = makeCommands();
+    std::vector<std::pair<CLI::App*, Command*>> subs;
+    for (auto& c : commands) {
+        CLI::App* sub = app.add_subcommand(c->name(), c->description());
+        c->setup(*sub);
+        subs.emplace_back(sub, c.get());
+    }
+
+    std::reverse(args.begin(), args.end()); // CLI11 parses a reversed vector
+    try {
+        app.parse(args);
+    } catch (const CLI::CallForHelp&) {
+        out << app.help();
+        return 0;
+    } catch (const CLI::CallForAllHelp&) {
+        out << app.help("", CLI::AppFormatMode::All);
+        return 0;
+    } catch (const CLI::CallForVersion&) {
+        out << std::string("larimar ") + LARIMAR_VERSION << "\n";
+        return 0;
+    } catch (const CLI::ParseError& e) {
+        err << "larimar: " << e.what() << "\n";
+        err << "Run 'larimar --help' for usage.\n";
+        return 1;
+    }
+
+    Context context{global, out, err, errIsTerminal, std::move(modelFactory)};
+    for (auto& [sub, command] : subs) {
+        if (!sub->parsed()) continue;
+        try {
+            return command->execute(context);
+        } catch (const UserError& e) {
+            context.endProgress();
+            if (global.json) out << nlohmann::json{{"error", e.what()}}.dump() << "\n";
+            err << "larimar " << command->name() << ": " << e.what() << "\n";
+            return 1;
+        } catch (const std::exception& e) {
+            context.endProgress();
+            if (global.json) out << nlohmann::json{{"error", e.what()}, {"internal", true}}.dump() << "\n";
+            err << "larimar " << command->name() << ": internal error: " << e.what() << "\n";
+            return 2;
+        }
+    }
+    return 1;
+}
+
+} // namespace
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+    return runParsed(args, out, err, false);
+}
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err, ModelFactory modelFactory) {
+    return runParsed(args, out, err, false, std::move(modelFactory));
+}
+
+int run(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    return runParsed(args, std::cout, std::cerr, isatty(STDERR_FILENO) != 0);
+}
+
+} // namespace larimar::cli

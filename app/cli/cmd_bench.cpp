@@ -1,0 +1,190 @@
+#include "app/cli/cmd_bench.h"
+
+#include "core/editor/editor_bench.h"
+#include "core/editor/synthetic_text_model.h"
+#include "core/memory/memory_bench.h"
+#include "core/model/larimar_model.h"
+#include "core/model/model_bench.h"
+#include "core/model/model_config.h"
+
+#include <filesystem>
+#include "core/util/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <iomanip>
+#include <ostream>
+
+namespace larimar::cli {
+
+void BenchCommand::setup(CLI::App& app) {
+    app.require_subcommand(1);
+    m_memory = app.add_subcommand("memory", "Episodic memory: write, forget, read one fact; one-shot write of N");
+    m_memory->add_option("--slots", m_slots, "K, memory slots")->check(CLI::Range(1, 4096));
+    m_memory->add_option("--width", m_width, "C, latent dimensions")->check(CLI::Range(1, 4096));
+    m_memory->add_option("--episode", m_episode, "N, facts in the one-shot write")->check(CLI::Range(1, 65536));
+    m_memory->add_option("--repetitions", m_repetitions, "Timed repetitions per operation")->check(CLI::Range(1, 100000));
+    m_model = app.add_subcommand("model", "Encoder sentences/s and decoder tokens/s (batch 1, greedy, cached)");
+    m_model->add_option("--config", m_modelConfig,
+                        "Time a model config.json with random weights instead of the model (--model or bundled)")
+        ->check(CLI::ExistingFile);
+    m_model->add_option("--threads", m_threads, "libtorch threads")->check(CLI::Range(1, 256));
+    m_editor = app.add_subcommand("editor", "Editor end to end: write one fact, a batch, a query, a forget, reopen "
+                                            "(the model given with --model, else a synthetic stand-in)");
+    m_editor->add_option("--facts", m_editorFacts, "N, facts in the timed batch")->check(CLI::Range(1, 1000000));
+    m_editor->add_option("--repetitions", m_editorRepetitions, "Single writes, queries, forgets timed")
+        ->check(CLI::Range(1, 10000));
+    m_editor->add_option("--slots", m_editorSlots, "K of the synthetic model")->check(CLI::Range(1, 4096));
+    m_editor->add_option("--width", m_editorWidth, "C of the synthetic model")->check(CLI::Range(1, 4096));
+    m_editor->add_option("--directory", m_editorDirectory,
+                         "Where the scratch workspace goes (default: the temp directory; its disk sets the fsync cost)")
+        ->check(CLI::ExistingDirectory);
+}
+
+int BenchCommand::executeEditor(Context& ctx) {
+    // A real model only when one is asked for: the bundled model is still training, and a
+    // benchmark that silently switches models between runs compares nothing.
+    const bool real = !ctx.global.model.empty() || ctx.modelFactory;
+    std::shared_ptr<TextModel> model;
+    if (real) {
+        model = ctx.loadModel();
+    } else {
+        SyntheticModelOptions so;
+        so.slots = m_editorSlots;
+        so.width = m_editorWidth;
+        model = std::make_shared<SyntheticTextModel>(so);
+    }
+    EditorBenchOptions o;
+    o.batchFacts = m_editorFacts;
+    o.repetitions = m_editorRepetitions;
+    o.directory = m_editorDirectory;
+    const EditorBenchResult r = benchmarkEditor(model, o, ctx.progress("bench editor"));
+    ctx.endProgress();
+    const std::string note = real ? "" : "synthetic stand-in model (no --model given): encode and generate cost "
+                                         "about nothing; the times are the editor's memory and database work";
+    if (ctx.global.json) {
+        ctx.out << nlohmann::json{{"benchmark", "editor"},
+                                  {"model", r.model},
+                                  {"synthetic_model", !real},
+                                  {"note", note},
+                                  {"slots", r.slots},
+                                  {"width", r.width},
+                                  {"repetitions", r.repetitions},
+                                  {"batch_facts", r.batchFacts},
+                                  {"ms",
+                                   {{"write_one_median", r.writeOneMs},
+                                    {"write_one_max", r.writeOneMaxMs},
+                                    {"batch", r.batchMs},
+                                    {"query_median", r.queryMs},
+                                    {"forget_one_median", r.forgetOneMs},
+                                    {"reopen", r.openMs}}},
+                                  {"workspace_bytes", r.workspaceBytes}}
+                       .dump(2)
+                << "\n";
+        return 0;
+    }
+    auto row = [&](const std::string& what, double ms) {
+        ctx.out << "  " << std::left << std::setw(52) << what << std::right << std::setw(10) << std::fixed
+                << std::setprecision(2) << ms << " ms\n";
+    };
+    ctx.out << "Editor benchmark, model " << r.model << ", K = " << r.slots << ", C = " << r.width << "\n";
+    if (!real) ctx.out << "  (" << note << ")\n";
+    row("write one fact: encode + memory + commit (median)", r.writeOneMs);
+    row("write one fact, slowest (with a snapshot)", r.writeOneMaxMs);
+    row("batch of " + std::to_string(r.batchFacts) + " facts (one transaction)", r.batchMs);
+    row("query: scope + read + 2 generations (median)", r.queryMs);
+    row("forget one fact (median)", r.forgetOneMs);
+    row("reopen the workspace (restore + replay)", r.openMs);
+    ctx.out << "  workspace file: " << r.workspaceBytes / 1024 << " KiB\n";
+    return 0;
+}
+
+int BenchCommand::executeModel(Context& ctx) {
+    ModelBenchOptions o;
+    o.threads = m_threads;
+    o.device = ctx.global.device;
+    std::string what;
+    ModelBenchResult r;
+    auto bar = ctx.progress("bench model");
+    if (!m_modelConfig.empty()) {
+        what = m_modelConfig + " (random weights)";
+        r = benchmarkModel(ModelConfig::load(m_modelConfig), o, bar);
+    } else {
+        const std::string dir = resolveModelDir(ctx.global);
+        what = dir;
+        LarimarModel model = LarimarModel::load(dir, parseDevice(ctx.global.device));
+        r = benchmarkModel(model, o, bar);
+    }
+    ctx.endProgress();
+    if (ctx.global.json) {
+        ctx.out << nlohmann::json{{"benchmark", "model"},
+                                  {"model", what},
+                                  {"device", r.device},
+                                  {"threads", r.threads},
+                                  {"parameters", r.parameters},
+                                  {"encoder_ms_per_sentence", r.encoderMsPerSentence},
+                                  {"encoder_sentences_per_second", r.encoderSentencesPerSecond},
+                                  {"decoder_ms_per_token", r.decoderMsPerToken},
+                                  {"decoder_tokens_per_second", r.decoderTokensPerSecond}}
+                       .dump(2)
+                << "\n";
+        return 0;
+    }
+    ctx.out << "Model benchmark: " << what << "\n  " << r.parameters << " parameters, " << r.device << ", "
+            << r.threads << " thread(s)\n"
+            << std::fixed << std::setprecision(2) << "  encoder: " << r.encoderMsPerSentence
+            << " ms per 12-token sentence (" << std::setprecision(0) << r.encoderSentencesPerSecond
+            << " sentences/s)\n"
+            << std::setprecision(2) << "  decoder: " << r.decoderMsPerToken << " ms per token (" << std::setprecision(0)
+            << r.decoderTokensPerSecond << " tokens/s, batch 1, greedy, cached)\n";
+    return 0;
+}
+
+int BenchCommand::execute(Context& ctx) {
+    if (m_memory->parsed()) {
+        MemoryBenchOptions o;
+        o.slots = m_slots;
+        o.width = m_width;
+        o.episode = m_episode;
+        o.repetitions = m_repetitions;
+        o.prefill = m_slots / 2;
+        const MemoryBenchResult r = benchmarkMemory(o, ctx.progress("bench memory"));
+        ctx.endProgress();
+        if (ctx.global.json) {
+            ctx.out << nlohmann::json{{"benchmark", "memory"},
+                                      {"slots", m_slots},
+                                      {"width", m_width},
+                                      {"episode", m_episode},
+                                      {"repetitions", m_repetitions},
+                                      {"prefilled_facts", o.prefill},
+                                      {"median_ms",
+                                       {{"write_one", r.writeMs},
+                                        {"forget_one", r.forgetMs},
+                                        {"read_one", r.readMs},
+                                        {"read_one_after_change", r.readAfterChangeMs},
+                                        {"one_shot_write", r.oneShotMs},
+                                        {"snapshot_round_trip", r.snapshotMs}}}}
+                           .dump(2)
+                    << "\n";
+            return 0;
+        }
+        auto row = [&](const std::string& what, double ms) {
+            ctx.out << "  " << std::left << std::setw(44) << what << std::right << std::setw(10) << std::fixed
+                    << std::setprecision(3) << ms << " ms\n";
+        };
+        ctx.out << "Memory benchmark, K = " << m_slots << ", C = " << m_width << ", float64, one thread, "
+                << o.prefill << " facts already written (median of " << m_repetitions << "):\n";
+        row("write one fact (sequential)", r.writeMs);
+        row("forget one fact", r.forgetMs);
+        row("read one query (memory unchanged)", r.readMs);
+        row("read one query after a change (M^+ recomputed)", r.readAfterChangeMs);
+        row("one-shot write of N = " + std::to_string(m_episode) + " facts", r.oneShotMs);
+        row("snapshot serialize + restore", r.snapshotMs);
+        return 0;
+    }
+    if (m_model->parsed()) return executeModel(ctx);
+    if (m_editor->parsed()) return executeEditor(ctx);
+    throw UserError("bench: name what to benchmark, e.g. 'larimar bench memory'");
+}
+
+} // namespace larimar::cli

@@ -1,0 +1,29 @@
+#pragma once
+#include "app/cli/command.h"
+
+namespace larimar::cli {
+
+/// `larimar bench memory [--slots K] [--width C] [--episode N] [--repetitions R]`,
+/// `larimar bench model ...`, `larimar bench editor [--facts N] [--repetitions R]`:
+/// times the engine's operations and prints the medians.
+class BenchCommand : public Command {
+public:
+    std::string name() const override { return "bench"; }
+    std::string description() const override { return "Time the engine's operations (memory, ...)"; }
+    void setup(CLI::App& app) override;
+    int execute(Context& context) override;
+
+private:
+    int executeModel(Context& context);
+    int executeEditor(Context& context);
+    CLI::App* m_memory = nullptr;
+    CLI::App* m_model = nullptr;
+    CLI::App* m_editor = nullptr;
+    int m_editorFacts = 1000, m_editorRepetitions = 20, m_editorSlots = 128, m_editorWidth = 256;
+    std::string m_editorDirectory;
+    std::string m_modelConfig;
+    int m_threads = 1;
+    int m_slots = 512, m_width = 768, m_episode = 512, m_repetitions = 200;
+};
+
+} // namespace larimar::cli

@@ -1,0 +1,152 @@
+#pragma once
+/// The editor's subcommands, one class each (cmd_info.cpp, cmd_write.cpp, ...). Commands that
+/// change or query the memory load the model; listings, the audit and the history export open
+/// only the workspace.
+#include "app/cli/command.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace larimar::cli {
+
+/// `larimar info`: workspace, model, counts, memory digest.
+class InfoCommand : public Command {
+public:
+    std::string name() const override { return "info"; }
+    std::string description() const override { return "Show the workspace, its model and its memory"; }
+    void setup(CLI::App& app) override;
+    int execute(Context& context) override;
+};
+
+/// `larimar write TEXT | --file F [--format ...] [--reason R] [--actor A]`.
+class WriteCommand : public Command {
+public:
+    std::string name() const override { return "write"; }
+    std::string description() const override { return "Write a fact, or all facts of a file as one batch"; }
+    void setup(CLI::App& app) override;
+    int execute(Context& context) override;
+
+private:
+    std::string m_text, m_file, m_format = "auto", m_reason, m_actor, m_subject, m_prompt, m_target;
+};
+
+/// `larimar forget ID... [--reason R] [--actor A]`.
+class ForgetCommand : public Command {
+public:
+    std::string name() const override { return "forget"; }
+    std::string description() const override { return "Forget written facts (one edit)"; }
+    void setup(CLI::App& app) override;
+    int execute(Context& context) override;
+
+private:
+    std::vector<std::string> m_ids;
+    std::string m_reason, m_actor;
+};
+
+/// `larimar facts [--state S] [--search S] [--limit N]`.
+class FactsCommand : public Command {
+public:
+    std::string name() const override { return "facts"; }
+    std::string description() const override { return "List facts"; }
+    void setup(CLI::App& app) override;
+    int execute(Context& context) override;
+
+private:
+    std::string m_state, m_search;
+    std::int64_t m_limit = -1;
+};
+
+/// `larimar query PROMPT` and `larimar compare PROMPT` (same options; compare adds the diff).
+class QueryCommand : public Command {
+public:
+    explicit QueryCommand(bool compare = false) : m_compare(compare) {}
+    std::string name() const override { return m_compare ? "compare" : "query"; }
+    std::string description() const override {
+        return m_compare ? "Answer with and without memory side by side, with the words that differ"
+                         : "Answer a prompt (with memory when in scope; without memory for comparison)";
+    }
+    void setup(CLI::App& app) override;
+    int execute(Context& context) override;
+
+private:
+    bool m_compare;
+    std::string m_prompt;
+    int m_maxTokens = 24;
+    double m_temperature = 0.0;
+    std::uint64_t m_seed = 0;
+    double m_threshold = -1e300; // unset
+};
+
+/// `larimar history [--limit N] [--op OP]`.
+class HistoryCommand : public Command {
+public:
+    std::string name() const override { return "history"; }
+    std::string description() const override { return "List the edit history"; }
+    void setup(CLI::App& app) override;
+    int execute(Context& context) override;
+
+private:
+    std::int64_t m_limit = -1;
+    std::string m_op;
+};
+
+/// `larimar audit verify`: walks the hash chain; exit 1 when a row does not match.
+class AuditCommand : public Command {
+public:
+    std::string name() const override { return "audit"; }
+    std::string description() const override { return "Check the workspace's audit chain"; }
+    void setup(CLI::App& app) override;
+    int execute(Context& context) override;
+
+private:
+    CLI::App* m_verify = nullptr;
+};
+
+/// `larimar rollback EDIT_ID [--reason R] [--actor A]` and `larimar undo` (undo = rollback to
+/// the edit before the last).
+class RollbackCommand : public Command {
+public:
+    explicit RollbackCommand(bool undo = false) : m_undo(undo) {}
+    std::string name() const override { return m_undo ? "undo" : "rollback"; }
+    std::string description() const override {
+        return m_undo ? "Undo the last edit (a rollback to the edit before it)"
+                      : "Restore facts and memory as they were right after an edit (0: empty)";
+    }
+    void setup(CLI::App& app) override;
+    int execute(Context& context) override;
+
+private:
+    bool m_undo;
+    std::string m_edit, m_reason, m_actor;
+};
+
+/// `larimar export history FILE [--format csv|json]` | `larimar export memory FILE` (.npy).
+class ExportCommand : public Command {
+public:
+    std::string name() const override { return "export"; }
+    std::string description() const override { return "Export the history (CSV/JSON) or the memory (.npy)"; }
+    void setup(CLI::App& app) override;
+    int execute(Context& context) override;
+
+private:
+    CLI::App* m_history = nullptr;
+    CLI::App* m_memory = nullptr;
+    std::string m_file, m_format;
+};
+
+/// `larimar inspect memory | weights PROMPT [--npy F] | key FACT_ID | slots [--top N]`.
+class InspectCommand : public Command {
+public:
+    std::string name() const override { return "inspect"; }
+    std::string description() const override { return "Look inside the memory: M, read weights, write keys, slots"; }
+    void setup(CLI::App& app) override;
+    int execute(Context& context) override;
+
+private:
+    CLI::App *m_memory = nullptr, *m_weights = nullptr, *m_key = nullptr, *m_slots = nullptr;
+    std::string m_prompt, m_fact, m_npy;
+    int m_top = 3;
+};
+
+} // namespace larimar::cli

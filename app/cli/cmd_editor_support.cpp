@@ -1,0 +1,166 @@
+#include "app/cli/cmd_editor_support.h"
+
+#include "core/model/text_model.h"
+#include "core/util/error.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <ostream>
+
+namespace larimar::cli {
+
+std::shared_ptr<TextModel> Context::loadModel() const {
+    if (modelFactory) return modelFactory(global);
+    return std::shared_ptr<TextModel>(loadTextModel(resolveModelDir(global), global.device));
+}
+
+std::string defaultWorkspacePath() {
+    namespace fs = std::filesystem;
+    fs::path base;
+    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg && fs::path(xdg).is_absolute())
+        base = xdg;
+    else if (const char* home = std::getenv("HOME"); home && *home)
+        base = fs::path(home) / ".local" / "share";
+    else
+        throw UserError("no default workspace: neither XDG_DATA_HOME nor HOME is set; pass --workspace FILE");
+    return (base / "larimar-workbench" / "default.larimar").string();
+}
+
+std::string workspacePath(const GlobalOptions& global) {
+    return global.workspace.empty() ? defaultWorkspacePath() : global.workspace;
+}
+
+std::unique_ptr<Editor> openEditor(const Context& ctx, const std::string& actor) {
+    const std::string path = workspacePath(ctx.global);
+    auto model = ctx.loadModel();
+    const auto parent = std::filesystem::path(path).parent_path();
+    std::error_code ec;
+    if (!parent.empty() && !std::filesystem::exists(parent)) std::filesystem::create_directories(parent, ec);
+    EditorOptions o;
+    o.actor = actor;
+    return std::make_unique<Editor>(std::move(model), path, o);
+}
+
+std::unique_ptr<Workspace> openWorkspace(const Context& ctx) {
+    const std::string path = workspacePath(ctx.global);
+    if (!std::filesystem::exists(path))
+        throw UserError("no workspace at " + path + " (a workspace is created by the first write; pass --workspace FILE)");
+    WorkspaceOptions o;
+    o.create = false;
+    return std::make_unique<Workspace>(path, o);
+}
+
+namespace {
+nlohmann::json optionalId(const std::optional<std::int64_t>& id) { return id ? nlohmann::json(*id) : nlohmann::json(); }
+} // namespace
+
+nlohmann::json factJson(const Fact& f) {
+    return {{"id", f.id},
+            {"text", f.text},
+            {"subject", f.subject},
+            {"prompt", f.relation},
+            {"target", f.target},
+            {"source", f.source},
+            {"state", toString(f.state)},
+            {"created_edit", optionalId(f.createdEdit)},
+            {"forgotten_edit", optionalId(f.forgottenEdit)}};
+}
+
+nlohmann::json editJson(const Edit& e) {
+    nlohmann::json states = nlohmann::json::array();
+    for (auto s : e.factStates) states.push_back(toString(s));
+    return {{"id", e.id},
+            {"op", toString(e.op)},
+            {"fact_ids", e.factIds},
+            {"fact_states", states},
+            {"actor", e.actor},
+            {"reason", e.reason},
+            {"timestamp", e.timestamp},
+            {"model_id", e.modelId},
+            {"model_hash", e.modelHash},
+            {"memory_digest_before", e.memoryDigestBefore},
+            {"memory_digest_after", e.memoryDigestAfter},
+            {"payload", e.payload},
+            {"hash", e.hash}};
+}
+
+nlohmann::json editResultJson(const EditResult& r) {
+    nlohmann::json j = {{"edit_id", r.editId},
+                        {"op", toString(r.op)},
+                        {"fact_ids", r.factIds},
+                        {"memory_digest_before", r.memoryDigestBefore},
+                        {"memory_digest_after", r.memoryDigestAfter},
+                        {"snapshot", r.snapshot}};
+    if (r.op == EditOp::Rollback) {
+        j["target_edit"] = r.targetEdit;
+        j["restored"] = r.restored;
+        j["forgotten"] = r.forgotten;
+    }
+    return j;
+}
+
+nlohmann::json auditJson(const AuditReport& r) {
+    return {{"ok", r.ok},
+            {"edits_checked", r.editsChecked},
+            {"facts_checked", r.factsChecked},
+            {"edit_id", optionalId(r.editId)},
+            {"fact_id", optionalId(r.factId)},
+            {"reason", r.reason},
+            {"message", r.message()}};
+}
+
+nlohmann::json generatedJson(const GeneratedText& g) {
+    nlohmann::json tokens = nlohmann::json::array();
+    for (const auto& t : g.tokens) tokens.push_back({{"text", t.text}, {"probability", t.probability}});
+    return {{"text", g.text}, {"tokens", tokens}};
+}
+
+nlohmann::json queryJson(const QueryResult& q) {
+    nlohmann::json nearest;
+    if (q.scope.nearestFactId) nearest = {{"id", *q.scope.nearestFactId}, {"text", q.scope.nearestText}};
+    return {{"prompt", q.prompt},
+            {"in_scope", q.inScope},
+            {"scope_score", q.scope.score},
+            {"threshold", q.threshold},
+            {"detector", q.detector},
+            {"nearest_fact", nearest},
+            {"with_memory", generatedJson(q.withMemory)},
+            {"without_memory", generatedJson(q.withoutMemory)},
+            {"generation_id", optionalId(q.generationId)}};
+}
+
+nlohmann::json vectorJson(const Eigen::VectorXd& v) {
+    return nlohmann::json(std::vector<double>(v.data(), v.data() + v.size()));
+}
+
+std::string shortDigest(const std::string& digest) { return digest.substr(0, 12); }
+
+void printEditResult(std::ostream& out, const EditResult& r) {
+    out << "edit " << r.editId << " (" << toString(r.op) << ")";
+    if (r.op == EditOp::Rollback) {
+        out << ": back to the state after " << (r.targetEdit == 0 ? std::string("no edit (empty)")
+                                                                   : "edit " + std::to_string(r.targetEdit))
+            << "; " << r.restored.size() << " fact(s) written again, " << r.forgotten.size() << " forgotten";
+    } else if (r.factIds.size() == 1) {
+        out << ": fact " << r.factIds.front();
+    } else if (!r.factIds.empty()) {
+        out << ": " << r.factIds.size() << " facts (" << r.factIds.front() << " .. " << r.factIds.back() << ")";
+    }
+    out << "\n  memory " << shortDigest(r.memoryDigestBefore) << " -> " << shortDigest(r.memoryDigestAfter)
+        << (r.snapshot ? " (snapshot stored)" : "") << "\n";
+}
+
+std::int64_t parseId(const std::string& text, const char* what) {
+    std::size_t used = 0;
+    long long v = -1;
+    try {
+        v = std::stoll(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used != text.size() || text.empty() || v < 0)
+        throw UserError(std::string(what) + " must be a non-negative whole number, not '" + text + "'");
+    return v;
+}
+
+} // namespace larimar::cli

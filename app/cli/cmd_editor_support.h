@@ -1,0 +1,43 @@
+#pragma once
+/// What the editor subcommands share: the default workspace, opening the editor or the bare
+/// workspace, and the JSON shapes of facts, edits and edit results (one place, so every
+/// command prints them alike).
+#include "app/cli/command.h"
+#include "core/editor/editor.h"
+
+#include <nlohmann/json.hpp>
+
+#include <memory>
+#include <string>
+
+namespace larimar::cli {
+
+/// $XDG_DATA_HOME/larimar-workbench/default.larimar, else ~/.local/share/larimar-workbench/...
+/// UserError when neither XDG_DATA_HOME nor HOME is set.
+std::string defaultWorkspacePath();
+/// --workspace or the default.
+std::string workspacePath(const GlobalOptions& global);
+
+/// Loads the model and opens (creating on first use) the workspace with it.
+std::unique_ptr<Editor> openEditor(const Context& ctx, const std::string& actor = {});
+/// Opens an existing workspace without a model (listings, audit, history export).
+/// UserError "no workspace at ..." when the file does not exist.
+std::unique_ptr<Workspace> openWorkspace(const Context& ctx);
+
+nlohmann::json factJson(const Fact& f);
+nlohmann::json editJson(const Edit& e);
+nlohmann::json editResultJson(const EditResult& r);
+nlohmann::json auditJson(const AuditReport& r);
+nlohmann::json generatedJson(const GeneratedText& g);
+nlohmann::json queryJson(const QueryResult& q);
+nlohmann::json vectorJson(const Eigen::VectorXd& v);
+
+/// "3f2a9c1e0b7d" (the first 12 hex digits), for text output.
+std::string shortDigest(const std::string& digest);
+/// One line per edit result: "edit 5 (write): fact 3; memory 3f2a.. -> 9c1e..".
+void printEditResult(std::ostream& out, const EditResult& r);
+
+/// Parses a fact or edit id argument ("17"); UserError naming what for anything else.
+std::int64_t parseId(const std::string& text, const char* what);
+
+} // namespace larimar::cli

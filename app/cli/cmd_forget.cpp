@@ -1,0 +1,28 @@
+#include "app/cli/cmd_editor.h"
+#include "app/cli/cmd_editor_support.h"
+
+#include <ostream>
+
+namespace larimar::cli {
+
+void ForgetCommand::setup(CLI::App& app) {
+    app.add_option("ids", m_ids, "Fact ids to forget")->required();
+    app.add_option("--reason", m_reason, "Why (kept in the audited history)");
+    app.add_option("--actor", m_actor, "Who (default: $USER)");
+}
+
+int ForgetCommand::execute(Context& ctx) {
+    std::vector<std::int64_t> ids;
+    for (const auto& s : m_ids) ids.push_back(parseId(s, "a fact id"));
+    auto ed = openEditor(ctx, m_actor);
+    const EditResult r = ed->forget(ids, m_reason);
+    if (ctx.global.json) {
+        ctx.out << editResultJson(r).dump(2) << "\n";
+        return 0;
+    }
+    ctx.out << "forgot " << r.factIds.size() << " fact(s)\n";
+    printEditResult(ctx.out, r);
+    return 0;
+}
+
+} // namespace larimar::cli

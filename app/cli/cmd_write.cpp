@@ -1,0 +1,65 @@
+#include "app/cli/cmd_editor.h"
+#include "app/cli/cmd_editor_support.h"
+
+#include "core/eval/datasets.h"
+#include "core/util/error.h"
+
+#include <ostream>
+
+namespace larimar::cli {
+
+void WriteCommand::setup(CLI::App& app) {
+    app.add_option("text", m_text, "The fact to write (or use --file)");
+    app.add_option("--file", m_file, "Write every fact of this file as one batch")->check(CLI::ExistingFile);
+    app.add_option("--format", m_format, "File format (default: detected)")
+        ->check(CLI::IsMember({"auto", "text", "csv", "jsonl", "counterfact", "easyedit", "zsre"}));
+    app.add_option("--reason", m_reason, "Why (kept in the audited history)");
+    app.add_option("--actor", m_actor, "Who (default: $USER)");
+    app.add_option("--subject", m_subject, "The fact's subject (single fact)");
+    app.add_option("--prompt", m_prompt, "The text before the answer (single fact)");
+    app.add_option("--target", m_target, "The answer (single fact)");
+}
+
+int WriteCommand::execute(Context& ctx) {
+    if (m_text.empty() == m_file.empty())
+        throw UserError(m_file.empty() ? "write needs a fact TEXT or --file FILE"
+                                       : "write takes a fact TEXT or --file FILE, not both");
+    EditResult r;
+    std::size_t count = 1;
+    if (!m_file.empty()) {
+        if (!m_subject.empty() || !m_prompt.empty() || !m_target.empty())
+            throw UserError("--subject, --prompt and --target are for a single fact; a file brings its own");
+        // The whole file is validated before the workspace is even opened: a bad file writes nothing.
+        const auto records = loadFacts(m_file, formatFromName(m_format));
+        count = records.size();
+        auto ed = openEditor(ctx, m_actor);
+        auto bar = ctx.progress("write");
+        r = ed->writeBatch(records, m_reason, [&](std::int64_t done, std::int64_t total) {
+            if (bar) bar(static_cast<double>(done) / static_cast<double>(total));
+        });
+        ctx.endProgress();
+    } else {
+        auto ed = openEditor(ctx, m_actor);
+        FactMeta meta;
+        meta.subject = m_subject;
+        meta.prompt = m_prompt;
+        meta.target = m_target;
+        meta.source = "cli";
+        r = ed->write(m_text, meta, m_reason);
+    }
+    if (ctx.global.json) {
+        auto j = editResultJson(r);
+        j["count"] = count;
+        if (!m_file.empty()) j["file"] = m_file;
+        ctx.out << j.dump(2) << "\n";
+        return 0;
+    }
+    if (!m_file.empty())
+        ctx.out << "wrote " << count << " fact(s) from " << m_file << "\n";
+    else
+        ctx.out << "wrote fact " << r.factIds.front() << "\n";
+    printEditResult(ctx.out, r);
+    return 0;
+}
+
+} // namespace larimar::cli

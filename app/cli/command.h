@@ -1,0 +1,59 @@
+#pragma once
+#include "app/cli/cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace larimar::cli {
+
+/// Options every subcommand sees.
+struct GlobalOptions {
+    std::string workspace; ///< empty: the default workspace under the XDG data directory
+    std::string model;     ///< empty: the bundled model
+    std::string device = "cpu";
+    bool json = false;     ///< one JSON document on stdout instead of text
+};
+
+/// What a command runs with: options and where to write. Streams are injectable for tests.
+struct Context {
+    GlobalOptions global;
+    std::ostream& out;
+    std::ostream& err;
+    bool errIsTerminal = false; ///< progress bars only when a person watches stderr
+
+    /// A progress callback drawing a bar on stderr (a no-op when stderr is not a terminal
+    /// or --json is given). label is shown before the bar.
+    std::function<void(double)> progress(const std::string& label) const;
+    /// Ends a bar drawn by progress() with a newline.
+    void endProgress() const;
+
+    /// Empty: loadTextModel(resolveModelDir(global), global.device).
+    ModelFactory modelFactory;
+    /// The model to run with (through modelFactory when set). UserError when none is found.
+    std::shared_ptr<TextModel> loadModel() const;
+};
+
+/// One subcommand. setup() declares its options on the CLI11 subcommand; execute() runs it
+/// after parsing and returns the exit code. Exceptions: larimar::UserError -> 1, others -> 2.
+class Command {
+public:
+    virtual ~Command() = default;
+    virtual std::string name() const = 0;
+    virtual std::string description() const = 0;
+    virtual void setup(CLI::App& app) = 0;
+    virtual int execute(Context& context) = 0;
+};
+
+/// The model directory to use: --model, else $LARIMAR_MODEL_DIR, else the bundled model
+/// (models/larimar-small in the source tree). UserError saying what to pass when none exists.
+std::string resolveModelDir(const GlobalOptions& global);
+
+/// All subcommands, in the order `larimar --help` lists them.
+std::vector<std::unique_ptr<Command>> makeCommands();
+
+} // namespace larimar::cli

@@ -1,0 +1,44 @@
+#include "app/cli/command.h"
+#include "app/cli/cmd_bench.h"
+#include "app/cli/cmd_editor.h"
+#include "app/cli/cmd_eval.h"
+#include "app/cli/cmd_train.h"
+#include "core/util/error.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace larimar::cli {
+
+std::string resolveModelDir(const GlobalOptions& global) {
+    namespace fs = std::filesystem;
+    std::string dir = global.model;
+    if (dir.empty())
+        if (const char* env = std::getenv("LARIMAR_MODEL_DIR")) dir = env;
+    if (dir.empty()) dir = std::string(LARIMAR_SOURCE_DIR) + "/models/larimar-small";
+    if (!fs::exists(fs::path(dir) / "config.json"))
+        throw UserError("no model found at " + dir + " (no config.json there); pass --model DIR");
+    return dir;
+}
+
+std::vector<std::unique_ptr<Command>> makeCommands() {
+    std::vector<std::unique_ptr<Command>> c;
+    c.push_back(std::make_unique<InfoCommand>());
+    c.push_back(std::make_unique<WriteCommand>());
+    c.push_back(std::make_unique<ForgetCommand>());
+    c.push_back(std::make_unique<FactsCommand>());
+    c.push_back(std::make_unique<QueryCommand>(false));
+    c.push_back(std::make_unique<QueryCommand>(true));
+    c.push_back(std::make_unique<HistoryCommand>());
+    c.push_back(std::make_unique<AuditCommand>());
+    c.push_back(std::make_unique<RollbackCommand>(false));
+    c.push_back(std::make_unique<RollbackCommand>(true));
+    c.push_back(std::make_unique<ExportCommand>());
+    c.push_back(std::make_unique<InspectCommand>());
+    c.push_back(std::make_unique<BenchCommand>());
+    c.push_back(std::make_unique<EvalCommand>());
+    c.push_back(std::make_unique<TrainCommand>());
+    return c;
+}
+
+} // namespace larimar::cli
