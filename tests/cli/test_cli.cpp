@@ -1,0 +1,136 @@
+// In-process tests of the `larimar` command line: output captured, exit codes checked.
+#include "app/cli/cli.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+struct Result {
+    int code;
+    std::string out, err;
+};
+
+Result runCli(std::vector<std::string> args) {
+    std::ostringstream out, err;
+    const int code = larimar::cli::run(args, out, err);
+    return {code, out.str(), err.str()};
+}
+
+TEST(Cli, VersionAndHelp) {
+    auto r = runCli({"--version"});
+    EXPECT_EQ(r.code, 0);
+    EXPECT_NE(r.out.find("larimar " LARIMAR_VERSION), std::string::npos);
+    r = runCli({"--help"});
+    EXPECT_EQ(r.code, 0);
+    EXPECT_NE(r.out.find("bench"), std::string::npos);
+}
+
+TEST(Cli, UnknownCommandOrOptionIsUserError) {
+    auto r = runCli({"frobnicate"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("larimar --help"), std::string::npos);
+    r = runCli({"--device", "tpu", "bench", "memory"});
+    EXPECT_EQ(r.code, 1);
+    r = runCli({"bench", "memory", "--slots", "0"});
+    EXPECT_EQ(r.code, 1);
+}
+
+TEST(Cli, BenchMemoryPrintsEveryOperation) {
+    auto r = runCli({"bench", "memory", "--slots", "32", "--width", "48", "--episode", "16", "--repetitions", "5"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    for (const char* row : {"write one fact", "forget one fact", "read one query", "one-shot write of N = 16"})
+        EXPECT_NE(r.out.find(row), std::string::npos) << row << " missing in:\n" << r.out;
+}
+
+TEST(Cli, BenchMemoryJsonShape) {
+    auto r = runCli({"--json", "bench", "memory", "--slots", "16", "--width", "24", "--episode", "8", "--repetitions", "3"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j.at("benchmark"), "memory");
+    EXPECT_EQ(j.at("slots"), 16);
+    for (const char* k : {"write_one", "forget_one", "read_one", "read_one_after_change", "one_shot_write"}) {
+        ASSERT_TRUE(j.at("median_ms").contains(k)) << k;
+        EXPECT_GE(j["median_ms"][k].get<double>(), 0.0);
+    }
+}
+
+} // namespace
+
+#include "core/model/bpe_trainer.h"
+#include "core/model/larimar_model.h"
+
+#include <filesystem>
+
+namespace {
+
+/// A tiny random-weight model directory, made once per test binary.
+std::string tinyModelDir() {
+    static const std::string dir = [] {
+        const std::string d = ::testing::TempDir() + "/cli-tiny-model";
+        std::filesystem::remove_all(d);
+        larimar::BpeTrainerOptions bo;
+        bo.vocabSize = 300;
+        larimar::BpeTrainer bpe(bo);
+        bpe.addText("Toko Yasuda, the piano guitar. Autonomous University of Madrid, which is located in Sweden Spain.");
+        larimar::ModelConfig c;
+        c.name = "tiny-cli";
+        c.latentSize = 8;
+        c.encoder = {1, 2, 16, 32, 400, 48};  // 48 positions: long prompts must be cut, not refused
+        c.decoder.layers = 1;
+        c.decoder.heads = 2;
+        c.decoder.hidden = 16;
+        c.decoder.intermediate = 32;
+        c.decoder.vocab = 400;
+        c.decoder.maxPositions = 48;
+        c.memory.slots = 8;
+        c.memory.pinv = "exact";
+        auto model = larimar::LarimarModel::randomInit(c, 1, bpe.train().tokenizer);
+        model.save(d);
+        return d;
+    }();
+    return dir;
+}
+
+TEST(CliModel, EvalCounterFactJsonShape) {
+    auto r = runCli({"--model", tinyModelDir(), "--json", "eval", "counterfact",
+                     LARIMAR_TEST_DATA_DIR "/datasets/counterfact-rome-3.json", "--limit", "2"});
+    ASSERT_EQ(r.code, 0) << r.err << r.out;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j.at("cases"), 2);
+    EXPECT_EQ(j.at("model"), "tiny-cli 0.1.0");
+    for (const char* k : {"edit_success", "paraphrase_success", "neighbourhood_success", "generation_accuracy"}) {
+        EXPECT_GE(j.at(k).get<double>(), 0.0) << k;
+        EXPECT_LE(j.at(k).get<double>(), 1.0) << k;
+    }
+}
+
+TEST(CliModel, EvalRefusesAFactsFileAndAMissingModel) {
+    auto r = runCli({"--model", tinyModelDir(), "eval", "counterfact", LARIMAR_TEST_DATA_DIR "/datasets/facts.csv"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("evaluation needs CounterFact"), std::string::npos) << r.err;
+    r = runCli({"--model", "/nonexistent/model", "eval", "counterfact", LARIMAR_TEST_DATA_DIR "/datasets/counterfact-rome-3.json"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("no model found at /nonexistent/model"), std::string::npos) << r.err;
+}
+
+TEST(CliModel, BenchModelReportsBothSpeeds) {
+    auto r = runCli({"--model", tinyModelDir(), "--json", "bench", "model"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_GT(j.at("encoder_sentences_per_second").get<double>(), 0.0);
+    EXPECT_GT(j.at("decoder_tokens_per_second").get<double>(), 0.0);
+}
+
+TEST(CliModel, TrainWithABadConfigIsAUserError) {
+    const std::string path = ::testing::TempDir() + "/bad-train.json";
+    std::ofstream(path) << R"({"model": "x.json", "data": {"edit_files": []}})";
+    auto r = runCli({"train", path});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("edit_files"), std::string::npos) << r.err;
+}
+
+} // namespace

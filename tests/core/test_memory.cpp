@@ -1,0 +1,256 @@
+#include "core/memory/episodic_memory.h"
+#include "core/util/error.h"
+#include "core/util/npy.h"
+#include "core/util/sha256.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstring>
+#include <random>
+
+using namespace larimar;
+
+namespace {
+
+Eigen::MatrixXd randn(std::mt19937_64& rng, Eigen::Index r, Eigen::Index c, double scale = 1.0) {
+    std::normal_distribution<double> g(0.0, scale);
+    Eigen::MatrixXd m(r, c);
+    for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = g(rng);
+    return m;
+}
+
+double relErr(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) { return (a - b).norm() / b.norm(); }
+
+EpisodicMemory makeMemory(int k, int c, bool zeroPrior, std::uint64_t seed = 7, MemorySettings s = {}) {
+    std::mt19937_64 rng(seed);
+    Eigen::MatrixXd ref = randn(rng, k, c, 1.0 / std::sqrt(double(c)));
+    Eigen::MatrixXd prior = zeroPrior ? Eigen::MatrixXd::Zero(k, c) : ref;
+    return EpisodicMemory(prior, ref, s);
+}
+
+TEST(Memory, EmptyMemoryHoldsThePrior) {
+    std::mt19937_64 rng(1);
+    const Eigen::MatrixXd prior = randn(rng, 8, 12);
+    EpisodicMemory mem(prior, prior);
+    EXPECT_EQ(mem.matrix(), prior);
+    EXPECT_EQ(mem.writtenRows(), 0);
+    EXPECT_EQ(mem.slots(), 8);
+    EXPECT_EQ(mem.width(), 12);
+}
+
+TEST(Memory, WriteThenForgetOneFactLeavesMemoryAsItWas) {
+    for (double lambda : {1e-3, 1e-6})
+    for (bool zeroPrior : {true, false}) {
+        MemorySettings s;
+        s.lambda = lambda;
+        EpisodicMemory mem = makeMemory(64, 96, zeroPrior, 7, s);
+        std::mt19937_64 rng(3);
+        mem.write(randn(rng, 20, 96)); // some facts already there
+        const Eigen::MatrixXd before = mem.matrix();
+        const Eigen::MatrixXd fact = randn(rng, 1, 96);
+        mem.write(fact);
+        EXPECT_GT(relErr(mem.matrix(), before), 1e-3) << "the write must change the memory";
+        mem.forget(fact);
+        EXPECT_LT(relErr(mem.matrix(), before), 1e-10);
+        EXPECT_EQ(mem.writtenRows(), 20);
+    }
+}
+
+TEST(Memory, ReadOfWrittenFactReturnsItWhileNAtMostK) {
+    // With a zero prior (the editor's choice) the readout is the projection onto the written
+    // encodings, exact for any lambda. With a non-zero prior, the prior's pull (lambda) biases
+    // the fit: relative error ~ lambda, so a small lambda is used there.
+    for (bool zeroPrior : {true, false}) {
+        MemorySettings s;
+        s.lambda = zeroPrior ? 1e-3 : 1e-6;
+        for (int n : {1, 10, 64}) {
+            EpisodicMemory mem = makeMemory(64, 96, zeroPrior, 11, s);
+            std::mt19937_64 rng(5 + n);
+            const Eigen::MatrixXd facts = randn(rng, n, 96);
+            for (Eigen::Index i = 0; i < n; ++i) mem.write(facts.row(i));
+            const ReadResult r = mem.read(facts);
+            ASSERT_EQ(r.weights.rows(), n);
+            ASSERT_EQ(r.weights.cols(), 64);
+            for (Eigen::Index i = 0; i < n; ++i)
+                EXPECT_LT(relErr(r.readout.row(i), facts.row(i)), 1e-3)
+                    << "fact " << i << " of " << n << (zeroPrior ? " (zero prior)" : " (random prior)");
+        }
+    }
+}
+
+TEST(Memory, ReadAtPaperSizeWithKFacts) {
+    // K = 512, C = 768 as in the paper; N = K facts written one by one.
+    EpisodicMemory mem = makeMemory(512, 768, true, 21);
+    std::mt19937_64 rng(22);
+    const Eigen::MatrixXd facts = randn(rng, 512, 768);
+    for (Eigen::Index i = 0; i < facts.rows(); ++i) mem.write(facts.row(i));
+    const ReadResult r = mem.read(facts);
+    double worst = 0;
+    for (Eigen::Index i = 0; i < facts.rows(); ++i) worst = std::max(worst, relErr(r.readout.row(i), facts.row(i)));
+    EXPECT_LT(worst, 1e-3);
+}
+
+TEST(Memory, ZeroPriorSequentialEqualsPaperOneShotWrite) {
+    // With M0 = 0 and a tiny lambda the sequential memory is the minimum-norm least-squares
+    // memory W^+ Z, i.e. the paper's one-shot write with the same keys.
+    std::mt19937_64 rng(31);
+    const Eigen::MatrixXd ref = randn(rng, 32, 48, 0.2);
+    MemorySettings s;
+    s.lambda = 1e-9;
+    EpisodicMemory mem(Eigen::MatrixXd::Zero(32, 48), ref, s);
+    const Eigen::MatrixXd z = randn(rng, 10, 48);
+    for (Eigen::Index i = 0; i < z.rows(); ++i) mem.write(z.row(i));
+    const OneShotResult one = EpisodicMemory::oneShotWrite(ref, z, s.pinv);
+    EXPECT_LT(relErr(mem.matrix(), one.memory), 1e-6);
+    EXPECT_LT(relErr(mem.keys(z), one.keys), 1e-12);
+}
+
+TEST(Memory, BatchWriteEqualsRowByRowWrite) {
+    EpisodicMemory a = makeMemory(40, 60, false), b = makeMemory(40, 60, false);
+    std::mt19937_64 rng(8);
+    const Eigen::MatrixXd z = randn(rng, 12, 60);
+    a.write(z);
+    for (Eigen::Index i = 0; i < z.rows(); ++i) b.write(z.row(i));
+    EXPECT_LT(relErr(a.matrix(), b.matrix()), 1e-9);
+    a.forget(z.topRows(5));
+    for (Eigen::Index i = 0; i < 5; ++i) b.forget(z.row(i));
+    EXPECT_LT(relErr(a.matrix(), b.matrix()), 1e-9);
+}
+
+TEST(Memory, ForgettingAFactThatWasNeverWrittenIsRefused) {
+    EpisodicMemory mem = makeMemory(16, 24, true);
+    std::mt19937_64 rng(4);
+    const Eigen::MatrixXd fact = randn(rng, 1, 24);
+    EXPECT_THROW(mem.forget(fact), UserError);
+    mem.write(fact);
+    mem.forget(fact);
+    EXPECT_THROW(mem.forget(fact), UserError) << "forgetting twice must be refused";
+}
+
+TEST(Memory, BadSizesAndValuesAreUserErrors) {
+    Eigen::MatrixXd prior = Eigen::MatrixXd::Identity(8, 16);
+    EXPECT_THROW(EpisodicMemory(prior, Eigen::MatrixXd::Identity(8, 15)), UserError);
+    MemorySettings bad;
+    bad.lambda = 0;
+    EXPECT_THROW(EpisodicMemory(prior, prior, bad), UserError);
+    EpisodicMemory mem(prior, prior);
+    EXPECT_THROW(mem.write(Eigen::MatrixXd::Ones(1, 15)), UserError);
+    EXPECT_THROW(mem.read(Eigen::MatrixXd::Ones(1, 17)), UserError);
+    Eigen::MatrixXd nan = Eigen::MatrixXd::Ones(1, 16);
+    nan(0, 3) = std::nan("");
+    EXPECT_THROW(mem.write(nan), UserError);
+    EXPECT_EQ(mem.writtenRows(), 0) << "a refused write changes nothing";
+}
+
+TEST(Pinv, IterativeMatchesExactOnWellConditionedInput) {
+    // Singular values in [1, 40]: alpha = 5e-4 satisfies alpha < 2 / sigma_max^2 and 15 steps
+    // (2^15 effective iterations) converge for sigma_min^2 * alpha * 2^15 >> 1.
+    std::mt19937_64 rng(9);
+    const int k = 64, c = 96;
+    Eigen::HouseholderQR<Eigen::MatrixXd> qu(randn(rng, k, k)), qv(randn(rng, c, c));
+    const Eigen::MatrixXd u = qu.householderQ(), v = qv.householderQ();
+    Eigen::VectorXd sv = Eigen::VectorXd::LinSpaced(k, 1.0, 40.0);
+    const Eigen::MatrixXd a = u * sv.asDiagonal() * v.leftCols(k).transpose();
+    const Eigen::MatrixXd exact = exactPseudoInverse(a);
+    const Eigen::MatrixXd iter = iterativePseudoInverse(a, 5e-4, 15);
+    EXPECT_LT(relErr(iter, exact), 1e-6);
+    EXPECT_LT(relErr(a * exact * a, a), 1e-10);
+}
+
+TEST(Pinv, IterativeActsAsRegularisedInverseOnTinySingularValues) {
+    // The public code's iteration barely inverts directions with tiny singular values, unlike
+    // the exact pseudo-inverse: this is why a model records which one it was trained with.
+    Eigen::MatrixXd a = Eigen::MatrixXd::Zero(2, 3);
+    a(0, 0) = 10.0;
+    a(1, 1) = 0.01;
+    const Eigen::MatrixXd iter = iterativePseudoInverse(a, 5e-4, 15);
+    EXPECT_NEAR(iter(0, 0), 0.1, 1e-9);
+    EXPECT_LT(iter(1, 1), 10.0); // exact would be 100
+    EXPECT_NEAR(exactPseudoInverse(a)(1, 1), 100.0, 1e-9);
+}
+
+TEST(Snapshot, RoundTripIsBitExactAndContinuesIdentically) {
+    for (PinvMode mode : {PinvMode::Exact, PinvMode::Iterative}) {
+        MemorySettings s;
+        s.pinv.mode = mode;
+        s.refreshInterval = 5;
+        EpisodicMemory mem = makeMemory(24, 40, false, 13, s);
+        std::mt19937_64 rng(14);
+        for (int i = 0; i < 7; ++i) mem.write(randn(rng, 1, 40));
+        const auto blob = mem.serialize();
+        EpisodicMemory copy = EpisodicMemory::deserialize(blob);
+        EXPECT_EQ(copy.serialize(), blob);
+        EXPECT_EQ(copy.digest(), mem.digest());
+        EXPECT_EQ(copy.settings().pinv.mode, mode);
+        const Eigen::MatrixXd next = randn(rng, 2, 40);
+        mem.write(next);
+        copy.write(next);
+        EXPECT_EQ(std::memcmp(mem.matrix().data(), copy.matrix().data(), sizeof(double) * 24 * 40), 0)
+            << "a restored memory must continue bit for bit";
+        EXPECT_EQ(mem.serialize(), copy.serialize());
+    }
+}
+
+TEST(Snapshot, CorruptTruncatedAndForeignBlobsAreRejected) {
+    EpisodicMemory mem = makeMemory(8, 12, false);
+    std::mt19937_64 rng(15);
+    mem.write(randn(rng, 3, 12));
+    const auto blob = mem.serialize();
+    for (std::size_t cut : {std::size_t(0), std::size_t(4), std::size_t(20), blob.size() / 2, blob.size() - 1}) {
+        std::vector<std::uint8_t> t(blob.begin(), blob.begin() + static_cast<std::ptrdiff_t>(cut));
+        EXPECT_THROW(EpisodicMemory::deserialize(t), Error) << "cut at " << cut;
+    }
+    std::uniform_int_distribution<std::size_t> pos(0, blob.size() - 1);
+    for (int i = 0; i < 200; ++i) {
+        auto b = blob;
+        b[pos(rng)] ^= static_cast<std::uint8_t>(1 + (i % 255));
+        EXPECT_THROW(EpisodicMemory::deserialize(b), Error);
+    }
+    std::vector<std::uint8_t> foreign(blob.size(), 0x42);
+    try {
+        EpisodicMemory::deserialize(foreign);
+        FAIL() << "foreign data accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("not a Larimar memory"), std::string::npos) << e.what();
+    }
+    // A valid checksum over a newer format version: refused with a message about the version.
+    auto newer = blob;
+    newer[8] = 99;
+    newer.resize(newer.size() - 32);
+    const auto d = sha256(newer.data(), newer.size());
+    newer.insert(newer.end(), d.begin(), d.end());
+    try {
+        EpisodicMemory::deserialize(newer);
+        FAIL() << "newer version accepted";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("version 99"), std::string::npos) << e.what();
+    }
+}
+
+TEST(Export, MemoryAndReadWeightsAsNpy) {
+    EpisodicMemory mem = makeMemory(6, 10, false);
+    std::mt19937_64 rng(16);
+    const Eigen::MatrixXd z = randn(rng, 3, 10);
+    mem.write(z);
+    const std::string dir = ::testing::TempDir();
+    mem.exportMatrixNpy(dir + "/m.npy");
+    const NpyArray m = readNpy(dir + "/m.npy");
+    ASSERT_EQ(m.shape, (std::vector<std::int64_t>{6, 10}));
+    for (int r = 0; r < 6; ++r)
+        for (int c = 0; c < 10; ++c) EXPECT_EQ(m.data[static_cast<std::size_t>(r * 10 + c)], mem.matrix()(r, c));
+    exportNpy(dir + "/w.npy", mem.read(z).weights);
+    EXPECT_EQ(readNpy(dir + "/w.npy").shape, (std::vector<std::int64_t>{3, 6}));
+}
+
+TEST(Memory, SingularValuesDescribeRank) {
+    EpisodicMemory mem = makeMemory(16, 24, true);
+    std::mt19937_64 rng(17);
+    mem.write(randn(rng, 5, 24));
+    const Eigen::VectorXd sv = mem.singularValues();
+    ASSERT_EQ(sv.size(), 16);
+    EXPECT_GT(sv(4), 1e-6);
+    EXPECT_LT(sv(5), 1e-9 * sv(0)) << "five facts written on a zero prior give rank five";
+}
+
+} // namespace

@@ -1,0 +1,117 @@
+// Crash safety of the workspace: a child process writes batches (and forgets, and snapshots)
+// in transactions in a loop and is killed with SIGKILL at random moments, many times. After
+// every kill the workspace must open, verify, and hold only whole batches.
+#include "store_test_support.h"
+
+#include "core/util/error.h"
+
+#include <csignal>
+#include <cstdlib>
+#include <sys/wait.h>
+#include <thread>
+
+using namespace larimar;
+using namespace larimar::test;
+
+namespace {
+
+// The size of the n-th batch (1-based) is a function of n alone, so the parent knows what a
+// whole batch looks like without talking to the child.
+std::size_t batchSize(std::int64_t n) { return 1 + static_cast<std::size_t>((n * 7919) % 97) * 3; }
+
+[[noreturn]] void writerChild(const std::string& path, unsigned seed) {
+    try {
+        Workspace ws(path); // system clock, default busy timeout
+        std::mt19937 rng(seed);
+        EditFilter batches;
+        batches.op = EditOp::Batch;
+        auto seq = static_cast<std::int64_t>(ws.edits(batches).size());
+        for (unsigned round = 0;; ++round) {
+            const auto last = ws.lastEditId().value_or(0);
+            auto tx = ws.begin();
+            Edit e;
+            e.actor = "crash-writer";
+            e.memoryDigestBefore = "m" + std::to_string(last);
+            e.memoryDigestAfter = "m" + std::to_string(last + 1);
+            if (round % 5 == 4) {
+                FactFilter f;
+                f.state = FactState::Written;
+                f.limit = 3;
+                f.offset = rng() % 50;
+                std::vector<std::int64_t> ids;
+                for (const auto& fact : ws.facts(f)) ids.push_back(fact.id);
+                ws.setFactState(ids, FactState::Forgotten);
+                e.op = EditOp::Forget;
+                e.factIds = ids;
+            } else {
+                ++seq;
+                std::vector<Fact> facts;
+                for (std::size_t i = 0; i < batchSize(seq); ++i)
+                    facts.push_back(makeFact("batch " + std::to_string(seq) + " fact " + std::to_string(i),
+                                             static_cast<int>(i)));
+                e.op = EditOp::Batch;
+                e.factIds = ws.insertFacts(facts);
+                e.payload = {{"seq", seq}, {"batch_size", facts.size()}};
+            }
+            const auto stored = ws.appendEdit(e);
+            if (round % 3 == 0)
+                ws.putSnapshot(stored.id, std::vector<std::uint8_t>(4096, static_cast<std::uint8_t>(round)),
+                               stored.memoryDigestAfter);
+            tx.commit();
+        }
+    } catch (const std::exception& ex) {
+        std::fprintf(stderr, "writer child failed: %s\n", ex.what());
+        std::_Exit(3);
+    }
+}
+
+} // namespace
+
+TEST(WorkspaceCrash, KilledWritersLeaveOnlyWholeBatches) {
+    TempDir dir;
+    const auto path = dir.file("crash.larimar");
+    std::mt19937 rng(20240501);
+    constexpr int kKills = 30;
+    std::int64_t previousEdits = 0;
+    int roundsWithProgress = 0;
+    for (int kill = 0; kill < kKills; ++kill) {
+        // No connection may be open in this process across fork().
+        const pid_t pid = fork();
+        ASSERT_GE(pid, 0);
+        if (pid == 0) writerChild(path, static_cast<unsigned>(kill));
+        // 0-150 ms: sometimes while the child is still opening/migrating, mostly mid-batch.
+        std::this_thread::sleep_for(std::chrono::microseconds(rng() % 150000));
+        ASSERT_EQ(::kill(pid, SIGKILL), 0);
+        int status = 0;
+        ASSERT_EQ(waitpid(pid, &status, 0), pid);
+        ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+            << "the writer ended by itself (status " << status << ") before kill " << kill;
+
+        Workspace ws(path);
+        const auto report = ws.verifyChain();
+        ASSERT_TRUE(report.ok) << "after kill " << kill << ": " << report.message();
+
+        std::int64_t seq = 0;
+        std::size_t batchFacts = 0;
+        const auto edits = ws.edits();
+        for (const auto& e : edits) {
+            if (e.op != EditOp::Batch) continue;
+            ++seq;
+            ASSERT_EQ(e.payload.value("seq", std::int64_t(-1)), seq) << "edit " << e.id;
+            ASSERT_EQ(e.factIds.size(), batchSize(seq)) << "partial batch in edit " << e.id;
+            batchFacts += e.factIds.size();
+        }
+        // Nothing outside whole batches: every fact belongs to one.
+        ASSERT_EQ(ws.factCount(), static_cast<std::int64_t>(batchFacts)) << "after kill " << kill;
+        if (const auto snap = ws.latestSnapshot()) {
+            ASSERT_EQ(snap->state.size(), 4096u);
+            ASSERT_EQ(snap->digest, ws.edit(snap->editId).memoryDigestAfter);
+        }
+        if (static_cast<std::int64_t>(edits.size()) > previousEdits) ++roundsWithProgress;
+        previousEdits = static_cast<std::int64_t>(edits.size());
+    }
+    // The test means something only if the writer was usually killed mid-work.
+    EXPECT_GE(roundsWithProgress, kKills / 2);
+    std::printf("crash test: %d kills, %lld edits committed\n", kKills,
+                static_cast<long long>(previousEdits));
+}

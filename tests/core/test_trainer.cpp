@@ -1,0 +1,133 @@
+// The trainer on a tiny model: the loss falls, and a resumed run equals an uninterrupted one.
+#include "core/model/model_config.h"
+#include "core/train/trainer.h"
+#include "core/util/error.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+namespace fs = std::filesystem;
+using namespace larimar;
+
+namespace {
+
+TrainConfig tinyConfig(const fs::path& dir) {
+    fs::create_directories(dir);
+    ModelConfig m;
+    m.name = "tiny";
+    m.latentSize = 16;
+    m.encoder.layers = 1;
+    m.encoder.heads = 2;
+    m.encoder.hidden = 32;
+    m.encoder.intermediate = 64;
+    m.encoder.vocab = 400;
+    m.encoder.maxPositions = 48;
+    m.decoder.layers = 1;
+    m.decoder.heads = 2;
+    m.decoder.hidden = 32;
+    m.decoder.intermediate = 64;
+    m.decoder.vocab = 400;
+    m.decoder.maxPositions = 48;
+    m.memory.slots = 8;
+    m.memory.pinv = "exact";
+    m.save((dir / "model.json").string());
+    TrainConfig c;
+    c.modelConfig = (dir / "model.json").string();
+    c.tokenizerVocab = 400;
+    c.editFiles = {LARIMAR_TEST_DATA_DIR "/datasets/counterfact-easyedit-3.json",
+                   LARIMAR_TEST_DATA_DIR "/datasets/counterfact-rome-3.json"};
+    c.outputDir = (dir / "run").string();
+    c.steps = 150;
+    c.episodesPerStep = 2;
+    c.episodeSize = 2;
+    c.plainPerStep = 0;
+    c.lr = 3e-3;
+    c.warmupSteps = 2;
+    c.threads = 1;
+    c.checkpointMinutes = 100;
+    return c;
+}
+
+std::vector<double> losses(const std::string& csv) {
+    std::ifstream in(csv);
+    std::string line;
+    std::getline(in, line);
+    std::vector<double> out;
+    while (std::getline(in, line)) {
+        std::stringstream ss(line);
+        std::string cell;
+        for (int i = 0; i < 4 && std::getline(ss, cell, ','); ++i) {}
+        out.push_back(std::stod(cell));
+    }
+    return out;
+}
+
+std::string bytes(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+TEST(Trainer, LossFallsOnAToyCorpus) {
+    const fs::path dir = fs::path(::testing::TempDir()) / "trainer-loss";
+    fs::remove_all(dir);
+    const TrainResult r = runTraining(tinyConfig(dir), {});
+    ASSERT_TRUE(r.finished);
+    const auto l = losses(r.logCsv);
+    ASSERT_GE(l.size(), 4u);
+    // Logged every 10 steps; the toy corpus (6 cases) is learnable well within 150 steps.
+    EXPECT_LT(l.back(), 0.6 * l.front()) << "first logged loss " << l.front() << ", last " << l.back();
+    EXPECT_TRUE(fs::exists(r.lossPlot));
+    EXPECT_TRUE(fs::exists(fs::path(r.modelDir) / "model.safetensors"));
+}
+
+TEST(Trainer, ResumeGivesTheSameWeightsAsAnUninterruptedRun) {
+    const fs::path a = fs::path(::testing::TempDir()) / "trainer-a", b = fs::path(::testing::TempDir()) / "trainer-b";
+    fs::remove_all(a);
+    fs::remove_all(b);
+    TrainConfig ca = tinyConfig(a), cb = tinyConfig(b);
+    ca.steps = cb.steps = 12;
+    TrainRunOptions first;
+    first.maxSteps = 5;
+    EXPECT_FALSE(runTraining(ca, first).finished);
+    TrainRunOptions resume;
+    resume.resume = true;
+    EXPECT_TRUE(runTraining(ca, resume).finished);
+    EXPECT_TRUE(runTraining(cb, {}).finished);
+    EXPECT_EQ(bytes(a / "run/model/model.safetensors"), bytes(b / "run/model/model.safetensors"));
+}
+
+TEST(Trainer, RefusesToOverwriteOrResumeNothing) {
+    const fs::path dir = fs::path(::testing::TempDir()) / "trainer-refuse";
+    fs::remove_all(dir);
+    TrainConfig c = tinyConfig(dir);
+    c.steps = 2;
+    TrainRunOptions resume;
+    resume.resume = true;
+    EXPECT_THROW(runTraining(c, resume), UserError);
+    runTraining(c, {});
+    EXPECT_THROW(runTraining(c, {}), UserError) << "an existing checkpoint is never silently replaced";
+    // A second run on the same directory while one holds it is refused.
+    const int fd = ::open((dir / "run" / "lock").c_str(), O_RDWR);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+    TrainRunOptions again;
+    again.resume = true;
+    try {
+        runTraining(c, again);
+        FAIL() << "a locked output directory was used";
+    } catch (const UserError& e) {
+        EXPECT_NE(std::string(e.what()).find("another training run"), std::string::npos) << e.what();
+    }
+    ::close(fd);
+}
+
+} // namespace
