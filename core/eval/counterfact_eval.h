@@ -30,6 +30,15 @@ struct CaseResult {
     bool generationCorrect = false;    ///< greedy continuation starts with target_new
     std::string generated;
     int paraphraseCount = 0, neighbourhoodCount = 0;
+    /// Fraction of neighbourhood prompts whose greedy continuation is the same with the edit as
+    /// without it ("output unchanged"); localityCount = 0 when not measured.
+    double locality = 0;
+    int localityCount = 0;
+    /// zsRE token-level accuracies (edit, rephrase, locality answer); tokens counted in *Tokens.
+    double editTokenAccuracy = 0, paraphraseTokenAccuracy = 0, neighbourhoodTokenAccuracy = 0;
+    int editTokens = 0, paraphraseTokens = 0, neighbourhoodTokens = 0;
+    int batch = 0;                     ///< batch mode: which group the case was written with
+    double seconds = 0;                ///< evaluation time of this case (not the write)
 };
 
 struct CounterFactSummary {
@@ -40,6 +49,10 @@ struct CounterFactSummary {
     double generationAccuracy = 0;
     double secondsPerCase = 0;
     std::vector<CaseResult> perCase;
+    double locality = 0;               ///< mean over cases with localityCount > 0
+    double editTokenAccuracy = 0, paraphraseTokenAccuracy = 0, neighbourhoodTokenAccuracy = 0; ///< zsRE
+    double secondsPerEdit = 0;         ///< encode + memory write of one edit
+    int batchSize = 1;
 };
 
 struct CounterFactEvalOptions {
@@ -49,9 +62,12 @@ struct CounterFactEvalOptions {
     bool generation = true;          ///< also run greedy generation
     int generationTokens = 8;
     double lambda = 1e-3;            ///< memory regulariser (relative; see EpisodicMemory)
+    bool locality = false;           ///< also "output unchanged" on neighbourhood prompts (2 generations each)
+    bool stripParaphrasePrefix = false; ///< ROME schema: keep the text after the last ". " (public code)
 };
 
-/// Runs the protocol. progress(done, total) after each case; *cancel stops early (the summary
+/// Runs the protocol (evaluateEdits in core/eval/edit_eval.h, Single mode, CounterFact
+/// metrics). progress(done, total) after each case; *cancel stops early (the summary
 /// then covers the cases done). Cost per case: 1 + P + N encodings and 2 (1 + P + N) scores.
 CounterFactSummary evaluateCounterFact(TextModel& model, const std::vector<EditCase>& cases,
                                        const CounterFactEvalOptions& options,

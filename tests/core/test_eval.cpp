@@ -1,0 +1,292 @@
+// The evaluation protocols (core/eval/edit_eval.h) on a scripted model whose every score and
+// continuation is set here, so each metric is checked against a value worked out by hand.
+#include "test_eval_model.h"
+
+#include "core/eval/counterfact_eval.h"
+#include "core/eval/edit_eval.h"
+#include "core/util/error.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+using namespace larimar;
+using larimar::test::ScriptedModel;
+
+namespace {
+
+EditCase makeCase(const std::string& id, const std::string& prompt, const std::string& newT, const std::string& trueT,
+                  std::vector<std::string> paras = {}, std::vector<std::string> neigh = {}) {
+    EditCase c;
+    c.caseId = id;
+    c.prompt = prompt;
+    c.targetNew = newT;
+    c.targetTrue = trueT;
+    c.paraphrasePrompts = std::move(paras);
+    c.neighbourhoodPrompts = std::move(neigh);
+    c.neighbourhoodAnswers.assign(c.neighbourhoodPrompts.size(), trueT);
+    return c;
+}
+
+/// Case A: "Paris is the capital of" France -> Germany, two paraphrases, two neighbours (one
+/// naming Paris, so the memory changes its answer). Case B: Rome, Italy -> Spain, nothing else.
+struct Fixture {
+    ScriptedModel model;
+    std::vector<EditCase> cases;
+    Fixture() {
+        model.addSubject("Paris");
+        model.addSubject("Rome");
+        cases.push_back(makeCase("A", "Paris is the capital of", "Germany", "France",
+                                 {"Paris, the capital of", "Paris is capital of"},
+                                 {"Lyon is a city in", "Paris has a river in"}));
+        cases.push_back(makeCase("B", "Rome is the capital of", "Spain", "Italy"));
+        // Edit prompt with the edit in memory: P(new) = e^-1 > P(true) = e^-2.
+        model.setScore("Paris is the capital of", " Germany", true, -1);
+        model.setScore("Paris is the capital of", " France", true, -2);
+        // Paraphrase 1 fails, paraphrase 2 succeeds.
+        model.setScore("Paris, the capital of", " Germany", true, -3);
+        model.setScore("Paris, the capital of", " France", true, -2);
+        model.setScore("Paris is capital of", " Germany", true, -0.5);
+        model.setScore("Paris is capital of", " France", true, -4);
+        // Neighbour 1 (no memory: Lyon is not written) keeps the true answer; neighbour 2 does not.
+        model.setScore("Lyon is a city in", " Germany", false, -4);
+        model.setScore("Lyon is a city in", " France", false, -1);
+        model.setScore("Paris has a river in", " Germany", true, -1);
+        model.setScore("Paris has a river in", " France", true, -3);
+        model.setGen("Paris is the capital of", true, " Germany and so on");
+        model.setGen("Paris has a river in", true, " Germany");
+        // B: the edit does not take.
+        model.setScore("Rome is the capital of", " Spain", true, -2);
+        model.setScore("Rome is the capital of", " Italy", true, -1);
+    }
+};
+
+double e(double x) { return std::exp(x); }
+
+EditEvalOptions cfOptions() {
+    EditEvalOptions o;
+    o.metric = EditMetric::CounterFact;
+    return o;
+}
+
+TEST(EvalCounterFact, EveryMetricOfOneCaseByHand) {
+    Fixture f;
+    const CounterFactSummary s = evaluateEdits(f.model, {f.cases[0]}, cfOptions());
+    ASSERT_EQ(s.cases, 1);
+    const CaseResult& r = s.perCase[0];
+    EXPECT_TRUE(r.editSuccess);
+    EXPECT_NEAR(r.editMagnitude, e(-1) - e(-2), 1e-12);
+    EXPECT_DOUBLE_EQ(r.paraphraseSuccess, 0.5);
+    EXPECT_NEAR(r.paraphraseMagnitude, ((e(-3) - e(-2)) + (e(-0.5) - e(-4))) / 2, 1e-12);
+    EXPECT_DOUBLE_EQ(r.neighbourhoodSuccess, 0.5);
+    EXPECT_NEAR(r.neighbourhoodMagnitude, ((e(-1) - e(-4)) + (e(-3) - e(-1))) / 2, 1e-12);
+    EXPECT_TRUE(r.generationCorrect);
+    EXPECT_EQ(r.generated, " Germany and so on");
+    // Lyon: " plain" with and without the edit; Paris has a river: " Germany" instead of " plain".
+    EXPECT_EQ(r.localityCount, 2);
+    EXPECT_DOUBLE_EQ(r.locality, 0.5);
+    EXPECT_EQ(r.paraphraseCount, 2);
+    EXPECT_EQ(r.neighbourhoodCount, 2);
+}
+
+TEST(EvalCounterFact, SummaryAveragesOverCasesLikeProcessResults) {
+    Fixture f;
+    const CounterFactSummary s = evaluateEdits(f.model, f.cases, cfOptions());
+    ASSERT_EQ(s.cases, 2);
+    EXPECT_FALSE(s.perCase[1].editSuccess);
+    EXPECT_DOUBLE_EQ(s.editSuccess, 0.5);
+    EXPECT_NEAR(s.editMagnitude, ((e(-1) - e(-2)) + (e(-2) - e(-1))) / 2, 1e-12);
+    // B has no paraphrase or neighbourhood prompts: left out of those means, as np.mean per case.
+    EXPECT_DOUBLE_EQ(s.paraphraseSuccess, 0.5);
+    EXPECT_DOUBLE_EQ(s.neighbourhoodSuccess, 0.5);
+    EXPECT_DOUBLE_EQ(s.generationAccuracy, 0.5);
+    EXPECT_DOUBLE_EQ(s.locality, 0.5);
+}
+
+TEST(EvalCounterFact, OldEntryPointGivesTheSameNumbers) {
+    Fixture f;
+    CounterFactEvalOptions o;
+    const CounterFactSummary s = evaluateCounterFact(f.model, f.cases, o);
+    EXPECT_DOUBLE_EQ(s.editSuccess, 0.5);
+    EXPECT_DOUBLE_EQ(s.paraphraseSuccess, 0.5);
+    EXPECT_EQ(s.perCase[0].localityCount, 0); // off by default there: the trainer's cost stays
+}
+
+TEST(EvalCounterFact, RomeParaphrasesLoseTheirGeneratedPrefix) {
+    Fixture f;
+    EditCase c = f.cases[0];
+    c.paraphrasePrompts = {"Noise, noise. More noise. Paris is capital of"};
+    EditEvalOptions o = cfOptions();
+    EXPECT_DOUBLE_EQ(evaluateEdits(f.model, {c}, o).paraphraseSuccess, 0.0); // scored on the noisy prompt
+    o.stripParaphrasePrefix = true;
+    EXPECT_DOUBLE_EQ(evaluateEdits(f.model, {c}, o).paraphraseSuccess, 1.0); // "Paris is capital of"
+}
+
+TEST(EvalCounterFact, BatchWritesTheEditsIntoOneMemory) {
+    Fixture f;
+    // A neighbour of A that names Rome: unchanged when A is alone, changed when B shares the memory.
+    f.cases[0].neighbourhoodPrompts = {"Rome lies south of"};
+    f.cases[0].neighbourhoodAnswers = {"France"};
+    f.model.setGen("Rome lies south of", true, " Spain");
+    EditEvalOptions o = cfOptions();
+    EXPECT_DOUBLE_EQ(evaluateEdits(f.model, f.cases, o).perCase[0].locality, 1.0);
+    o.mode = EditMode::Batch;
+    o.batchSize = 2;
+    const CounterFactSummary s = evaluateEdits(f.model, f.cases, o);
+    EXPECT_EQ(s.batchSize, 2);
+    ASSERT_EQ(s.cases, 2);
+    EXPECT_DOUBLE_EQ(s.perCase[0].locality, 0.0);
+    EXPECT_DOUBLE_EQ(s.editSuccess, 0.5); // both edits are read back as in single mode
+    // An incomplete last group is left out; fewer cases than one batch is an error.
+    o.batchSize = 3;
+    EXPECT_THROW(evaluateEdits(f.model, f.cases, o), UserError);
+}
+
+TEST(EvalCounterFact, SweepSkipsSizesLargerThanTheFile) {
+    Fixture f;
+    EditEvalOptions o = cfOptions();
+    const auto points = sweepBatchSizes(f.model, f.cases, o, {1, 2, 4});
+    ASSERT_EQ(points.size(), 2u);
+    EXPECT_EQ(points[0].batchSize, 1);
+    EXPECT_EQ(points[1].batchSize, 2);
+    EXPECT_EQ(points[1].summary.cases, 2);
+}
+
+TEST(EvalCounterFact, ProgressAndCancel) {
+    Fixture f;
+    std::atomic<bool> cancel{false};
+    std::vector<std::pair<int, int>> calls;
+    const CounterFactSummary s = evaluateEdits(f.model, f.cases, cfOptions(), [&](int done, int total) {
+        calls.emplace_back(done, total);
+        cancel = true;
+    }, &cancel);
+    EXPECT_EQ(s.cases, 1);
+    ASSERT_EQ(calls.size(), 1u);
+    EXPECT_EQ(calls[0], std::make_pair(1, 2));
+}
+
+TEST(EvalCounterFact, LimitAndSeededShuffle) {
+    std::vector<EditCase> cases;
+    for (int i = 0; i < 20; ++i) cases.push_back(makeCase(std::to_string(i), "p", "a", "b"));
+    EXPECT_EQ(selectCases(cases, 3, false, 1)[2].caseId, "2");
+    const auto a = selectCases(cases, 5, true, 42), b = selectCases(cases, 5, true, 42), c = selectCases(cases, 5, true, 43);
+    ASSERT_EQ(a.size(), 5u);
+    std::string sa, sb, sc;
+    for (int i = 0; i < 5; ++i) sa += a[i].caseId + ",", sb += b[i].caseId + ",", sc += c[i].caseId + ",";
+    EXPECT_EQ(sa, sb);
+    EXPECT_NE(sa, sc);
+}
+
+TEST(EvalZsre, TokenLevelAccuracyByHand) {
+    ScriptedModel m;
+    m.addSubject("UniFirst");
+    EditCase c = makeCase("z", "What does UniFirst make?", "unmanned aircraft", "uniform", {"What is made by UniFirst?"},
+                          {"who wrote hamlet"});
+    c.neighbourhoodAnswers = {"William Shakespeare"};
+    // Edit prompt: first token right, second wrong -> 1/2.
+    m.setGen("What does UniFirst make?", true, " unmanned vehicle");
+    m.setGen("What does UniFirst make? unmanned", true, " vehicle");
+    // Rephrase: both right -> 1.
+    m.setGen("What is made by UniFirst?", true, " unmanned");
+    m.setGen("What is made by UniFirst? unmanned", true, " aircraft");
+    // Locality: the public prompt "nq question: " + loc + "?", no memory about it -> both right.
+    m.setGen("nq question: who wrote hamlet?", false, " William");
+    m.setGen("nq question: who wrote hamlet? William", false, " Shakespeare");
+    EditEvalOptions o;
+    o.metric = EditMetric::Zsre;
+    const CounterFactSummary s = evaluateEdits(m, {c}, o);
+    const CaseResult& r = s.perCase[0];
+    EXPECT_EQ(r.editTokens, 2);
+    EXPECT_DOUBLE_EQ(r.editTokenAccuracy, 0.5);
+    EXPECT_EQ(r.paraphraseTokens, 2);
+    EXPECT_DOUBLE_EQ(r.paraphraseTokenAccuracy, 1.0);
+    EXPECT_EQ(r.neighbourhoodTokens, 2);
+    EXPECT_DOUBLE_EQ(r.neighbourhoodTokenAccuracy, 1.0);
+    EXPECT_FALSE(r.generationCorrect); // " unmanned vehicle" does not start with the target
+    EXPECT_DOUBLE_EQ(r.locality, 1.0);
+    EXPECT_DOUBLE_EQ(s.editTokenAccuracy, 0.5);
+    // The public code's target (answers[0]): " uniform" is never predicted.
+    o.zsreAnswerTarget = true;
+    EXPECT_DOUBLE_EQ(evaluateEdits(m, {c}, o).editTokenAccuracy, 0.0);
+    // A tokenizer given by the caller decides what a token is.
+    o.zsreAnswerTarget = false;
+    o.splitTokens = [](const std::string& t) { return std::vector<std::string>{t}; };
+    m.setGen("What does UniFirst make?", true, " unmanned aircraft");
+    EXPECT_DOUBLE_EQ(evaluateEdits(m, {c}, o).perCase[0].editTokenAccuracy, 0.0); // one token " unmanned aircraft" vs " unmanned"
+}
+
+TEST(EvalZsre, SplitWordsKeepsLeadingSpaces) {
+    EXPECT_EQ(splitWords(" a  bc d"), (std::vector<std::string>{" a", "  bc", " d"}));
+    EXPECT_TRUE(splitWords("   ").empty());
+}
+
+TEST(EvalSequential, RetentionCurveByHand) {
+    ScriptedModel m;
+    for (const char* s : {"Paris", "Rome", "Oslo", "Madrid"}) m.addSubject(s);
+    std::vector<EditCase> cases{makeCase("A", "Paris is in", "Germany", "France"), makeCase("B", "Rome is in", "Spain", "Italy"),
+                                makeCase("C", "Oslo is in", "Chile", "Norway"),
+                                makeCase("D", "Madrid is in", "France", "Spain", {}, {"Barcelona is in", "Seville is in"})};
+    m.setScore("Paris is in", " Germany", true, -1);
+    m.setScore("Rome is in", " Spain", true, -1);
+    m.setScore("Oslo is in", " Chile", true, -3); // C's edit does not take
+    m.setScore("Oslo is in", " Norway", true, -1);
+    m.setScore("Barcelona is in", " Spain", false, -1); // unrelated prompt 1 keeps its answer
+    m.setScore("Barcelona is in", " France", false, -2);
+    EditEvalOptions o;
+    o.limit = 3; // A, B, C edited; D held out
+    o.every = 2;
+    o.unrelated = 5;
+    const SequentialResult r = evaluateSequential(m, cases, o);
+    ASSERT_EQ(r.points.size(), 3u);
+    EXPECT_EQ(r.points[0].edits, 0);
+    EXPECT_TRUE(std::isnan(r.points[0].editRetention));
+    EXPECT_EQ(r.points[1].edits, 2);
+    EXPECT_DOUBLE_EQ(r.points[1].editRetention, 1.0);
+    EXPECT_EQ(r.points[2].edits, 3);
+    EXPECT_NEAR(r.points[2].editRetention, 2.0 / 3.0, 1e-12);
+    EXPECT_EQ(r.unrelatedPrompts, 2);
+    EXPECT_FALSE(r.unrelatedFromEdits);
+    for (const auto& p : r.points) {
+        EXPECT_DOUBLE_EQ(p.testRetention, 0.5); // Barcelona yes, Seville (no scores set) no
+        EXPECT_DOUBLE_EQ(p.unchanged, 1.0);
+    }
+    EXPECT_EQ(r.final.cases, 3);
+    EXPECT_NEAR(r.final.editSuccess, 2.0 / 3.0, 1e-12);
+}
+
+TEST(EvalForget, ForgottenFactsAreNoLongerRecalled) {
+    ScriptedModel m;
+    std::vector<EditCase> cases;
+    const std::vector<std::string> subjects{"Paris", "Rome", "Oslo", "Madrid", "Lima", "Quito"};
+    for (const auto& s : subjects) {
+        m.addSubject(s);
+        cases.push_back(makeCase(s, s + " is in", "Mars", "Earth"));
+        m.setScore(s + " is in", " Mars", true, -1); // recalled only while the memory holds it
+        m.setGen(s + " is in", true, " Mars");
+    }
+    EditEvalOptions o;
+    o.seed = 3;
+    ForgetOptions f;
+    f.facts = 4;
+    f.forgetFraction = 0.5;
+    const ForgetResult r = evaluateForget(m, cases, o, f);
+    EXPECT_EQ(r.slots, ScriptedModel::kWidth);
+    EXPECT_EQ(r.facts, 4);
+    EXPECT_EQ(r.forgotten, 2);
+    EXPECT_EQ(r.kept, 2);
+    EXPECT_DOUBLE_EQ(r.forgottenRecallBefore, 1.0);
+    EXPECT_DOUBLE_EQ(r.forgottenRecall, 0.0);
+    EXPECT_DOUBLE_EQ(r.keptRecall, 1.0);
+    EXPECT_DOUBLE_EQ(r.forgottenGeneration, 0.0);
+    EXPECT_DOUBLE_EQ(r.keptGeneration, 1.0);
+    ASSERT_EQ(r.perCase.size(), 4u);
+    // Only the first four cases were written: Lima and Quito never appear.
+    for (const auto& c : r.perCase) EXPECT_TRUE(c.caseId != "Lima" && c.caseId != "Quito") << c.caseId;
+    f.facts = 7;
+    EXPECT_THROW(evaluateForget(m, cases, o, f), UserError);
+    f.facts = 4;
+    f.forgetFraction = 1.0;
+    EXPECT_THROW(evaluateForget(m, cases, o, f), UserError);
+}
+
+} // namespace
