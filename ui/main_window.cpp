@@ -1,71 +1,447 @@
 #include "ui/main_window.h"
 
+#include "ui/facts_panel.h"
+#include "ui/history_panel.h"
+#include "ui/import_dialog.h"
+#include "ui/memory_panel.h"
+#include "ui/query_panel.h"
+#include "ui/table_models.h"
+
+#include <QAction>
 #include <QApplication>
+#include <QCloseEvent>
+#include <QDir>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileDialog>
+#include <QFileInfo>
 #include <QLabel>
+#include <QLineEdit>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QProgressDialog>
+#include <QPushButton>
+#include <QSettings>
+#include <QStandardPaths>
 #include <QStatusBar>
-#include <QVBoxLayout>
-#include <qcustomplot.h>
+#include <QStyle>
+#include <QTabWidget>
+#include <QToolBar>
 
-#include <algorithm>
-#include <cmath>
+// The bundled icons live in larimar_ui (a static library): make sure they are linked in.
+static void initLarimarResources() { Q_INIT_RESOURCE(larimar_workbench); }
 
 namespace larimar::ui {
 
-MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
-    setWindowTitle(tr("Larimar Workbench"));
-    resize(1100, 720);
+namespace {
+constexpr int kMaxRecent = 8;
+const char* kWorkspaceFilter = QT_TRANSLATE_NOOP("MainWindow", "Larimar workspaces (*.larimar);;All files (*)");
+const char* kImportFilter = QT_TRANSLATE_NOOP(
+    "MainWindow",
+    "Fact files (*.txt *.csv *.jsonl *.json);;Plain text, one fact per line (*.txt);;CSV (*.csv);;"
+    "JSON Lines (*.jsonl);;CounterFact / zsRE JSON (*.json);;All files (*)");
+} // namespace
 
-    auto* file = menuBar()->addMenu(tr("&File"));
-    file->addAction(tr("&Quit"), QKeySequence::Quit, qApp, &QApplication::quit);
-    auto* help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&About Larimar Workbench"), this, &MainWindow::showAbout);
-
-    auto* central = new QWidget(this);
-    auto* layout = new QVBoxLayout(central);
-    m_heatmap = new QCustomPlot(central);
-    m_heatmap->setMinimumHeight(300);
-    layout->addWidget(m_heatmap);
-    setCentralWidget(central);
-
-    m_status = new QLabel(tr("No model loaded"), this);
-    statusBar()->addPermanentWidget(m_status);
+QIcon appIcon() {
+    initLarimarResources();
+    QIcon fallback;
+    for (int size : {16, 32, 48, 64, 128, 256})
+        fallback.addFile(QStringLiteral(":/icons/larimar-workbench-%1.png").arg(size), QSize(size, size));
+    return QIcon::fromTheme(QStringLiteral("larimar-workbench"), fallback);
 }
 
-void MainWindow::showMemory(int rows, int cols, const std::vector<double>& values, const QString& title) {
-    m_heatmap->clearPlottables();
-    m_heatmap->plotLayout()->clear();
-    auto* rect = new QCPAxisRect(m_heatmap);
-    m_heatmap->plotLayout()->addElement(0, 0, rect);
-    auto* map = new QCPColorMap(rect->axis(QCPAxis::atBottom), rect->axis(QCPAxis::atLeft));
-    map->data()->setSize(cols, rows);
-    map->data()->setRange(QCPRange(0, cols - 1), QCPRange(0, rows - 1));
-    for (int k = 0; k < rows; ++k)
-        for (int c = 0; c < cols; ++c)
-            map->data()->setCell(c, k, values[static_cast<std::size_t>(k) * static_cast<std::size_t>(cols) + static_cast<std::size_t>(c)]);
-    auto* scale = new QCPColorScale(m_heatmap);
-    m_heatmap->plotLayout()->addElement(0, 1, scale);
-    map->setColorScale(scale);
-    // Diverging colours centred on zero: sign matters in a memory matrix.
-    map->setGradient(QCPColorGradient::gpPolar);
-    map->setInterpolate(false);
-    double extent = 0;
-    for (double v : values) extent = std::max(extent, std::abs(v));
-    map->setDataRange(QCPRange(-std::max(extent, 1e-12), std::max(extent, 1e-12)));
-    rect->axis(QCPAxis::atBottom)->setLabel(tr("dimension (C = %1)").arg(cols));
-    rect->axis(QCPAxis::atLeft)->setLabel(tr("slot (K = %1)").arg(rows));
-    rect->axis(QCPAxis::atLeft)->setRangeReversed(true);
-    m_heatmap->rescaleAxes();
-    m_heatmap->replot();
-    m_status->setText(title);
+std::unique_ptr<QSettings> MainWindow::settings() {
+    // One file, named after the program, whatever the organisation name (tests run in
+    // QStandardPaths test mode, which moves it to a throw-away place).
+    return std::make_unique<QSettings>(QStringLiteral("larimar-workbench"), QStringLiteral("workbench"));
+}
+
+QString MainWindow::defaultWorkspacePath() {
+    const QString dir = QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    QDir().mkpath(dir);
+    return QDir(dir).filePath(QStringLiteral("default.larimar"));
+}
+
+QString MainWindow::startWorkspacePath() {
+    const QString last = settings()->value(QStringLiteral("lastWorkspace")).toString();
+    if (!last.isEmpty() && QFileInfo::exists(last)) return last;
+    return defaultWorkspacePath();
+}
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
+    setObjectName(QStringLiteral("mainWindow"));
+    setWindowTitle(tr("Larimar Workbench"));
+    setWindowIcon(appIcon());
+    setAcceptDrops(true);
+    resize(1280, 800);
+
+    m_engine = new Engine(this);
+    m_tabs = new QTabWidget(this);
+    m_tabs->setDocumentMode(true);
+    m_facts = new FactsPanel(m_engine, m_tabs);
+    m_query = new QueryPanel(m_engine, m_tabs);
+    m_memory = new MemoryPanel(m_tabs);
+    m_history = new HistoryPanel(m_engine, m_tabs);
+    m_tabs->addTab(m_facts, tr("&Facts"));
+    m_tabs->addTab(m_query, tr("&Query && Compare"));
+    m_tabs->addTab(m_memory, tr("&Memory"));
+    m_tabs->addTab(m_history, tr("&History"));
+    setCentralWidget(m_tabs);
+
+    m_modelLabel = new QLabel(tr("Loading the model..."), this);
+    m_modelLabel->setObjectName(QStringLiteral("statusModel"));
+    m_sizeLabel = new QLabel(this);
+    m_sizeLabel->setObjectName(QStringLiteral("statusSize"));
+    m_factsLabel = new QLabel(this);
+    m_factsLabel->setObjectName(QStringLiteral("statusFacts"));
+    m_workspaceLabel = new QLabel(this);
+    m_workspaceLabel->setObjectName(QStringLiteral("statusWorkspace"));
+    m_busy = new QProgressBar(this);
+    m_busy->setRange(0, 0);
+    m_busy->setMaximumWidth(90);
+    m_busy->setMaximumHeight(m_busy->fontMetrics().height());
+    m_busy->setToolTip(tr("The engine is working"));
+    m_busy->hide();
+    statusBar()->addPermanentWidget(m_busy);
+    statusBar()->addPermanentWidget(m_modelLabel);
+    statusBar()->addPermanentWidget(m_sizeLabel);
+    statusBar()->addPermanentWidget(m_factsLabel);
+    statusBar()->addPermanentWidget(m_workspaceLabel);
+
+    createActions();
+
+    connect(m_engine, &Engine::failed, this, &MainWindow::showError);
+    connect(m_engine, &Engine::busyChanged, m_busy, &QWidget::setVisible);
+    connect(m_engine, &Engine::modelLoaded, this, [this](const EngineInfo& info) {
+        m_modelLabel->setText(tr("Model: %1").arg(info.modelId));
+        m_modelLabel->setToolTip(info.modelDir);
+    });
+    connect(m_engine, &Engine::workspaceOpened, this, &MainWindow::workspaceOpened);
+    connect(m_engine, &Engine::stateChanged, this, &MainWindow::stateChanged);
+    connect(m_engine, &Engine::edited, this, [this](const QString& s) { statusBar()->showMessage(s, 8000); });
+    connect(m_engine, &Engine::historyExported, this,
+            [this](const QString& path) { statusBar()->showMessage(tr("History exported to %1").arg(path), 8000); });
+    connect(m_engine, &Engine::idle, this, [this] {
+        m_loading = false;
+        if (m_engine->info().modelId.isEmpty()) m_modelLabel->setText(tr("No model loaded"));
+        updateActions();
+    });
+    connect(m_engine, &Engine::importPreviewReady, this, [this](const QString& path, const ImportRecords& records) {
+        auto* dialog = new ImportDialog(path, records, this);
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        connect(dialog, &QDialog::accepted, this, [this, dialog] { startBatch(dialog->records(), dialog->reason()); });
+        dialog->open();
+    });
+    connect(m_engine, &Engine::batchProgress, this, [this](qint64 done, qint64 total) {
+        if (!m_progress) return;
+        m_progress->setMaximum(static_cast<int>(total));
+        m_progress->setValue(static_cast<int>(done));
+    });
+    connect(m_engine, &Engine::batchFinished, this, [this](bool, const QString& message) {
+        if (m_progress) {
+            m_progress->hide();
+            m_progress->deleteLater();
+            m_progress = nullptr;
+        }
+        statusBar()->showMessage(message, 10000);
+    });
+    connect(m_facts, &FactsPanel::currentFactChanged, this, [this](qint64 id) {
+        if (id != 0)
+            m_engine->requestWriteKey(id);
+        else
+            m_memory->clearWriteKey();
+    });
+    connect(m_engine, &Engine::writeKeyReady, m_memory, &MemoryPanel::setWriteKey);
+    connect(m_engine, &Engine::compared, this,
+            [this](const CompareView& v) { m_memory->setReadWeights(v.prompt, v.readWeights); });
+    connect(m_facts, &FactsPanel::importRequested, this, &MainWindow::chooseImportFile);
+
+    auto s = settings();
+    restoreGeometry(s->value(QStringLiteral("geometry")).toByteArray());
+    restoreState(s->value(QStringLiteral("windowState")).toByteArray());
+    m_tabs->setCurrentIndex(s->value(QStringLiteral("tab"), 0).toInt());
+    updateRecentMenu();
+    updateActions();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::createActions() {
+    auto* style = QApplication::style();
+    auto* file = menuBar()->addMenu(tr("&File"));
+    m_newAction = file->addAction(style->standardIcon(QStyle::SP_FileIcon), tr("&New Workspace..."), this,
+                                  [this] { chooseWorkspace(true); });
+    m_newAction->setShortcut(QKeySequence::New);
+    m_newAction->setToolTip(tr("Start an empty workspace with the loaded model (Ctrl+N)"));
+    m_openAction = file->addAction(style->standardIcon(QStyle::SP_DialogOpenButton), tr("&Open Workspace..."), this,
+                                   [this] { chooseWorkspace(false); });
+    m_openAction->setShortcut(QKeySequence::Open);
+    m_openAction->setToolTip(tr("Open a workspace (Ctrl+O)"));
+    m_recentMenu = file->addMenu(tr("Open &Recent"));
+    file->addSeparator();
+    m_importAction = file->addAction(style->standardIcon(QStyle::SP_ArrowDown), tr("&Import Facts..."), this,
+                                     &MainWindow::chooseImportFile);
+    m_importAction->setShortcut(Qt::CTRL | Qt::Key_I);
+    m_importAction->setToolTip(tr("Write every fact of a file as one batch (Ctrl+I)"));
+    m_exportAction = file->addAction(tr("&Export History..."), m_history, &HistoryPanel::exportHistory);
+    m_exportAction->setShortcut(Qt::CTRL | Qt::Key_E);
+    file->addSeparator();
+    auto* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+
+    auto* edit = menuBar()->addMenu(tr("&Edit"));
+    m_undoAction = edit->addAction(style->standardIcon(QStyle::SP_ArrowBack), tr("&Undo Last Edit"), m_engine,
+                                   &Engine::undoLast);
+    m_undoAction->setShortcut(QKeySequence::Undo);
+    m_undoAction->setToolTip(tr("Roll back the last edit (Ctrl+Z); undoing an undo redoes it"));
+    m_forgetAction = edit->addAction(style->standardIcon(QStyle::SP_TrashIcon), tr("&Forget Selected Facts..."), this,
+                                     [this] {
+                                         m_tabs->setCurrentWidget(m_facts);
+                                         m_facts->forgetSelected();
+                                     });
+    m_forgetAction->setShortcut(QKeySequence::Delete);
+    edit->addSeparator();
+    auto* find = edit->addAction(tr("&Find..."), this, [this] {
+        QLineEdit* filter = m_tabs->currentWidget() == m_history ? m_history->filterEdit() : m_facts->filterEdit();
+        if (filter == m_facts->filterEdit()) m_tabs->setCurrentWidget(m_facts);
+        filter->setFocus();
+        filter->selectAll();
+    });
+    find->setShortcut(QKeySequence::Find);
+    auto* ask = edit->addAction(tr("&Ask a Prompt..."), this, [this] {
+        m_tabs->setCurrentWidget(m_query);
+        m_query->promptEdit()->setFocus();
+        m_query->promptEdit()->selectAll();
+    });
+    ask->setShortcut(Qt::CTRL | Qt::Key_L);
+
+    auto* view = menuBar()->addMenu(tr("&View"));
+    const QStringList names = {tr("Facts"), tr("Query && Compare"), tr("Memory"), tr("History")};
+    for (int i = 0; i < names.size(); ++i) {
+        auto* a = view->addAction(names[i], this, [this, i] { m_tabs->setCurrentIndex(i); });
+        a->setShortcut(QKeySequence(Qt::ALT | static_cast<Qt::Key>(Qt::Key_1 + i)));
+    }
+
+    auto* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Larimar Workbench"), this, &MainWindow::showAbout);
+    help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+
+    auto* bar = addToolBar(tr("Main"));
+    bar->setObjectName(QStringLiteral("mainToolBar"));
+    bar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    bar->setMovable(false);
+    bar->addAction(m_openAction);
+    bar->addAction(m_importAction);
+    bar->addSeparator();
+    bar->addAction(m_undoAction);
+    bar->addAction(m_forgetAction);
+}
+
+void MainWindow::start(ModelFactory model, const QString& modelLabel, const QString& workspace, ScopeFactory scope) {
+    m_loading = true;
+    m_modelLabel->setText(tr("Loading the model..."));
+    m_engine->loadModel(std::move(model), modelLabel, std::move(scope));
+    m_engine->openWorkspace(workspace);
+    updateActions();
+}
+
+void MainWindow::openWorkspace(const QString& path) {
+    if (!m_loading && m_engine->info().modelId.isEmpty()) {
+        showError(tr("Opening the workspace %1").arg(path), tr("No model is loaded."),
+                  tr("Start the workbench with --model DIR, or set LARIMAR_MODEL_DIR to a model directory."));
+        return;
+    }
+    m_engine->openWorkspace(path);
+}
+
+void MainWindow::workspaceOpened(const EngineInfo& info) {
+    setWindowTitle(tr("%1 - Larimar Workbench").arg(QFileInfo(info.workspace).fileName()));
+    m_workspaceLabel->setText(QDir::toNativeSeparators(info.workspace));
+    m_workspaceLabel->setToolTip(tr("The workspace file: facts, audited history and memory snapshots"));
+    m_sizeLabel->setText(tr("K x C = %1 x %2").arg(info.slotCount).arg(info.width));
+    m_sizeLabel->setToolTip(tr("memory slots x latent width"));
+    m_query->setInfo(info);
+    auto s = settings();
+    const QString path = QFileInfo(info.workspace).absoluteFilePath();
+    QStringList recent = s->value(QStringLiteral("recentWorkspaces")).toStringList();
+    recent.removeAll(path);
+    recent.prepend(path);
+    while (recent.size() > kMaxRecent) recent.removeLast();
+    s->setValue(QStringLiteral("recentWorkspaces"), recent);
+    s->setValue(QStringLiteral("lastWorkspace"), path);
+    updateRecentMenu();
+    updateActions();
+}
+
+void MainWindow::stateChanged(const EngineStatePtr& state) {
+    m_facts->setState(state);
+    m_memory->setState(state);
+    m_history->setState(state);
+    m_factsLabel->setText(tr("%1 written").arg(factCount(state->written)));
+    updateActions();
+}
+
+void MainWindow::updateActions() {
+    const bool open = m_engine->hasWorkspace();
+    const bool model = !m_engine->info().modelId.isEmpty();
+    m_importAction->setEnabled(open);
+    m_exportAction->setEnabled(open);
+    m_undoAction->setEnabled(open && m_engine->state() && !m_engine->state()->edits.isEmpty());
+    m_forgetAction->setEnabled(open);
+    m_newAction->setEnabled(model || m_loading);
+    m_openAction->setEnabled(model || m_loading);
+    m_recentMenu->setEnabled((model || m_loading) && !m_recentMenu->isEmpty());
+    m_query->compareButton()->setEnabled(open);
+}
+
+QStringList MainWindow::recentWorkspaces() const {
+    return settings()->value(QStringLiteral("recentWorkspaces")).toStringList();
+}
+
+void MainWindow::updateRecentMenu() {
+    m_recentMenu->clear();
+    int n = 0;
+    for (const QString& path : recentWorkspaces()) {
+        if (!QFileInfo::exists(path)) continue;
+        auto* a = m_recentMenu->addAction(QStringLiteral("&%1 %2").arg(++n).arg(QDir::toNativeSeparators(path)), this,
+                                          [this, path] { openWorkspace(path); });
+        a->setToolTip(path);
+    }
+    m_recentMenu->setEnabled(!m_recentMenu->isEmpty());
+}
+
+void MainWindow::chooseWorkspace(bool create) {
+    auto* dialog = new QFileDialog(this, create ? tr("New Workspace") : tr("Open Workspace"),
+                                   QFileInfo(m_engine->info().workspace.isEmpty() ? defaultWorkspacePath()
+                                                                                  : m_engine->info().workspace)
+                                       .absolutePath(),
+                                   tr(kWorkspaceFilter));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    if (create) {
+        dialog->setAcceptMode(QFileDialog::AcceptSave);
+        dialog->setDefaultSuffix(QStringLiteral("larimar"));
+    } else {
+        dialog->setFileMode(QFileDialog::ExistingFile);
+    }
+    connect(dialog, &QFileDialog::fileSelected, this, [this, create](const QString& path) {
+        // A new workspace must not silently open an existing file of the same name.
+        if (create && QFileInfo::exists(path)) {
+            showError(tr("Creating the workspace %1").arg(path), tr("A file with this name exists."),
+                      tr("Choose another name, or open it with File > Open Workspace."));
+            return;
+        }
+        openWorkspace(path);
+    });
+    dialog->open();
+}
+
+void MainWindow::chooseImportFile() {
+    if (!m_engine->hasWorkspace()) return;
+    auto s = settings();
+    auto* dialog = new QFileDialog(this, tr("Import Facts"), s->value(QStringLiteral("importDir")).toString(),
+                                   tr(kImportFilter));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setFileMode(QFileDialog::ExistingFile);
+    connect(dialog, &QFileDialog::fileSelected, this, [this](const QString& path) {
+        settings()->setValue(QStringLiteral("importDir"), QFileInfo(path).absolutePath());
+        importFile(path);
+    });
+    dialog->open();
+}
+
+void MainWindow::importFile(const QString& path) {
+    if (!m_engine->hasWorkspace()) {
+        showError(tr("Importing %1").arg(QFileInfo(path).fileName()), tr("No workspace is open."),
+                  tr("Open or create a workspace first (File > Open Workspace)."));
+        return;
+    }
+    statusBar()->showMessage(tr("Reading %1...").arg(QFileInfo(path).fileName()));
+    m_engine->previewImport(path);
+}
+
+void MainWindow::startBatch(const ImportRecords& records, const QString& reason) {
+    const int n = records ? records->size() : 0;
+    // Not modal: a modal QProgressDialog pumps events inside setValue(). The window stays
+    // usable; anything asked meanwhile runs after the batch.
+    m_progress = new QProgressDialog(tr("Writing %1...").arg(factCount(n)), tr("Cancel"), 0, std::max(1, n), this);
+    m_progress->setObjectName(QStringLiteral("batchProgress"));
+    m_progress->setWindowTitle(tr("Import Facts"));
+    m_progress->setWindowModality(Qt::NonModal);
+    m_progress->setMinimumDuration(0);
+    m_progress->setAutoClose(false);
+    m_progress->setAutoReset(false);
+    m_progress->setValue(0);
+    QPointer<QProgressDialog> dialog = m_progress;
+    connect(m_progress, &QProgressDialog::canceled, this, [this, dialog] {
+        m_engine->cancelBatch();
+        if (dialog) {
+            dialog->setLabelText(tr("Cancelling; nothing will be written..."));
+            dialog->show();
+        }
+    });
+    m_progress->show();
+    m_engine->writeBatch(records, reason);
+}
+
+void MainWindow::showError(const QString& action, const QString& message, const QString& hint) {
+    m_lastError = action + QStringLiteral(": ") + message;
+    statusBar()->showMessage(m_lastError, 10000);
+    auto* box = new QMessageBox(QMessageBox::Warning, tr("Larimar Workbench"), tr("<b>%1 failed.</b>").arg(action.toHtmlEscaped()),
+                                QMessageBox::Ok, this);
+    box->setObjectName(QStringLiteral("errorDialog"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setInformativeText(hint.isEmpty() ? message.toHtmlEscaped()
+                                           : tr("%1<p><b>What to do:</b> %2</p>").arg(message.toHtmlEscaped(), hint.toHtmlEscaped()));
+    box->open();
 }
 
 void MainWindow::showAbout() {
-    QMessageBox::about(this, tr("About Larimar Workbench"),
-                       tr("<b>Larimar Workbench %1</b><p>Write, forget and audit the facts of a Larimar "
-                          "language model with an episodic memory.</p>")
-                           .arg(QStringLiteral(LARIMAR_VERSION)));
+    const EngineInfo& i = m_engine->info();
+    auto* box = new QMessageBox(this);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setWindowTitle(tr("About Larimar Workbench"));
+    box->setIconPixmap(appIcon().pixmap(64, 64));
+    box->setText(tr("<b>Larimar Workbench %1</b>").arg(QStringLiteral(LARIMAR_VERSION)));
+    box->setInformativeText(
+        tr("<p>Write, forget and audit the facts of a Larimar language model with an episodic memory.</p>"
+           "<p>Model: <b>%1</b><br>from %2<br>Memory: K x C = %3 x %4<br>Scope detector: %5<br>Workspace: %6</p>"
+           "<p>Qt %7</p>")
+            .arg(i.modelId.isEmpty() ? tr("none loaded") : i.modelId.toHtmlEscaped(),
+                 i.modelDir.isEmpty() ? tr("-") : i.modelDir.toHtmlEscaped())
+            .arg(i.slotCount)
+            .arg(i.width)
+            .arg(i.detector.isEmpty() ? tr("-") : i.detector.toHtmlEscaped(),
+                 i.workspace.isEmpty() ? tr("none open") : i.workspace.toHtmlEscaped(), QString::fromLatin1(qVersion())));
+    box->open();
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    auto s = settings();
+    s->setValue(QStringLiteral("geometry"), saveGeometry());
+    s->setValue(QStringLiteral("windowState"), saveState());
+    s->setValue(QStringLiteral("tab"), m_tabs->currentIndex());
+    if (m_progress) m_engine->cancelBatch();
+    event->accept();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+    const auto urls = event->mimeData()->urls();
+    if (!urls.isEmpty() && urls.front().isLocalFile()) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+    const auto urls = event->mimeData()->urls();
+    if (urls.isEmpty() || !urls.front().isLocalFile()) return;
+    const QString path = urls.front().toLocalFile();
+    event->acceptProposedAction();
+    if (path.endsWith(QLatin1String(".larimar"), Qt::CaseInsensitive))
+        openWorkspace(path);
+    else {
+        m_tabs->setCurrentWidget(m_facts);
+        importFile(path);
+    }
 }
 
 } // namespace larimar::ui

@@ -1,26 +1,102 @@
 #pragma once
-#include <QMainWindow>
+/// The workbench's main window: the Facts, Query & compare, Memory and History tabs, menus,
+/// toolbar and status bar; recent workspaces and window layout kept with QSettings. It owns the
+/// Engine (and so the one worker thread every engine call runs on).
+#include "ui/engine.h"
 
+#include <QMainWindow>
+#include <QPointer>
+#include <QProgressDialog>
+
+class QAction;
 class QLabel;
-class QCustomPlot;
+class QMenu;
+class QProgressBar;
+class QSettings;
+class QTabWidget;
 
 namespace larimar::ui {
 
-/// The workbench's main window. Panels (facts, query, memory, history) are added as the
-/// editor lands; this window owns menus, the status bar and the memory heatmap.
+class FactsPanel;
+class HistoryPanel;
+class MemoryPanel;
+class QueryPanel;
+
+/// The window icon (from the theme, else the bundled PNGs).
+QIcon appIcon();
+
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    explicit MainWindow(QWidget* parent = nullptr);
+    enum Tab { FactsTab, QueryTab, MemoryTab, HistoryTab };
 
-    /// Draws the K x C matrix as a heatmap with a colour scale (row-major values).
-    void showMemory(int rows, int cols, const std::vector<double>& values, const QString& title);
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    /// Loads the model (on the worker) and then opens or creates the workspace at `workspace`.
+    void start(ModelFactory model, const QString& modelLabel, const QString& workspace, ScopeFactory scope = {});
+    /// Opens (creating it if needed) a workspace with the loaded model.
+    void openWorkspace(const QString& path);
+    /// Reads a file of facts and shows what it would write (then a batch with progress/cancel).
+    void importFile(const QString& path);
+
+    Engine* engine() const { return m_engine; }
+    QTabWidget* tabs() const { return m_tabs; }
+    FactsPanel* factsPanel() const { return m_facts; }
+    QueryPanel* queryPanel() const { return m_query; }
+    MemoryPanel* memoryPanel() const { return m_memory; }
+    HistoryPanel* historyPanel() const { return m_history; }
+    /// The progress dialog of the running batch import (null when none).
+    QProgressDialog* batchProgressDialog() const { return m_progress; }
+    /// The last engine error shown: "action: message".
+    const QString& lastError() const { return m_lastError; }
+    QStringList recentWorkspaces() const;
+
+    /// $AppDataLocation/default.larimar (the folder is created).
+    static QString defaultWorkspacePath();
+    /// The workspace to start with: the last one used if it still exists, else the default.
+    static QString startWorkspacePath();
+    /// The settings file of the workbench.
+    static std::unique_ptr<QSettings> settings();
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
 
 private:
+    void createActions();
+    void showError(const QString& action, const QString& message, const QString& hint);
+    void workspaceOpened(const EngineInfo& info);
+    void stateChanged(const EngineStatePtr& state);
+    void updateActions();
+    void updateRecentMenu();
+    void chooseWorkspace(bool create);
+    void chooseImportFile();
+    void startBatch(const ImportRecords& records, const QString& reason);
     void showAbout();
 
-    QCustomPlot* m_heatmap = nullptr;
-    QLabel* m_status = nullptr;
+    Engine* m_engine;
+    QTabWidget* m_tabs;
+    FactsPanel* m_facts;
+    QueryPanel* m_query;
+    MemoryPanel* m_memory;
+    HistoryPanel* m_history;
+    QLabel* m_modelLabel;
+    QLabel* m_sizeLabel;
+    QLabel* m_factsLabel;
+    QLabel* m_workspaceLabel;
+    QProgressBar* m_busy;
+    QMenu* m_recentMenu = nullptr;
+    QAction* m_importAction = nullptr;
+    QAction* m_exportAction = nullptr;
+    QAction* m_undoAction = nullptr;
+    QAction* m_forgetAction = nullptr;
+    QAction* m_newAction = nullptr;
+    QAction* m_openAction = nullptr;
+    QPointer<QProgressDialog> m_progress;
+    QString m_lastError;
+    bool m_loading = false;
 };
 
 } // namespace larimar::ui

@@ -1,48 +1,134 @@
-// larimar-workbench: thin main. Options for scripts and CI:
-//   --screenshot FILE   render the window, save it as PNG and exit
-//   --quit-after-start  show the window, process events once and exit 0 (smoke test)
-#include "core/memory/episodic_memory.h"
+// larimar-workbench: thin main. Usage: larimar-workbench [--model DIR] [WORKSPACE]
+// Starts with the bundled model (or --model DIR) and the given workspace, else the last one
+// used, else a new default one, with no questions asked. Options for scripts and CI:
+//   --screenshot FILE   wait until the model and workspace are loaded, save the window as PNG, exit
+//   --tab NAME          show facts|query|memory|history first (with --screenshot: that panel)
+//   --prompt TEXT       ask TEXT in Query & compare once loaded (screenshots with real answers)
+//   --size WxH          window size (screenshots at 1280x800, 1920x1080)
+//   --quit-after-start  start, wait until loaded, print the start-up time and exit 0 (smoke test)
+#include "core/model/text_model.h"
+#include "core/util/model_paths.h"
+#include "ui/facts_panel.h"
 #include "ui/main_window.h"
+#include "ui/query_panel.h"
+#include "ui/table_models.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
-#include <QScreen>
+#include <QElapsedTimer>
+#include <QFileInfo>
+#include <QLineEdit>
+#include <QTabWidget>
+#include <QTableView>
 #include <QTimer>
 
+#include <cstdio>
+
 int main(int argc, char** argv) {
+    QElapsedTimer clock;
+    clock.start();
     QApplication app(argc, argv);
-    QApplication::setApplicationName(QStringLiteral("Larimar Workbench"));
-    QApplication::setOrganizationName(QStringLiteral("Larimar"));
+    // The program's name keys the settings and the data folder: the default workspace is
+    // $XDG_DATA_HOME/larimar-workbench/default.larimar, the one the larimar CLI uses too.
+    QApplication::setApplicationName(QStringLiteral("larimar-workbench"));
+    QApplication::setApplicationDisplayName(QStringLiteral("Larimar Workbench"));
     QApplication::setApplicationVersion(QStringLiteral(LARIMAR_VERSION));
+    QGuiApplication::setDesktopFileName(QStringLiteral("larimar-workbench"));
+    QApplication::setWindowIcon(larimar::ui::appIcon());
 
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Edit the facts of a Larimar language model"));
+    parser.setApplicationDescription(QStringLiteral("Write, forget and audit the facts of a Larimar language model"));
     parser.addHelpOption();
     parser.addVersionOption();
-    QCommandLineOption screenshot(QStringLiteral("screenshot"), QStringLiteral("Save the window as PNG and exit."),
+    parser.addPositionalArgument(QStringLiteral("workspace"),
+                                 QStringLiteral("Workspace file to open or create (default: the last one used)."),
+                                 QStringLiteral("[workspace]"));
+    QCommandLineOption model(QStringLiteral("model"),
+                             QStringLiteral("Model directory (default: the bundled model, or $LARIMAR_MODEL_DIR)."),
+                             QStringLiteral("dir"));
+    QCommandLineOption screenshot(QStringLiteral("screenshot"),
+                                  QStringLiteral("Wait until loaded, save the window as PNG and exit."),
                                   QStringLiteral("file"));
+    QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("Panel to show: facts, query, memory or history."),
+                           QStringLiteral("name"));
+    QCommandLineOption prompt(QStringLiteral("prompt"), QStringLiteral("Ask this prompt once loaded."),
+                              QStringLiteral("text"));
+    QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Window size, e.g. 1280x800."),
+                            QStringLiteral("WxH"));
     QCommandLineOption quitAfterStart(QStringLiteral("quit-after-start"),
-                                      QStringLiteral("Start, draw the window once and exit (smoke test)."));
-    parser.addOption(screenshot);
-    parser.addOption(quitAfterStart);
+                                      QStringLiteral("Start, wait until loaded, print the start-up time and exit 0."));
+    parser.addOptions({model, screenshot, tab, prompt, size, quitAfterStart});
     parser.process(app);
 
     larimar::ui::MainWindow window;
-    // Until a model is loaded, show the memory an empty episodic memory holds: its prior.
-    const int k = 64, c = 128;
-    const Eigen::MatrixXd prior = Eigen::MatrixXd::Identity(k, c);
-    larimar::EpisodicMemory memory(prior, prior);
-    const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> m = memory.matrix();
-    window.showMemory(k, c, std::vector<double>(m.data(), m.data() + m.size()),
-                      QObject::tr("No model loaded: empty memory, K = %1, C = %2").arg(k).arg(c));
+    if (parser.isSet(size)) {
+        const auto parts = parser.value(size).split(QLatin1Char('x'));
+        if (parts.size() == 2) window.resize(parts[0].toInt(), parts[1].toInt());
+    }
+    if (parser.isSet(tab)) {
+        const QStringList names = {QStringLiteral("facts"), QStringLiteral("query"), QStringLiteral("memory"),
+                                   QStringLiteral("history")};
+        const int i = static_cast<int>(names.indexOf(parser.value(tab).toLower()));
+        if (i < 0) {
+            std::fprintf(stderr, "larimar-workbench: --tab takes facts, query, memory or history\n");
+            return 2;
+        }
+        window.tabs()->setCurrentIndex(i);
+    }
+
+    const QString workspace = parser.positionalArguments().isEmpty()
+                                  ? larimar::ui::MainWindow::startWorkspacePath()
+                                  : QFileInfo(parser.positionalArguments().front()).absoluteFilePath();
+    const std::string modelDir = parser.value(model).toStdString();
+    const QString label = modelDir.empty() ? QStringLiteral("the bundled model") : parser.value(model);
+    // Runs on the engine's worker thread: the window is up while the model loads.
+    window.start(
+        [modelDir]() -> std::shared_ptr<larimar::TextModel> {
+            return larimar::loadTextModel(larimar::resolveModelDir(modelDir));
+        },
+        label, workspace);
     window.show();
 
-    if (parser.isSet(screenshot) || parser.isSet(quitAfterStart)) {
+    const bool shoot = parser.isSet(screenshot);
+    if (shoot || parser.isSet(quitAfterStart) || parser.isSet(prompt)) {
         const QString file = parser.value(screenshot);
-        QTimer::singleShot(300, &window, [&window, file] {
-            int code = 0;
-            if (!file.isEmpty() && !window.grab().save(file)) code = 1;
-            QApplication::exit(code);
+        const QString question = parser.value(prompt);
+        const bool quit = shoot || parser.isSet(quitAfterStart);
+        auto* engine = window.engine();
+        // The first time the engine is idle the model and the workspace are loaded (or failed).
+        struct Progress {
+            bool ready = false, asked = false, selected = false;
+        };
+        auto step = std::make_shared<Progress>();
+        QObject::connect(engine, &larimar::ui::Engine::idle, &window, [&window, engine, file, question, quit, step, &clock] {
+            if (!step->ready) {
+                step->ready = true;
+                std::fprintf(stderr, "larimar-workbench: ready in %lld ms (%s)\n", static_cast<long long>(clock.elapsed()),
+                             engine->info().modelId.isEmpty() ? "no model loaded"
+                                                              : engine->info().modelId.toUtf8().constData());
+            }
+            if (!question.isEmpty() && !step->asked && engine->hasWorkspace()) {
+                step->asked = true;
+                window.queryPanel()->promptEdit()->setText(question);
+                window.queryPanel()->compareNow();
+                return;
+            }
+            if (!quit) return;
+            // Show a selected fact's write key in the memory panel of a screenshot.
+            auto* facts = window.factsPanel();
+            if (!step->selected && facts->model()->rowCount() > 0 && !facts->view()->currentIndex().isValid()) {
+                step->selected = true;
+                facts->selectFact(facts->model()->facts().back().id);
+                if (engine->pending() > 0) return; // the write key request makes the engine idle again
+            }
+            QTimer::singleShot(200, &window, [&window, file] {
+                int code = 0;
+                if (!file.isEmpty() && !window.grab().save(file)) {
+                    std::fprintf(stderr, "larimar-workbench: cannot write %s\n", file.toLocal8Bit().constData());
+                    code = 1;
+                }
+                QApplication::exit(code);
+            });
         });
     }
     return app.exec();

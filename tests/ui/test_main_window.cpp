@@ -1,23 +1,332 @@
+// The workbench end to end, offscreen, with the editor's synthetic test model (K = 16, C = 32):
+// its answer with a memory readout is the written fact nearest to it, without one "plain
+// continuation of <prompt>", so a write visibly changes the with-memory answer and a forget
+// changes it back. Every wait is on a condition (QTest::qWaitFor pumps events), never a sleep.
+#include "tests/core/fake_text_model.h"
+#include "ui/facts_panel.h"
+#include "ui/history_panel.h"
+#include "ui/import_dialog.h"
 #include "ui/main_window.h"
+#include "ui/memory_panel.h"
+#include "ui/query_panel.h"
+#include "ui/table_models.h"
 
+#include <QAbstractItemModelTester>
+#include <QApplication>
+#include <QDialogButtonBox>
+#include <QFile>
+#include <QInputDialog>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QProgressDialog>
+#include <QPushButton>
+#include <QSignalSpy>
+#include <QSortFilterProxyModel>
+#include <QTableView>
+#include <QTemporaryDir>
+#include <QTest>
 #include <gtest/gtest.h>
 #include <qcustomplot.h>
 
-TEST(MainWindow, HeatmapHasOneCellPerSlotAndDimension) {
-    larimar::ui::MainWindow w;
-    const int k = 8, c = 12;
-    std::vector<double> values(static_cast<std::size_t>(k * c));
-    for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i);
-    w.showMemory(k, c, values, QStringLiteral("test"));
-    auto* plot = w.findChild<QCustomPlot*>();
-    ASSERT_NE(plot, nullptr);
-    ASSERT_EQ(plot->plottableCount(), 1);
-    auto* map = qobject_cast<QCPColorMap*>(plot->plottable(0));
-    ASSERT_NE(map, nullptr);
-    EXPECT_EQ(map->data()->keySize(), c);
-    EXPECT_EQ(map->data()->valueSize(), k);
-    // Row-major input: slot 2, dimension 5 holds 2 * c + 5.
-    EXPECT_EQ(map->data()->cell(5, 2), 2.0 * c + 5);
-    EXPECT_EQ(map->dataRange().upper, k * c - 1.0);
-    EXPECT_EQ(map->dataRange().lower, -(k * c - 1.0)) << "colour scale centred on zero";
+#include <future>
+#include <memory>
+
+using namespace larimar::ui;
+using larimar::SyntheticTextModel;
+
+// Readable QStrings in failure messages.
+QT_BEGIN_NAMESPACE
+inline void PrintTo(const QString& s, std::ostream* os) { *os << '"' << s.toStdString() << '"'; }
+QT_END_NAMESPACE
+
+namespace {
+
+constexpr int kWait = 20000; // ms; generous for a loaded CI machine, the tests take far less
+
+using Tester = QAbstractItemModelTester;
+
+class Workbench : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ASSERT_TRUE(m_dir.isValid());
+        m_window = std::make_unique<MainWindow>();
+        m_window->resize(1280, 800);
+        m_window->show();
+        auto* w = m_window.get();
+        for (QAbstractItemModel* m : {static_cast<QAbstractItemModel*>(w->factsPanel()->model()),
+                                      static_cast<QAbstractItemModel*>(w->factsPanel()->proxy()),
+                                      static_cast<QAbstractItemModel*>(w->historyPanel()->model()),
+                                      static_cast<QAbstractItemModel*>(w->historyPanel()->proxy())})
+            m_testers.push_back(std::make_unique<Tester>(m, Tester::FailureReportingMode::Fatal));
+        m_window->start([] { return larimar::test::makeFakeModel("ui-test-model"); }, QStringLiteral("synthetic"),
+                        workspacePath());
+        ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->hasWorkspace() && engine()->state() && engine()->pending() == 0; }, kWait))
+            << m_window->lastError().toStdString();
+    }
+
+    void TearDown() override {
+        m_testers.clear();
+        m_window.reset();
+    }
+
+    QString workspacePath() const { return m_dir.filePath(QStringLiteral("test.larimar")); }
+    Engine* engine() const { return m_window->engine(); }
+    FactsPanel* facts() const { return m_window->factsPanel(); }
+    HistoryPanel* history() const { return m_window->historyPanel(); }
+    QueryPanel* query() const { return m_window->queryPanel(); }
+    MemoryPanel* memory() const { return m_window->memoryPanel(); }
+
+    bool waitIdle() {
+        return QTest::qWaitFor([&] { return engine()->pending() == 0; }, kWait);
+    }
+
+    /// Types the fact and presses Write, as a user does.
+    void writeFact(const QString& text) {
+        const auto edits = engine()->state()->edits.size();
+        facts()->newFactEdit()->setText(text);
+        ASSERT_TRUE(facts()->writeButton()->isEnabled());
+        QTest::mouseClick(facts()->writeButton(), Qt::LeftButton);
+        ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->state()->edits.size() == edits + 1; }, kWait))
+            << m_window->lastError().toStdString();
+        EXPECT_TRUE(facts()->newFactEdit()->text().isEmpty()) << "the line is cleared once written";
+    }
+
+    /// Asks the prompt in the Query tab and returns what it showed.
+    CompareView ask(const QString& prompt) {
+        QSignalSpy spy(engine(), &Engine::compared);
+        query()->promptEdit()->setText(prompt);
+        QTest::mouseClick(query()->compareButton(), Qt::LeftButton);
+        EXPECT_TRUE(spy.wait(kWait) || spy.count() > 0) << m_window->lastError().toStdString();
+        return query()->last();
+    }
+
+    /// The first visible top-level dialog of type T with objectName name (null if none).
+    template <class T> T* dialog(const QString& name = {}) {
+        for (QWidget* w : QApplication::topLevelWidgets())
+            if (auto* d = qobject_cast<T*>(w); d && d->isVisible() && (name.isEmpty() || d->objectName() == name)) return d;
+        for (auto* d : m_window->findChildren<T*>())
+            if (d->isVisible() && (name.isEmpty() || d->objectName() == name)) return d;
+        return nullptr;
+    }
+
+    /// Answers the reason prompt the forget and rollback buttons show.
+    void answerReason(const QString& name, const QString& reason) {
+        QInputDialog* d = nullptr;
+        ASSERT_TRUE(QTest::qWaitFor([&] { return (d = dialog<QInputDialog>(name)) != nullptr; }, kWait));
+        d->setTextValue(reason);
+        d->accept();
+    }
+
+    QString cell(QAbstractItemModel* model, int row, int column) {
+        return model->index(row, column).data().toString();
+    }
+
+    QTemporaryDir m_dir;
+    std::unique_ptr<MainWindow> m_window;
+    std::vector<std::unique_ptr<Tester>> m_testers;
+};
+
+const QString kFact = QStringLiteral("The Eiffel Tower is located in Rome.");
+const QString kPrompt = QStringLiteral("The Eiffel Tower is located in");
+
+TEST_F(Workbench, StartsWithTheModelAndAnEmptyWorkspace) {
+    EXPECT_EQ(engine()->info().modelId.toStdString(), "ui-test-model 1");
+    EXPECT_EQ(engine()->info().slotCount, 16);
+    EXPECT_EQ(engine()->info().width, 32);
+    EXPECT_EQ(facts()->model()->rowCount(), 0);
+    EXPECT_EQ(history()->model()->rowCount(), 0);
+    EXPECT_TRUE(m_window->windowTitle().contains(QStringLiteral("test.larimar")));
+    EXPECT_EQ(m_window->findChild<QLabel*>(QStringLiteral("statusSize"))->text(), QStringLiteral("K x C = 16 x 32"));
+    EXPECT_TRUE(m_window->findChild<QLabel*>(QStringLiteral("statusWorkspace"))->text().contains(QStringLiteral("test.larimar")));
+    EXPECT_TRUE(m_window->recentWorkspaces().contains(workspacePath())) << "remembered in the settings";
 }
+
+TEST_F(Workbench, WrittenFactAppearsInTheTableAndTheHistory) {
+    writeFact(kFact);
+    ASSERT_EQ(facts()->model()->rowCount(), 1);
+    EXPECT_EQ(cell(facts()->model(), 0, FactTableModel::Text), kFact);
+    EXPECT_EQ(cell(facts()->model(), 0, FactTableModel::State), QStringLiteral("written"));
+    EXPECT_EQ(cell(facts()->model(), 0, FactTableModel::Source), QStringLiteral("workbench"));
+    ASSERT_EQ(history()->model()->rowCount(), 1);
+    EXPECT_EQ(cell(history()->model(), 0, HistoryTableModel::Op), QStringLiteral("write"));
+    EXPECT_EQ(cell(history()->model(), 0, HistoryTableModel::Facts), QStringLiteral("1"));
+    EXPECT_TRUE(history()->auditLabel()->text().contains(QStringLiteral("verified")));
+    EXPECT_EQ(m_window->findChild<QLabel*>(QStringLiteral("statusFacts"))->text(), QStringLiteral("1 fact written"));
+
+    // The filter box narrows the table.
+    facts()->filterEdit()->setText(QStringLiteral("eiffel"));
+    EXPECT_EQ(facts()->proxy()->rowCount(), 1) << "case-insensitive";
+    facts()->filterEdit()->setText(QStringLiteral("Louvre"));
+    EXPECT_EQ(facts()->proxy()->rowCount(), 0);
+}
+
+TEST_F(Workbench, CompareShowsTheFactAndForgetTurnsItBack) {
+    const QString plain = QString::fromStdString(SyntheticTextModel::plainAnswer(kPrompt.toStdString()));
+    CompareView before = ask(kPrompt);
+    EXPECT_EQ(before.withMemory, plain);
+    EXPECT_FALSE(before.inScope) << "no fact written yet";
+
+    writeFact(kFact);
+    CompareView after = ask(kPrompt);
+    EXPECT_TRUE(after.inScope);
+    EXPECT_EQ(after.withoutMemory, plain);
+    EXPECT_EQ(after.withMemory, kFact) << "the memory answers with the written fact";
+    EXPECT_TRUE(after.differs);
+    EXPECT_EQ(query()->withView()->toPlainText(), kFact);
+    EXPECT_EQ(query()->withoutView()->toPlainText(), plain);
+    EXPECT_FALSE(query()->withView()->markedRanges().isEmpty()) << "the differing words are marked";
+    EXPECT_FALSE(query()->withoutView()->markedRanges().isEmpty());
+    EXPECT_TRUE(query()->withView()->tokenToolTip(1).contains(QStringLiteral("p = "))) << "token probability on hover";
+    ASSERT_TRUE(query()->gauge()->score().has_value());
+    EXPECT_GE(*query()->gauge()->score(), query()->threshold());
+    EXPECT_TRUE(query()->scopeLabel()->text().contains(QStringLiteral("in scope")));
+
+    // Forget it from the table, with one reason.
+    facts()->selectFact(facts()->model()->facts().front().id);
+    ASSERT_TRUE(facts()->forgetButton()->isEnabled());
+    QTest::mouseClick(facts()->forgetButton(), Qt::LeftButton);
+    answerReason(QStringLiteral("forgetReasonDialog"), QStringLiteral("wrong city"));
+    ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->state()->written == 0; }, kWait));
+    EXPECT_EQ(cell(facts()->model(), 0, FactTableModel::State), QStringLiteral("forgotten"));
+    EXPECT_EQ(cell(history()->model(), 1, HistoryTableModel::Op), QStringLiteral("forget"));
+    EXPECT_EQ(cell(history()->model(), 1, HistoryTableModel::Reason), QStringLiteral("wrong city"));
+
+    CompareView again = ask(kPrompt);
+    EXPECT_EQ(again.withMemory, plain) << "the with-memory answer changes back";
+    EXPECT_FALSE(again.differs);
+}
+
+TEST_F(Workbench, CancelledBatchImportWritesNothing) {
+    const QString file = m_dir.filePath(QStringLiteral("facts.txt"));
+    {
+        QFile f(file);
+        ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+        f.write("Toko Yasuda plays the piano.\nMadrid is located in Sweden.\nThe Moon is made of cheese.\n");
+    }
+    m_window->importFile(file);
+    ImportDialog* preview = nullptr;
+    ASSERT_TRUE(QTest::qWaitFor([&] { return (preview = dialog<ImportDialog>()) != nullptr; }, kWait))
+        << m_window->lastError().toStdString();
+    Tester previewTester(preview->model(), Tester::FailureReportingMode::Fatal);
+    EXPECT_EQ(preview->model()->rowCount(), 3) << "the preview shows every record";
+    EXPECT_EQ(preview->model()->index(1, ImportTableModel::Text).data().toString(),
+              QStringLiteral("Madrid is located in Sweden."));
+
+    // Hold the worker so the batch cannot finish before Cancel is pressed.
+    std::promise<void> gate;
+    std::shared_future<void> opened = gate.get_future().share();
+    struct Release {
+        std::promise<void>& p;
+        bool done = false;
+        void operator()() { if (!done) { done = true; p.set_value(); } }
+        ~Release() { (*this)(); }
+    } release{gate};
+    engine()->post([opened] { opened.wait(); });
+
+    QSignalSpy finished(engine(), &Engine::batchFinished);
+    preview->accept();
+    QProgressDialog* progress = nullptr;
+    ASSERT_TRUE(QTest::qWaitFor([&] { return (progress = m_window->batchProgressDialog()) != nullptr; }, kWait));
+    EXPECT_TRUE(progress->isVisible());
+    auto* cancel = progress->findChild<QPushButton*>();
+    ASSERT_NE(cancel, nullptr);
+    QTest::mouseClick(cancel, Qt::LeftButton);
+    release();
+    ASSERT_TRUE(finished.wait(kWait) || finished.count() > 0);
+    EXPECT_FALSE(finished.front().at(0).toBool()) << "cancelled";
+    ASSERT_TRUE(waitIdle());
+    EXPECT_EQ(facts()->model()->rowCount(), 0) << "cancel writes nothing";
+    EXPECT_EQ(history()->model()->rowCount(), 0);
+    EXPECT_EQ(m_window->batchProgressDialog(), nullptr);
+
+    // The same file without cancelling writes all three as one batch edit.
+    m_window->importFile(file);
+    ASSERT_TRUE(QTest::qWaitFor([&] { return (preview = dialog<ImportDialog>()) != nullptr; }, kWait));
+    preview->accept();
+    ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->state()->written == 3; }, kWait)) << m_window->lastError().toStdString();
+    EXPECT_EQ(history()->model()->rowCount(), 1);
+    EXPECT_EQ(cell(history()->model(), 0, HistoryTableModel::Op), QStringLiteral("batch"));
+}
+
+TEST_F(Workbench, RollbackRestoresTheTable) {
+    writeFact(QStringLiteral("Alpha is the first letter."));
+    writeFact(QStringLiteral("Beta is the second letter."));
+    facts()->selectFact(1);
+    QTest::mouseClick(facts()->forgetButton(), Qt::LeftButton);
+    answerReason(QStringLiteral("forgetReasonDialog"), QStringLiteral("test"));
+    ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->state()->edits.size() == 3; }, kWait));
+    ASSERT_EQ(engine()->state()->written, 1);
+
+    // Back to right after the first edit: Alpha written, Beta not yet.
+    history()->selectEdit(1);
+    ASSERT_TRUE(history()->rollbackButton()->isEnabled());
+    QTest::mouseClick(history()->rollbackButton(), Qt::LeftButton);
+    answerReason(QStringLiteral("rollbackDialog"), QStringLiteral("back to the start"));
+    ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->state()->edits.size() == 4; }, kWait)) << m_window->lastError().toStdString();
+    auto* model = facts()->model();
+    EXPECT_EQ(cell(model, model->rowOf(1), FactTableModel::State), QStringLiteral("written"));
+    EXPECT_EQ(cell(model, model->rowOf(2), FactTableModel::State), QStringLiteral("forgotten"));
+    EXPECT_EQ(cell(history()->model(), 3, HistoryTableModel::Op), QStringLiteral("rollback"));
+    EXPECT_TRUE(history()->auditLabel()->text().contains(QStringLiteral("verified")));
+
+    // Edit > Undo Last Edit undoes the rollback.
+    QAction* undo = nullptr;
+    for (QAction* a : m_window->findChildren<QAction*>())
+        if (a->shortcut() == QKeySequence(QKeySequence::Undo)) undo = a;
+    ASSERT_NE(undo, nullptr);
+    ASSERT_TRUE(undo->isEnabled());
+    undo->trigger();
+    ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->state()->edits.size() == 5; }, kWait));
+    EXPECT_EQ(cell(model, model->rowOf(1), FactTableModel::State), QStringLiteral("forgotten"));
+    EXPECT_EQ(cell(model, model->rowOf(2), FactTableModel::State), QStringLiteral("written"));
+}
+
+TEST_F(Workbench, MemoryPlotsHaveTheRightSizes) {
+    writeFact(kFact);
+    writeFact(QStringLiteral("Toko Yasuda plays the guitar."));
+    const int k = 16, c = 32;
+    EXPECT_EQ(memory()->heatmap()->data()->keySize(), c);
+    EXPECT_EQ(memory()->heatmap()->data()->valueSize(), k);
+    const auto& m = engine()->state()->memory;
+    ASSERT_EQ(m.size(), k * c);
+    EXPECT_DOUBLE_EQ(memory()->heatmap()->data()->cell(5, 2), m[2 * c + 5]) << "row-major: slot 2, dimension 5";
+    EXPECT_GT(memory()->heatmap()->dataRange().upper, 0) << "a written memory is not all zero";
+    EXPECT_EQ(memory()->heatmap()->dataRange().lower, -memory()->heatmap()->dataRange().upper) << "colour scale centred on zero";
+    EXPECT_EQ(memory()->spectrum()->data()->size(), std::min(k, c));
+
+    ask(kPrompt);
+    EXPECT_EQ(memory()->readBars()->data()->size(), k) << "one read weight per slot";
+
+    QSignalSpy key(engine(), &Engine::writeKeyReady);
+    facts()->selectFact(2);
+    ASSERT_TRUE(key.wait(kWait) || key.count() > 0);
+    EXPECT_EQ(memory()->keyBars()->data()->size(), k) << "the selected fact's write key";
+
+    bool named = false;
+    for (int s = 0; s < k; ++s) named = named || memory()->slotToolTip(s).contains(QStringLiteral("Toko Yasuda"));
+    EXPECT_TRUE(named) << "hovering a slot names the facts weighing most in it";
+
+    // A change redraws: after the next write the heatmap shows the new memory.
+    const double before = memory()->heatmap()->data()->cell(0, 0);
+    writeFact(QStringLiteral("Water boils at 90 degrees."));
+    EXPECT_DOUBLE_EQ(memory()->heatmap()->data()->cell(0, 0), engine()->state()->memory[0]);
+    EXPECT_NE(memory()->heatmap()->data()->cell(0, 0), before);
+}
+
+TEST_F(Workbench, EngineErrorsBecomeDialogsThatSayWhatToDo) {
+    writeFact(kFact);
+    // The same workspace with another model is refused; the window says so and what to do.
+    MainWindow other;
+    other.start([] { return larimar::test::makeFakeModel("another-model"); }, QStringLiteral("synthetic"), workspacePath());
+    ASSERT_TRUE(QTest::qWaitFor([&] { return other.engine()->pending() == 0; }, kWait));
+    EXPECT_FALSE(other.engine()->hasWorkspace());
+    EXPECT_TRUE(other.lastError().contains(QStringLiteral("another-model"))) << other.lastError().toStdString();
+    QMessageBox* box = nullptr;
+    for (auto* b : other.findChildren<QMessageBox*>(QStringLiteral("errorDialog")))
+        if (b->isVisible()) box = b;
+    ASSERT_NE(box, nullptr);
+    EXPECT_TRUE(box->informativeText().contains(QStringLiteral("What to do"))) << box->informativeText().toStdString();
+}
+
+} // namespace

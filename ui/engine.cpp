@@ -1,0 +1,451 @@
+// The core headers come first and Qt's "slots" keyword macro is undone after the Qt ones:
+// Editor::slots() would otherwise expand to nothing.
+#include "core/editor/editor.h"
+#include "core/eval/datasets.h"
+#include "core/util/error.h"
+
+#include "ui/engine.h"
+#include "ui/engine_worker.h"
+
+#include <QFileInfo>
+
+#include <map>
+#undef slots
+
+namespace larimar::ui {
+
+namespace {
+
+QString qs(const std::string& s) { return QString::fromStdString(s); }
+std::string ss(const QString& s) { return s.toStdString(); }
+
+QString summary(const EditResult& r) {
+    QString facts;
+    const auto& ids = r.op == EditOp::Rollback ? r.restored : r.factIds;
+    if (r.op == EditOp::Rollback)
+        facts = QObject::tr("back to edit %1: %2 restored, %3 forgotten")
+                    .arg(r.targetEdit)
+                    .arg(r.restored.size())
+                    .arg(r.forgotten.size());
+    else if (ids.size() == 1)
+        facts = QObject::tr("fact %1").arg(ids.front());
+    else
+        facts = QObject::tr("%1 facts").arg(ids.size());
+    return QObject::tr("edit %1 (%2): %3").arg(r.editId).arg(qs(toString(r.op)), facts);
+}
+
+QVector<TokenInfo> tokens(const GeneratedText& g) {
+    QVector<TokenInfo> out;
+    out.reserve(static_cast<int>(g.tokens.size()));
+    for (const auto& t : g.tokens) {
+        TokenInfo ti;
+        ti.text = qs(t.text);
+        ti.probability = t.probability;
+        for (const auto& [alt, p] : t.alternatives) ti.alternatives.append({qs(alt), p});
+        out.append(ti);
+    }
+    return out;
+}
+
+QVector<double> toVector(const Eigen::RowVectorXd& v) { return QVector<double>(v.data(), v.data() + v.size()); }
+
+const char* kHintChange = QT_TRANSLATE_NOOP("Engine", "Nothing was changed. Fix what the message names and try again.");
+
+} // namespace
+
+// --- worker --------------------------------------------------------------------------------
+
+EngineWorker::EngineWorker() = default;
+EngineWorker::~EngineWorker() = default;
+
+template <class F> bool EngineWorker::guarded(const QString& action, const QString& hint, F&& f) {
+    try {
+        f();
+        return true;
+    } catch (const EditCancelled& e) {
+        emit failed(action, qs(e.what()), QString());
+    } catch (const UserError& e) {
+        emit failed(action, qs(e.what()), hint);
+    } catch (const std::exception& e) {
+        emit failed(action, qs(e.what()),
+                    tr("This is a problem inside Larimar or on this machine (disk full, file not "
+                       "writable, damaged model files). The workspace keeps its last committed state. "
+                       "%1").arg(hint));
+    }
+    return false;
+}
+
+bool EngineWorker::needEditor(const QString& action) {
+    if (m_editor) return false;
+    emit failed(action, m_model ? tr("No workspace is open.") : tr("No model is loaded."),
+                m_model ? tr("Open or create a workspace with File > Open Workspace or File > New Workspace.")
+                        : tr("Start the workbench with --model DIR, or set LARIMAR_MODEL_DIR to a model "
+                             "directory (one holding config.json and model.safetensors)."));
+    return true;
+}
+
+EngineInfo EngineWorker::info() const {
+    EngineInfo i;
+    i.modelDir = m_modelDir;
+    if (m_model) i.modelId = qs(m_model->id());
+    if (m_editor) {
+        i.workspace = qs(m_editor->workspace().path());
+        i.detector = qs(m_editor->scopeDetector().name());
+        i.defaultThreshold = m_editor->scopeDetector().defaultThreshold();
+        if (auto t = m_editor->workspace().meta("scope.threshold")) {
+            try {
+                i.defaultThreshold = std::stod(*t);
+            } catch (const std::exception&) {
+            }
+        }
+        i.slotCount = m_editor->slots();
+        i.width = m_editor->width();
+    }
+    return i;
+}
+
+void EngineWorker::loadModel(const ModelFactory& factory, const QString& label, const ScopeFactory& scope) {
+    m_editor.reset();
+    m_model.reset();
+    m_modelDir = label;
+    m_scopeFactory = scope;
+    guarded(tr("Loading the model %1").arg(label),
+            tr("Start the workbench with --model DIR naming a model directory (config.json, "
+               "model.safetensors, tokenizer files), or set LARIMAR_MODEL_DIR."),
+            [&] {
+                m_model = factory();
+                if (!m_model) throw UserError("no model was made");
+                emit modelLoaded(info());
+            });
+}
+
+void EngineWorker::openWorkspace(const QString& path) {
+    const QString action = tr("Opening the workspace %1").arg(path);
+    if (!m_model) return; // loading the model failed and said so; the GUI asks for a model first
+    guarded(action,
+            tr("Choose another workspace with File > Open Workspace, or start a new one with "
+               "File > New Workspace. A workspace only opens with the model it was made with."),
+            [&] {
+                m_editor.reset();
+                EditorOptions o;
+                if (m_scopeFactory) o.scope = m_scopeFactory(*m_model);
+                m_editor = std::make_unique<Editor>(m_model, ss(path), o);
+                m_lastPrompt.clear();
+                emit workspaceOpened(info());
+                publishState();
+            });
+}
+
+void EngineWorker::publishState() {
+    auto s = std::make_shared<EngineState>();
+    s->info = info();
+    auto& ed = *m_editor;
+    const auto edits = ed.edits();
+    std::map<std::int64_t, QString> times;
+    s->edits.reserve(static_cast<int>(edits.size()));
+    for (const auto& e : edits) {
+        EditRow r;
+        r.id = e.id;
+        r.time = qs(e.timestamp);
+        r.op = qs(toString(e.op));
+        r.factIds = QVector<qint64>(e.factIds.begin(), e.factIds.end());
+        r.actor = qs(e.actor);
+        r.reason = qs(e.reason);
+        r.digestBefore = qs(e.memoryDigestBefore);
+        r.digestAfter = qs(e.memoryDigestAfter);
+        times[e.id] = r.time;
+        s->edits.append(r);
+    }
+    const auto facts = ed.facts();
+    s->facts.reserve(static_cast<int>(facts.size()));
+    for (const auto& f : facts) {
+        FactRow r;
+        r.id = f.id;
+        r.text = qs(f.text);
+        r.subject = qs(f.subject);
+        r.relation = qs(f.relation);
+        r.target = qs(f.target);
+        r.source = qs(f.source);
+        r.written = f.state == FactState::Written;
+        if (r.written) ++s->written;
+        if (f.createdEdit) {
+            r.createdEdit = *f.createdEdit;
+            r.createdAt = times[*f.createdEdit];
+        }
+        s->facts.append(r);
+    }
+    const Eigen::MatrixXd& m = ed.memoryMatrix();
+    s->slotCount = static_cast<int>(m.rows());
+    s->width = static_cast<int>(m.cols());
+    s->memory.resize(static_cast<int>(m.size()));
+    for (Eigen::Index k = 0; k < m.rows(); ++k)
+        for (Eigen::Index c = 0; c < m.cols(); ++c) s->memory[static_cast<int>(k * m.cols() + c)] = m(k, c);
+    const Eigen::VectorXd sv = ed.singularValues();
+    s->singularValues = QVector<double>(sv.data(), sv.data() + sv.size());
+    for (const auto& sf : ed.slotFacts(5)) {
+        QVector<QPair<qint64, double>> top;
+        for (const auto& [id, w] : sf.facts) top.append({id, w});
+        if (sf.slot >= s->slotFacts.size()) s->slotFacts.resize(sf.slot + 1);
+        s->slotFacts[sf.slot] = top;
+    }
+    s->slotFacts.resize(s->slotCount);
+    s->digest = qs(ed.memoryDigest());
+    const AuditReport audit = ed.verify();
+    s->auditOk = audit.ok;
+    s->auditBrokenEdit = audit.editId.value_or(0);
+    s->auditMessage = qs(audit.message());
+    if (!m_lastPrompt.empty()) {
+        s->readPrompt = qs(m_lastPrompt);
+        s->readWeights = toVector(ed.readWeights(m_lastPrompt));
+    }
+    emit stateChanged(s);
+}
+
+void EngineWorker::write(const QString& text, const QString& reason) {
+    const QString action = tr("Writing the fact");
+    if (needEditor(action)) return;
+    guarded(action, tr(kHintChange), [&] {
+        FactMeta meta;
+        meta.source = "workbench";
+        const EditResult r = m_editor->write(ss(text), meta, ss(reason));
+        emit edited(summary(r));
+        publishState();
+    });
+}
+
+void EngineWorker::forget(const QVector<qint64>& ids, const QString& reason) {
+    const QString action = tr("Forgetting %1").arg(factCount(ids.size()));
+    if (needEditor(action)) return;
+    guarded(action, tr(kHintChange), [&] {
+        const EditResult r = m_editor->forget(std::vector<std::int64_t>(ids.begin(), ids.end()), ss(reason));
+        emit edited(summary(r));
+        publishState();
+    });
+}
+
+void EngineWorker::previewImport(const QString& path) {
+    guarded(tr("Reading %1").arg(QFileInfo(path).fileName()),
+            tr("Fix the file at the place the message names, or choose another file. Supported: "
+               "plain text (one fact per line), CSV and JSONL with a 'text' column or 'prompt' and "
+               "'target', CounterFact, EasyEdit and zsRE JSON. Nothing was written."),
+            [&] {
+                const auto records = loadFacts(ss(path));
+                auto out = std::make_shared<QVector<ImportRecord>>();
+                out->reserve(static_cast<int>(records.size()));
+                for (const auto& r : records)
+                    out->append({qs(r.text), qs(r.subject), qs(r.prompt), qs(r.target), qs(r.source)});
+                emit importPreviewReady(path, out);
+            });
+}
+
+void EngineWorker::writeBatch(const ImportRecords& records, const QString& reason, const std::atomic<bool>* cancel) {
+    const QString action = tr("Importing %1").arg(factCount(records ? records->size() : 0));
+    if (needEditor(action)) {
+        emit batchFinished(false, tr("No workspace is open; nothing was written."));
+        return;
+    }
+    std::vector<FactRecord> facts;
+    facts.reserve(static_cast<std::size_t>(records->size()));
+    for (const auto& r : *records) facts.push_back({ss(r.text), ss(r.subject), ss(r.prompt), ss(r.target), ss(r.source)});
+    try {
+        const EditResult r = m_editor->writeBatch(
+            facts, ss(reason), [this](std::int64_t done, std::int64_t total) { emit batchProgress(done, total); },
+            cancel);
+        emit edited(summary(r));
+        emit batchFinished(true, tr("Wrote %1 as edit %2.").arg(factCount(static_cast<qint64>(r.factIds.size()))).arg(r.editId));
+        publishState();
+    } catch (const EditCancelled&) {
+        emit batchFinished(false, tr("Import cancelled; nothing was written."));
+    } catch (const std::exception& e) {
+        emit batchFinished(false, tr("Import failed; nothing was written."));
+        emit failed(action, qs(e.what()),
+                    tr("Nothing was written. Fix the record the message names and import the file again."));
+    }
+}
+
+void EngineWorker::rollback(qint64 editId, const QString& reason) {
+    const QString action = tr("Rolling back to edit %1").arg(editId);
+    if (needEditor(action)) return;
+    guarded(action, tr("Choose an earlier edit than the last one. Nothing was changed."), [&] {
+        emit edited(summary(m_editor->rollback(editId, ss(reason))));
+        publishState();
+    });
+}
+
+void EngineWorker::undoLast() {
+    const QString action = tr("Undoing the last edit");
+    if (needEditor(action)) return;
+    guarded(action, tr("There may be nothing to undo yet. Nothing was changed."), [&] {
+        emit edited(summary(m_editor->undoLast("undo")));
+        publishState();
+    });
+}
+
+void EngineWorker::compare(const QString& prompt, std::optional<double> threshold) {
+    const QString action = tr("Answering the prompt");
+    if (needEditor(action)) return;
+    guarded(action, tr("Check the prompt (it must be non-empty text) and try again."), [&] {
+        QueryOptions o;
+        o.threshold = threshold;
+        const CompareResult r = m_editor->compare(ss(prompt), o);
+        CompareView v;
+        v.prompt = prompt;
+        v.withoutMemory = qs(r.query.withoutMemory.text);
+        v.withMemory = qs(r.query.withMemory.text);
+        v.withoutTokens = tokens(r.query.withoutMemory);
+        v.withTokens = tokens(r.query.withMemory);
+        for (const auto& d : r.diff)
+            v.diff.append({d.kind == DiffSegment::Kind::Same ? 0 : d.kind == DiffSegment::Kind::Removed ? 1 : 2,
+                           qs(d.text)});
+        v.differs = r.differs;
+        v.inScope = r.query.inScope;
+        v.score = r.query.scope.score;
+        v.threshold = r.query.threshold;
+        v.detector = qs(r.query.detector);
+        v.nearestFactId = r.query.scope.nearestFactId.value_or(0);
+        v.nearestText = qs(r.query.scope.nearestText);
+        // Out of scope the query reads nothing; the memory panel still shows where the prompt
+        // would read.
+        v.readWeights = r.query.readWeights.size() > 0 ? toVector(r.query.readWeights)
+                                                        : toVector(m_editor->readWeights(ss(prompt)));
+        m_lastPrompt = ss(prompt);
+        emit compared(v);
+    });
+}
+
+void EngineWorker::writeKey(qint64 factId) {
+    if (!m_editor) return;
+    guarded(tr("Reading the write key of fact %1").arg(factId), QString(), [&] {
+        const auto key = m_editor->writeKey(factId);
+        emit writeKeyReady(factId, QVector<double>(key.begin(), key.end()));
+    });
+}
+
+void EngineWorker::exportHistory(const QString& path) {
+    const QString action = tr("Exporting the history to %1").arg(path);
+    if (needEditor(action)) return;
+    guarded(action, tr("Choose a folder you can write to."), [&] {
+        m_editor->exportHistory(ss(path), path.endsWith(QLatin1String(".json"), Qt::CaseInsensitive) ? "json" : "csv");
+        emit historyExported(path);
+    });
+}
+
+// --- engine (GUI thread) -------------------------------------------------------------------
+
+Engine::Engine(QObject* parent) : QObject(parent), m_cancel(std::make_shared<std::atomic<bool>>(false)) {
+    qRegisterMetaType<EngineInfo>();
+    qRegisterMetaType<EngineStatePtr>();
+    qRegisterMetaType<CompareView>();
+    qRegisterMetaType<ImportRecords>();
+    m_thread.setObjectName(QStringLiteral("larimar-engine"));
+    m_worker = new EngineWorker;
+    m_worker->moveToThread(&m_thread);
+    connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
+
+    auto* w = m_worker;
+    connect(w, &EngineWorker::modelLoaded, this, [this](const EngineInfo& i) {
+        m_info = i;
+        emit modelLoaded(i);
+    });
+    connect(w, &EngineWorker::workspaceOpened, this, [this](const EngineInfo& i) {
+        m_info = i;
+        m_hasWorkspace = true;
+        emit workspaceOpened(i);
+    });
+    connect(w, &EngineWorker::stateChanged, this, [this](const EngineStatePtr& s) {
+        m_state = s;
+        m_info = s->info;
+        emit stateChanged(s);
+    });
+    connect(w, &EngineWorker::compared, this, &Engine::compared);
+    connect(w, &EngineWorker::writeKeyReady, this, &Engine::writeKeyReady);
+    connect(w, &EngineWorker::importPreviewReady, this, &Engine::importPreviewReady);
+    connect(w, &EngineWorker::batchProgress, this, &Engine::batchProgress);
+    connect(w, &EngineWorker::batchFinished, this, &Engine::batchFinished);
+    connect(w, &EngineWorker::edited, this, &Engine::edited);
+    connect(w, &EngineWorker::historyExported, this, &Engine::historyExported);
+    connect(w, &EngineWorker::failed, this, &Engine::failed);
+    connect(w, &EngineWorker::jobDone, this, [this] {
+        if (--m_pending == 0) {
+            emit busyChanged(false);
+            emit idle();
+        }
+    });
+    m_thread.start();
+}
+
+Engine::~Engine() {
+    m_cancel->store(true);
+    m_thread.requestInterruption();
+    m_thread.quit();
+    m_thread.wait();
+}
+
+void Engine::dispatch(std::function<void(EngineWorker&)> job) {
+    if (m_pending++ == 0) emit busyChanged(true);
+    EngineWorker* w = m_worker;
+    QMetaObject::invokeMethod(
+        w,
+        [w, job = std::move(job)] {
+            if (!QThread::currentThread()->isInterruptionRequested()) job(*w);
+            emit w->jobDone();
+        },
+        Qt::QueuedConnection);
+}
+
+void Engine::loadModel(ModelFactory factory, const QString& label, ScopeFactory scope) {
+    m_hasWorkspace = false;
+    dispatch([factory = std::move(factory), label, scope = std::move(scope)](EngineWorker& w) {
+        w.loadModel(factory, label, scope);
+    });
+}
+
+void Engine::openWorkspace(const QString& path) {
+    dispatch([path](EngineWorker& w) { w.openWorkspace(path); });
+}
+
+void Engine::write(const QString& text, const QString& reason) {
+    dispatch([text, reason](EngineWorker& w) { w.write(text, reason); });
+}
+
+void Engine::forget(const QVector<qint64>& factIds, const QString& reason) {
+    dispatch([factIds, reason](EngineWorker& w) { w.forget(factIds, reason); });
+}
+
+void Engine::previewImport(const QString& path) {
+    dispatch([path](EngineWorker& w) { w.previewImport(path); });
+}
+
+void Engine::writeBatch(const ImportRecords& records, const QString& reason) {
+    // A fresh flag per batch: cancelling one batch never cancels the next.
+    m_cancel = std::make_shared<std::atomic<bool>>(false);
+    dispatch([records, reason, cancel = m_cancel](EngineWorker& w) { w.writeBatch(records, reason, cancel.get()); });
+}
+
+void Engine::cancelBatch() { m_cancel->store(true); }
+
+void Engine::rollback(qint64 editId, const QString& reason) {
+    dispatch([editId, reason](EngineWorker& w) { w.rollback(editId, reason); });
+}
+
+void Engine::undoLast() {
+    dispatch([](EngineWorker& w) { w.undoLast(); });
+}
+
+void Engine::compare(const QString& prompt, std::optional<double> threshold) {
+    dispatch([prompt, threshold](EngineWorker& w) { w.compare(prompt, threshold); });
+}
+
+void Engine::requestWriteKey(qint64 factId) {
+    dispatch([factId](EngineWorker& w) { w.writeKey(factId); });
+}
+
+void Engine::exportHistory(const QString& path) {
+    dispatch([path](EngineWorker& w) { w.exportHistory(path); });
+}
+
+void Engine::post(std::function<void()> job) {
+    dispatch([job = std::move(job)](EngineWorker&) { job(); });
+}
+
+} // namespace larimar::ui

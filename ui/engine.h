@@ -1,0 +1,100 @@
+#pragma once
+/// The GUI's one door to the engine. Engine lives on the GUI thread and owns ONE worker thread
+/// that owns the larimar::Editor (and the model); every engine call runs there. Calls return at
+/// once; results come back as queued signals. The GUI thread never waits on the engine, except
+/// the destructor, which cancels a running batch and then joins the thread
+/// (requestInterruption(), quit(), wait()).
+#include "ui/engine_types.h"
+
+#include <QObject>
+#include <QThread>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace larimar {
+class TextModel;
+class ScopeDetector;
+} // namespace larimar
+
+namespace larimar::ui {
+
+class EngineWorker;
+
+/// Makes the model; called on the worker thread (loading takes seconds).
+using ModelFactory = std::function<std::shared_ptr<TextModel>()>;
+/// Makes the scope detector for a model; empty: the Editor's default.
+using ScopeFactory = std::function<std::shared_ptr<ScopeDetector>(TextModel&)>;
+
+class Engine : public QObject {
+    Q_OBJECT
+public:
+    explicit Engine(QObject* parent = nullptr);
+    ~Engine() override;
+
+    /// Loads the model (replacing any) with `factory` on the worker; `label` names it in errors.
+    void loadModel(ModelFactory factory, const QString& label, ScopeFactory scope = {});
+    /// Opens or creates a workspace with the loaded model (queued behind loadModel).
+    void openWorkspace(const QString& path);
+
+    void write(const QString& text, const QString& reason = {});
+    void forget(const QVector<qint64>& factIds, const QString& reason);
+    /// Reads a file of facts (any supported format); importPreviewReady or failed.
+    void previewImport(const QString& path);
+    /// Writes records as one batch edit. cancelBatch() stops it and nothing is written.
+    void writeBatch(const ImportRecords& records, const QString& reason);
+    /// Raises the running batch's cancel flag (safe from the GUI thread at any time).
+    void cancelBatch();
+    void rollback(qint64 editId, const QString& reason = {});
+    void undoLast();
+    /// Query with and without memory; threshold empty: the workspace's or the detector's.
+    void compare(const QString& prompt, std::optional<double> threshold = std::nullopt);
+    void requestWriteKey(qint64 factId);
+    /// format from the extension: .json, else CSV.
+    void exportHistory(const QString& path);
+    /// Runs job on the worker thread, in order with the other calls (tests use it to hold the
+    /// worker while they act on the GUI).
+    void post(std::function<void()> job);
+
+    /// Calls posted and not yet finished.
+    int pending() const { return m_pending; }
+    bool hasWorkspace() const { return m_hasWorkspace; }
+    const EngineInfo& info() const { return m_info; }
+    EngineStatePtr state() const { return m_state; }
+
+signals:
+    void modelLoaded(const larimar::ui::EngineInfo& info);
+    void workspaceOpened(const larimar::ui::EngineInfo& info);
+    /// After opening and after every change: the facts, history, memory and audit.
+    void stateChanged(const larimar::ui::EngineStatePtr& state);
+    void compared(const larimar::ui::CompareView& view);
+    void writeKeyReady(qint64 factId, const QVector<double>& key);
+    void importPreviewReady(const QString& path, const larimar::ui::ImportRecords& records);
+    void batchProgress(qint64 done, qint64 total);
+    /// written false: cancelled or failed (nothing was written).
+    void batchFinished(bool written, const QString& message);
+    /// A change was committed; summary for the status bar ("edit 5 (write): fact 3").
+    void edited(const QString& summary);
+    void historyExported(const QString& path);
+    /// An engine call failed: what was attempted, the engine's message, what to do now.
+    void failed(const QString& action, const QString& message, const QString& hint);
+    /// Emitted when pending() drops to zero (tests and the --screenshot option wait for it).
+    void idle();
+    /// True while a call runs or waits (the status bar shows a busy indicator).
+    void busyChanged(bool busy);
+
+private:
+    void dispatch(std::function<void(EngineWorker&)> job);
+
+    QThread m_thread;
+    EngineWorker* m_worker = nullptr;
+    std::shared_ptr<std::atomic<bool>> m_cancel;
+    int m_pending = 0;
+    bool m_hasWorkspace = false;
+    EngineInfo m_info;
+    EngineStatePtr m_state;
+};
+
+} // namespace larimar::ui

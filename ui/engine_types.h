@@ -1,0 +1,119 @@
+#pragma once
+/// Plain values the engine worker hands to the GUI thread through queued signals. They hold Qt
+/// types only (no Editor state), so they can be copied across threads freely.
+#include <QMetaType>
+#include <QString>
+#include <QStringList>
+#include <QVector>
+
+#include <memory>
+
+namespace larimar::ui {
+
+/// "1 fact", "3 facts" (English plurals without a translator loaded).
+inline QString countOf(qint64 n, const char* one, const char* many) {
+    return QStringLiteral("%1 %2").arg(n).arg(QLatin1String(n == 1 ? one : many));
+}
+inline QString factCount(qint64 n) { return countOf(n, "fact", "facts"); }
+
+/// One row of the facts table.
+struct FactRow {
+    qint64 id = 0;
+    QString text;
+    QString subject;
+    QString relation;
+    QString target;
+    QString source;
+    bool written = true;
+    qint64 createdEdit = 0;
+    QString createdAt; ///< timestamp of the edit that wrote it
+};
+
+/// One row of the history table.
+struct EditRow {
+    qint64 id = 0;
+    QString time;
+    QString op;
+    QVector<qint64> factIds;
+    QString actor;
+    QString reason;
+    QString digestBefore;
+    QString digestAfter;
+};
+
+/// What the engine has open: shown in the status bar and the About box.
+struct EngineInfo {
+    QString modelId;
+    QString modelDir;
+    QString workspace;
+    QString detector;
+    double defaultThreshold = 0.5;
+    int slotCount = 0; ///< K
+    int width = 0; ///< C
+};
+
+/// Everything the panels show about the workspace, rebuilt after every change.
+struct EngineState {
+    EngineInfo info;
+    QVector<FactRow> facts;
+    QVector<EditRow> edits;
+    qint64 written = 0;
+    // The memory.
+    int slotCount = 0;
+    int width = 0;
+    QVector<double> memory;         ///< K x C, row-major
+    QVector<double> singularValues; ///< descending
+    QVector<QVector<QPair<qint64, double>>> slotFacts; ///< per slot: (fact id, key[slot])
+    QString digest;
+    // The audit chain.
+    bool auditOk = true;
+    qint64 auditBrokenEdit = 0; ///< the first edit that does not match (0: none)
+    QString auditMessage;
+    // Read weights of the last query's prompt against the current memory (empty: none).
+    QString readPrompt;
+    QVector<double> readWeights;
+};
+using EngineStatePtr = std::shared_ptr<const EngineState>;
+
+/// One generated token and what the model thought of it.
+struct TokenInfo {
+    QString text;
+    double probability = 0;
+    QVector<QPair<QString, double>> alternatives;
+};
+
+/// A query answered with and without memory.
+struct CompareView {
+    QString prompt;
+    QString withoutMemory;
+    QString withMemory;
+    QVector<TokenInfo> withoutTokens;
+    QVector<TokenInfo> withTokens;
+    /// Word diff withoutMemory -> withMemory: (kind, words); kind 0 same, 1 removed, 2 added.
+    QVector<QPair<int, QString>> diff;
+    bool differs = false;
+    bool inScope = false;
+    double score = 0;
+    double threshold = 0;
+    QString detector;
+    qint64 nearestFactId = 0; ///< 0: none
+    QString nearestText;
+    QVector<double> readWeights;
+};
+
+/// The records a file holds, before they are written.
+struct ImportRecord {
+    QString text;
+    QString subject;
+    QString prompt;
+    QString target;
+    QString source;
+};
+using ImportRecords = std::shared_ptr<const QVector<ImportRecord>>;
+
+} // namespace larimar::ui
+
+Q_DECLARE_METATYPE(larimar::ui::EngineInfo)
+Q_DECLARE_METATYPE(larimar::ui::EngineStatePtr)
+Q_DECLARE_METATYPE(larimar::ui::CompareView)
+Q_DECLARE_METATYPE(larimar::ui::ImportRecords)

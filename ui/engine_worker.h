@@ -1,0 +1,67 @@
+#pragma once
+/// The worker behind ui::Engine: a QObject living on the engine thread. It owns the model and
+/// the Editor; its methods run there only (Engine posts them) and report by signals, which reach
+/// the GUI thread queued. Internal to ui/.
+#include "ui/engine.h"
+
+#include <QObject>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace larimar {
+class Editor;
+}
+
+namespace larimar::ui {
+
+class EngineWorker : public QObject {
+    Q_OBJECT
+public:
+    EngineWorker();
+    ~EngineWorker() override;
+
+    void loadModel(const ModelFactory& factory, const QString& label, const ScopeFactory& scope);
+    void openWorkspace(const QString& path);
+    void write(const QString& text, const QString& reason);
+    void forget(const QVector<qint64>& ids, const QString& reason);
+    void previewImport(const QString& path);
+    void writeBatch(const ImportRecords& records, const QString& reason, const std::atomic<bool>* cancel);
+    void rollback(qint64 editId, const QString& reason);
+    void undoLast();
+    void compare(const QString& prompt, std::optional<double> threshold);
+    void writeKey(qint64 factId);
+    void exportHistory(const QString& path);
+
+signals:
+    void modelLoaded(const larimar::ui::EngineInfo& info);
+    void workspaceOpened(const larimar::ui::EngineInfo& info);
+    void stateChanged(const larimar::ui::EngineStatePtr& state);
+    void compared(const larimar::ui::CompareView& view);
+    void writeKeyReady(qint64 factId, const QVector<double>& key);
+    void importPreviewReady(const QString& path, const larimar::ui::ImportRecords& records);
+    void batchProgress(qint64 done, qint64 total);
+    void batchFinished(bool written, const QString& message);
+    void edited(const QString& summary);
+    void historyExported(const QString& path);
+    void failed(const QString& action, const QString& message, const QString& hint);
+    void jobDone();
+
+private:
+    /// True (after emitting failed) when no workspace is open.
+    bool needEditor(const QString& action);
+    /// Runs f; turns exceptions into failed(action, message, hint).
+    template <class F> bool guarded(const QString& action, const QString& hint, F&& f);
+    EngineInfo info() const;
+    void publishState();
+
+    std::shared_ptr<TextModel> m_model;
+    ScopeFactory m_scopeFactory;
+    QString m_modelDir;
+    std::unique_ptr<Editor> m_editor;
+    std::string m_lastPrompt;
+};
+
+} // namespace larimar::ui

@@ -1,0 +1,310 @@
+#include "ui/query_panel.h"
+
+#include "ui/engine.h"
+
+#include <QEvent>
+#include <QGridLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHelpEvent>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPainter>
+#include <QPushButton>
+#include <QSlider>
+#include <QTextBlock>
+#include <QTextCursor>
+#include <QTimer>
+#include <QToolTip>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <cmath>
+
+namespace larimar::ui {
+
+namespace {
+
+/// Per-word flags of one side of a diff: kinds 0 (same) and `changedKind` belong to that side.
+QVector<bool> sideFlags(const QVector<QPair<int, QString>>& diff, int changedKind) {
+    QVector<bool> flags;
+    for (const auto& [kind, words] : diff) {
+        if (kind != 0 && kind != changedKind) continue;
+        const auto parts = words.split(QLatin1Char(' '), Qt::SkipEmptyParts);
+        for (int i = 0; i < parts.size(); ++i) flags.append(kind == changedKind);
+    }
+    return flags;
+}
+
+/// [begin, end) of every whitespace-separated word of text.
+QVector<QPair<int, int>> wordRanges(const QString& text) {
+    QVector<QPair<int, int>> out;
+    int i = 0;
+    while (i < text.size()) {
+        while (i < text.size() && text[i].isSpace()) ++i;
+        const int b = i;
+        while (i < text.size() && !text[i].isSpace()) ++i;
+        if (i > b) out.append({b, i});
+    }
+    return out;
+}
+
+QString percent(double p) { return QStringLiteral("%1%").arg(100.0 * p, 0, 'f', p >= 0.995 || p < 0.1 ? 1 : 0); }
+
+constexpr int kSliderSteps = 100; // threshold in [0, 1] in steps of 0.01
+
+} // namespace
+
+// --- token view ----------------------------------------------------------------------------
+
+TokenView::TokenView(QWidget* parent) : QTextEdit(parent) {
+    setReadOnly(true);
+    setAcceptRichText(false);
+    setMouseTracking(true);
+    setPlaceholderText(tr("(no answer yet)"));
+    QFont f = font();
+    f.setPointSizeF(f.pointSizeF() * 1.15);
+    setFont(f);
+}
+
+void TokenView::setAnswer(const QVector<TokenInfo>& tokens, const QString& fallback, const QVector<bool>& changed,
+                          const QColor& mark) {
+    m_tokens = tokens;
+    m_starts.clear();
+    m_marked.clear();
+    QString text;
+    for (const auto& t : tokens) {
+        m_starts.append(text.size());
+        text += t.text;
+    }
+    m_starts.append(text.size());
+    if (tokens.isEmpty()) text = fallback;
+    // A leading space of the first token is the model's, not the reader's.
+    setPlainText(text);
+    const auto words = wordRanges(text);
+    if (words.size() == changed.size()) {
+        QTextCharFormat fmt;
+        fmt.setBackground(mark);
+        QTextCursor c(document());
+        for (int i = 0; i < words.size(); ++i) {
+            if (!changed[i]) continue;
+            m_marked.append(words[i]);
+            c.setPosition(words[i].first);
+            c.setPosition(words[i].second, QTextCursor::KeepAnchor);
+            c.mergeCharFormat(fmt);
+        }
+    }
+}
+
+QString TokenView::tokenToolTip(int position) const {
+    for (int i = 0; i + 1 < m_starts.size(); ++i) {
+        if (position < m_starts[i] || position >= m_starts[i + 1]) continue;
+        const TokenInfo& t = m_tokens[i];
+        QString tip = tr("<b>%1</b> &nbsp; p = %2").arg(t.text.toHtmlEscaped().replace(QLatin1Char(' '), QStringLiteral("&middot;")),
+                                                         percent(t.probability));
+        if (!t.alternatives.isEmpty()) {
+            tip += tr("<br>alternatives:");
+            for (const auto& [alt, p] : t.alternatives)
+                tip += QStringLiteral("<br>&nbsp;&nbsp;%1 &nbsp; %2")
+                           .arg(alt.toHtmlEscaped().replace(QLatin1Char(' '), QStringLiteral("&middot;")), percent(p));
+        }
+        return tip;
+    }
+    return {};
+}
+
+bool TokenView::viewportEvent(QEvent* event) {
+    if (event->type() == QEvent::ToolTip) {
+        auto* help = static_cast<QHelpEvent*>(event);
+        const QString tip = tokenToolTip(cursorForPosition(help->pos()).position());
+        if (tip.isEmpty())
+            QToolTip::hideText();
+        else
+            QToolTip::showText(help->globalPos(), tip, viewport());
+        return true;
+    }
+    return QTextEdit::viewportEvent(event);
+}
+
+// --- gauge ---------------------------------------------------------------------------------
+
+ScopeGauge::ScopeGauge(QWidget* parent) : QWidget(parent) {
+    setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+    setToolTip(tr("The scope score of the prompt (bar) against the threshold (line): at or above it, "
+                  "the answer uses the memory"));
+}
+
+void ScopeGauge::setScore(std::optional<double> score) {
+    m_score = score;
+    update();
+}
+
+void ScopeGauge::setThreshold(double threshold) {
+    m_threshold = threshold;
+    update();
+}
+
+QSize ScopeGauge::sizeHint() const { return {240, fontMetrics().height() + 10}; }
+QSize ScopeGauge::minimumSizeHint() const { return {120, fontMetrics().height() + 10}; }
+
+void ScopeGauge::paintEvent(QPaintEvent*) {
+    QPainter p(this);
+    p.setRenderHint(QPainter::Antialiasing);
+    const QRectF r = QRectF(rect()).adjusted(1, 1, -1, -1);
+    p.setPen(palette().color(QPalette::Mid));
+    p.setBrush(palette().color(QPalette::Base));
+    p.drawRoundedRect(r, 3, 3);
+    if (m_score) {
+        const double v = std::clamp(*m_score, 0.0, 1.0);
+        const bool in = *m_score >= m_threshold;
+        QRectF bar = r.adjusted(2, 2, -2, -2);
+        bar.setWidth(bar.width() * v);
+        p.setPen(Qt::NoPen);
+        p.setBrush(in ? QColor(0x3a, 0x9a, 0x5b) : QColor(0x9a, 0x9a, 0xa8));
+        p.drawRoundedRect(bar, 2, 2);
+    }
+    const double x = r.left() + r.width() * std::clamp(m_threshold, 0.0, 1.0);
+    p.setPen(QPen(QColor(0xc0, 0x30, 0x30), 2));
+    p.drawLine(QPointF(x, r.top()), QPointF(x, r.bottom()));
+    p.setPen(palette().color(QPalette::Text));
+    p.drawText(r.adjusted(6, 0, -6, 0), Qt::AlignVCenter | Qt::AlignLeft,
+               m_score ? QStringLiteral("%1").arg(*m_score, 0, 'f', 3) : tr("no query yet"));
+}
+
+// --- panel ---------------------------------------------------------------------------------
+
+QueryPanel::QueryPanel(Engine* engine, QWidget* parent) : QWidget(parent), m_engine(engine) {
+    m_prompt = new QLineEdit(this);
+    m_prompt->setObjectName(QStringLiteral("prompt"));
+    m_prompt->setPlaceholderText(tr("A prompt, e.g. \"The Eiffel Tower is located in\""));
+    m_prompt->setClearButtonEnabled(true);
+    connect(m_prompt, &QLineEdit::returnPressed, this, &QueryPanel::compareNow);
+    m_compare = new QPushButton(tr("&Compare"), this);
+    m_compare->setObjectName(QStringLiteral("compare"));
+    m_compare->setToolTip(tr("Answer the prompt without and with the memory (Enter)"));
+    connect(m_compare, &QPushButton::clicked, this, &QueryPanel::compareNow);
+    auto* top = new QHBoxLayout;
+    top->addWidget(new QLabel(tr("Prompt:"), this));
+    top->addWidget(m_prompt, 1);
+    top->addWidget(m_compare);
+
+    m_without = new TokenView(this);
+    m_without->setObjectName(QStringLiteral("withoutMemory"));
+    m_with = new TokenView(this);
+    m_with->setObjectName(QStringLiteral("withMemory"));
+    auto* withoutBox = new QGroupBox(tr("Without memory (the plain model)"), this);
+    (new QVBoxLayout(withoutBox))->addWidget(m_without);
+    auto* withBox = new QGroupBox(tr("With memory"), this);
+    (new QVBoxLayout(withBox))->addWidget(m_with);
+    auto* answers = new QHBoxLayout;
+    answers->addWidget(withoutBox, 1);
+    answers->addWidget(withBox, 1);
+    m_diffLabel = new QLabel(this);
+    m_diffLabel->setWordWrap(true);
+    m_diffLabel->setText(tr("Words only the plain model says are marked red, words the memory adds green. "
+                            "Hover a word to see each token's probability."));
+
+    m_gauge = new ScopeGauge(this);
+    m_gauge->setObjectName(QStringLiteral("scopeGauge"));
+    m_slider = new QSlider(Qt::Horizontal, this);
+    m_slider->setObjectName(QStringLiteral("threshold"));
+    m_slider->setRange(0, kSliderSteps);
+    m_slider->setValue(kSliderSteps / 2);
+    m_slider->setToolTip(tr("Scope threshold: prompts scoring at or above it are answered with the memory"));
+    m_thresholdLabel = new QLabel(this);
+    m_thresholdLabel->setMinimumWidth(m_thresholdLabel->fontMetrics().horizontalAdvance(tr("threshold 0.00")) + 8);
+    // Re-answer shortly after the user stops moving the slider (mouse or keys), so the
+    // with-memory side follows the new threshold.
+    m_requery = new QTimer(this);
+    m_requery->setSingleShot(true);
+    m_requery->setInterval(300);
+    connect(m_requery, &QTimer::timeout, this, [this] {
+        if (!m_last.prompt.isEmpty() && m_engine->hasWorkspace()) m_engine->compare(m_last.prompt, threshold());
+    });
+    connect(m_slider, &QSlider::valueChanged, this, [this] {
+        m_gauge->setThreshold(threshold());
+        updateScopeLabel();
+        if (!m_programmatic) {
+            m_thresholdTouched = true;
+            m_requery->start();
+        }
+    });
+    m_scopeLabel = new QLabel(this);
+    m_scopeLabel->setObjectName(QStringLiteral("scopeLabel"));
+    m_scopeLabel->setWordWrap(true);
+    m_nearest = new QLabel(this);
+    m_nearest->setObjectName(QStringLiteral("nearestFact"));
+    m_nearest->setWordWrap(true);
+    m_nearest->setTextInteractionFlags(Qt::TextSelectableByMouse);
+
+    auto* scopeBox = new QGroupBox(tr("Scope"), this);
+    auto* grid = new QGridLayout(scopeBox);
+    grid->addWidget(new QLabel(tr("Score:"), scopeBox), 0, 0);
+    grid->addWidget(m_gauge, 0, 1);
+    grid->addWidget(m_scopeLabel, 0, 2);
+    grid->addWidget(new QLabel(tr("Threshold:"), scopeBox), 1, 0);
+    grid->addWidget(m_slider, 1, 1);
+    grid->addWidget(m_thresholdLabel, 1, 2);
+    grid->addWidget(new QLabel(tr("Nearest fact:"), scopeBox), 2, 0);
+    grid->addWidget(m_nearest, 2, 1, 1, 2);
+    grid->setColumnStretch(1, 2);
+    grid->setColumnStretch(2, 1);
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addLayout(top);
+    layout->addLayout(answers, 1);
+    layout->addWidget(m_diffLabel);
+    layout->addWidget(scopeBox);
+
+    connect(m_engine, &Engine::compared, this, &QueryPanel::showResult);
+    m_gauge->setThreshold(threshold());
+    updateScopeLabel();
+}
+
+double QueryPanel::threshold() const { return static_cast<double>(m_slider->value()) / kSliderSteps; }
+
+void QueryPanel::setThreshold(double t) {
+    m_programmatic = true;
+    m_slider->setValue(static_cast<int>(std::lround(std::clamp(t, 0.0, 1.0) * kSliderSteps)));
+    m_programmatic = false;
+    m_gauge->setThreshold(threshold());
+    updateScopeLabel();
+}
+
+void QueryPanel::setInfo(const EngineInfo& info) {
+    // The workspace's threshold until the user moves the slider.
+    if (!m_thresholdTouched) setThreshold(info.defaultThreshold);
+    m_gauge->setToolTip(tr("Scope score from the detector \"%1\" (bar) against the threshold (red line)").arg(info.detector));
+}
+
+void QueryPanel::compareNow() {
+    const QString prompt = m_prompt->text().trimmed();
+    if (prompt.isEmpty() || !m_engine->hasWorkspace()) return;
+    m_engine->compare(prompt, threshold());
+}
+
+void QueryPanel::showResult(const CompareView& v) {
+    m_last = v;
+    m_without->setAnswer(v.withoutTokens, v.withoutMemory, sideFlags(v.diff, 1), QColor(0xff, 0xc8, 0xc8));
+    m_with->setAnswer(v.withTokens, v.withMemory, sideFlags(v.diff, 2), QColor(0xc4, 0xf0, 0xc4));
+    m_gauge->setScore(v.score);
+    m_nearest->setText(v.nearestFactId != 0
+                           ? tr("fact %1: %2").arg(v.nearestFactId).arg(v.nearestText.toHtmlEscaped())
+                           : (v.nearestText.isEmpty() ? tr("(the detector names none)") : v.nearestText.toHtmlEscaped()));
+    updateScopeLabel();
+}
+
+void QueryPanel::updateScopeLabel() {
+    m_thresholdLabel->setText(tr("threshold %1").arg(threshold(), 0, 'f', 2));
+    if (m_last.prompt.isEmpty()) {
+        m_scopeLabel->setText(tr("Ask something to see whether it is about the written facts."));
+        return;
+    }
+    const bool in = m_last.score >= threshold();
+    QString text = in ? tr("<b>in scope</b>: answered with the memory") : tr("<b>out of scope</b>: answered by the plain model");
+    if (std::abs(m_last.threshold - threshold()) > 1e-9) text += tr(" (at the new threshold; answering again...)");
+    else if (!m_last.differs) text += tr("; both answers agree");
+    m_scopeLabel->setText(text);
+}
+
+} // namespace larimar::ui

@@ -1,0 +1,199 @@
+#include "ui/table_models.h"
+
+#include <QBrush>
+#include <QColor>
+#include <QFont>
+
+namespace larimar::ui {
+
+namespace {
+/// "2024-05-01T12:00:00.123Z" -> "2024-05-01 12:00:00" (UTC), for reading at a glance.
+QString shortTime(const QString& iso) {
+    QString t = iso.left(19);
+    t.replace(QLatin1Char('T'), QLatin1Char(' '));
+    return t;
+}
+
+QString idList(const QVector<qint64>& ids) {
+    QStringList parts;
+    for (int i = 0; i < ids.size() && i < 6; ++i) parts << QString::number(ids[i]);
+    QString s = parts.join(QStringLiteral(", "));
+    if (ids.size() > 6) s += QObject::tr(", ... (%1)").arg(ids.size());
+    return s;
+}
+} // namespace
+
+// --- facts ---------------------------------------------------------------------------------
+
+void FactTableModel::setFacts(const QVector<FactRow>& facts) {
+    beginResetModel();
+    m_facts = facts;
+    endResetModel();
+}
+
+int FactTableModel::rowOf(qint64 id) const {
+    for (int i = 0; i < m_facts.size(); ++i)
+        if (m_facts[i].id == id) return i;
+    return -1;
+}
+
+int FactTableModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : m_facts.size(); }
+int FactTableModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+
+QVariant FactTableModel::data(const QModelIndex& index, int role) const {
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) return {};
+    const FactRow& f = m_facts[index.row()];
+    if (role == IdRole) return f.id;
+    if (role == Qt::DisplayRole) {
+        switch (index.column()) {
+        case Id: return f.id;
+        case State: return f.written ? tr("written") : tr("forgotten");
+        case Text: return f.text;
+        case Source: return f.source;
+        case Written: return shortTime(f.createdAt);
+        }
+    }
+    if (role == Qt::ToolTipRole) {
+        QString tip = f.text.toHtmlEscaped();
+        if (!f.subject.isEmpty()) tip += tr("<br>subject: %1").arg(f.subject.toHtmlEscaped());
+        if (!f.relation.isEmpty()) tip += tr("<br>prompt: %1").arg(f.relation.toHtmlEscaped());
+        if (!f.target.isEmpty()) tip += tr("<br>target: %1").arg(f.target.toHtmlEscaped());
+        tip += tr("<br>written by edit %1 at %2 UTC").arg(f.createdEdit).arg(shortTime(f.createdAt));
+        return tip;
+    }
+    if (role == Qt::ForegroundRole && !f.written) return QBrush(QColor(0x80, 0x80, 0x80));
+    if (role == Qt::FontRole && !f.written && index.column() == Text) {
+        QFont font;
+        font.setStrikeOut(true);
+        return font;
+    }
+    if (role == Qt::TextAlignmentRole && index.column() == Id)
+        return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
+    return {};
+}
+
+QVariant FactTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
+    switch (section) {
+    case Id: return tr("ID");
+    case State: return tr("State");
+    case Text: return tr("Fact");
+    case Source: return tr("Source");
+    case Written: return tr("Written (UTC)");
+    }
+    return {};
+}
+
+// --- history -------------------------------------------------------------------------------
+
+void HistoryTableModel::setEdits(const QVector<EditRow>& edits) {
+    beginResetModel();
+    m_edits = edits;
+    endResetModel();
+}
+
+void HistoryTableModel::setBrokenEdit(qint64 editId) {
+    if (editId == m_broken) return;
+    m_broken = editId;
+    if (!m_edits.isEmpty()) emit dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1));
+}
+
+int HistoryTableModel::rowOf(qint64 id) const {
+    for (int i = 0; i < m_edits.size(); ++i)
+        if (m_edits[i].id == id) return i;
+    return -1;
+}
+
+int HistoryTableModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : m_edits.size(); }
+int HistoryTableModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+
+QVariant HistoryTableModel::data(const QModelIndex& index, int role) const {
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) return {};
+    const EditRow& e = m_edits[index.row()];
+    if (role == IdRole) return e.id;
+    if (role == Qt::DisplayRole) {
+        switch (index.column()) {
+        case Id: return e.id;
+        case Time: return shortTime(e.time);
+        case Op: return e.op;
+        case Facts: return idList(e.factIds);
+        case Actor: return e.actor;
+        case Reason: return e.reason;
+        case Digest: return e.digestAfter.left(12);
+        }
+    }
+    if (role == Qt::ToolTipRole) {
+        if (index.column() == Digest)
+            return tr("memory before: %1\nmemory after: %2").arg(e.digestBefore, e.digestAfter);
+        if (index.column() == Facts) {
+            QStringList all;
+            for (qint64 id : e.factIds) all << QString::number(id);
+            return all.join(QStringLiteral(", "));
+        }
+        return {};
+    }
+    if (role == Qt::BackgroundRole && m_broken != 0 && e.id == m_broken) return QBrush(QColor(0xff, 0xd0, 0xd0));
+    if (role == Qt::TextAlignmentRole && index.column() == Id)
+        return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
+    if (role == Qt::FontRole && index.column() == Digest) {
+        QFont font(QStringLiteral("monospace"));
+        font.setStyleHint(QFont::Monospace);
+        return font;
+    }
+    return {};
+}
+
+QVariant HistoryTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
+    switch (section) {
+    case Id: return tr("Edit");
+    case Time: return tr("Time (UTC)");
+    case Op: return tr("Operation");
+    case Facts: return tr("Facts");
+    case Actor: return tr("Actor");
+    case Reason: return tr("Reason");
+    case Digest: return tr("Memory digest");
+    }
+    return {};
+}
+
+// --- import preview ------------------------------------------------------------------------
+
+void ImportTableModel::setRecords(const ImportRecords& records) {
+    beginResetModel();
+    m_records = records;
+    endResetModel();
+}
+
+int ImportTableModel::rowCount(const QModelIndex& parent) const {
+    return parent.isValid() || !m_records ? 0 : m_records->size();
+}
+int ImportTableModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+
+QVariant ImportTableModel::data(const QModelIndex& index, int role) const {
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) return {};
+    if (role != Qt::DisplayRole && role != Qt::ToolTipRole) return {};
+    const ImportRecord& r = (*m_records)[index.row()];
+    switch (index.column()) {
+    case Text: return r.text;
+    case Subject: return r.subject;
+    case Prompt: return r.prompt;
+    case Target: return r.target;
+    case Source: return r.source;
+    }
+    return {};
+}
+
+QVariant ImportTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
+    switch (section) {
+    case Text: return tr("Fact to write");
+    case Subject: return tr("Subject");
+    case Prompt: return tr("Prompt");
+    case Target: return tr("Target");
+    case Source: return tr("Source");
+    }
+    return {};
+}
+
+} // namespace larimar::ui
