@@ -38,10 +38,13 @@ void checkFinite(const Eigen::MatrixXd& m, const char* what) {
 
 Eigen::MatrixXd exactPseudoInverse(const Eigen::MatrixXd& a) {
     if (a.size() == 0) return Eigen::MatrixXd::Zero(a.cols(), a.rows());
-    // Rank-revealing, much cheaper than an SVD at K = 512, C = 768; the default threshold
-    // treats singular values below eps * max(rows, cols) * |largest pivot| as zero, which is
-    // what makes the pseudo-inverse of a rank-deficient memory well defined.
-    Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXd> cod(a);
+    // Rank-revealing, much cheaper than an SVD at K = 512, C = 768. The cut-off is relative
+    // (kPinvRelativeCutoff * |largest pivot|), not Eigen's default eps * size: a forget leaves a
+    // residue of ~1e-11 along the forgotten fact's direction, and with the default cut-off that
+    // residue counts as rank, so a read would project onto the forgotten fact again.
+    Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXd> cod;
+    cod.setThreshold(kPinvRelativeCutoff);
+    cod.compute(a);
     return cod.pseudoInverse();
 }
 
@@ -145,6 +148,15 @@ void EpisodicMemory::update(const Eigen::MatrixXd& w, const Eigen::MatrixXd& z, 
     m_memory.noalias() += a * x * residual;
 
     m_writtenRows += static_cast<std::int64_t>(a) * n;
+    if (m_writtenRows == 0) {
+        // Nothing is written any more, so the least-squares memory is exactly the prior. Snap to
+        // it: the rounding residue left otherwise (~1e-11) is all a read would see, and M^+
+        // would blow it up into a readout along the forgotten facts.
+        const std::uint64_t updates = m_updates + 1;
+        reset();
+        m_updates = updates;
+        return;
+    }
     m_updates += 1;
     m_pinvValid = false;
     if (++m_sinceRefresh >= static_cast<std::uint64_t>(m_settings.refreshInterval)) refresh();

@@ -54,6 +54,9 @@ struct PinvSettings {
 /// Pseudo-inverse of a (rows x cols), cols x rows. Cost O(rows*cols*min(rows,cols)) for Exact,
 /// 2*steps times that for Iterative.
 Eigen::MatrixXd pseudoInverse(const Eigen::MatrixXd& a, const PinvSettings& settings);
+/// Exact mode treats directions whose pivot is below this fraction of the largest as zero
+/// (the numerical residue a forget leaves behind is ~1e-11 relative).
+inline constexpr double kPinvRelativeCutoff = 1e-8;
 Eigen::MatrixXd exactPseudoInverse(const Eigen::MatrixXd& a);
 Eigen::MatrixXd iterativePseudoInverse(const Eigen::MatrixXd& a, double alpha, int steps);
 

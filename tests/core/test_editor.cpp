@@ -458,9 +458,8 @@ void forgottenFactStaysForgotten(PinvMode mode) {
 
 TEST(EditorForgetRead, IterativePseudoInverse) { forgottenFactStaysForgotten(PinvMode::Iterative); }
 
-// Fails today: exactPseudoInverse (core/memory) keeps singular values down to eps * size *
-// sigma_max, so the ~1e-11 residue of a forget counts as rank and the read projects onto the
-// forgotten fact (cosine 0.73 measured). Enable once the exact read uses a relative cut-off.
-TEST(EditorForgetRead, DISABLED_ExactPseudoInverse) { forgottenFactStaysForgotten(PinvMode::Exact); }
+// With Eigen's default cut-off (eps * size * sigma_max) the ~1e-11 residue of a forget counted
+// as rank and the read projected onto the forgotten fact (cosine 0.73); kPinvRelativeCutoff fixes it.
+TEST(EditorForgetRead, ExactPseudoInverse) { forgottenFactStaysForgotten(PinvMode::Exact); }
 
 } // namespace

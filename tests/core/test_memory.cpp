@@ -57,6 +57,27 @@ TEST(Memory, WriteThenForgetOneFactLeavesMemoryAsItWas) {
     }
 }
 
+TEST(Memory, ReadsDoNotBringForgottenFactsBack) {
+    // A forget leaves rounding residue along the forgotten direction; reads must not see it.
+    EpisodicMemory mem = makeMemory(32, 48, true);
+    std::mt19937_64 rng(11);
+    const Eigen::MatrixXd gone = randn(rng, 1, 48), kept = randn(rng, 3, 48), query = randn(rng, 1, 48);
+    mem.write(gone);
+    mem.write(kept);
+    mem.forget(gone);
+    const Eigen::RowVectorXd out = mem.read(query).readout;
+    const Eigen::RowVectorXd g = gone.row(0);
+    // The readout lies in the span of the kept facts: nothing of the forgotten one beyond that.
+    const Eigen::MatrixXd basis = kept.transpose().householderQr().householderQ() * Eigen::MatrixXd::Identity(48, 3);
+    const Eigen::RowVectorXd outsideKept = out - (out * basis) * basis.transpose();
+    EXPECT_LT(outsideKept.norm(), 1e-6 * out.norm());
+    // Forgetting everything returns exactly the prior, and a read of an empty memory reads nothing.
+    mem.forget(kept);
+    EXPECT_EQ(mem.matrix(), Eigen::MatrixXd::Zero(32, 48));
+    EXPECT_EQ(mem.writtenRows(), 0);
+    EXPECT_LT(mem.read(g).readout.norm(), 1e-12);
+}
+
 TEST(Memory, ReadOfWrittenFactReturnsItWhileNAtMostK) {
     // With a zero prior (the editor's choice) the readout is the projection onto the written
     // encodings, exact for any lambda. With a non-zero prior, the prior's pull (lambda) biases
