@@ -1,10 +1,11 @@
 #pragma once
+#include "app/cli/cmd_eval_experiment.h"
 #include "app/cli/command.h"
 
 namespace larimar::cli {
 
-/// `larimar eval counterfact FILE [--limit N] [--csv FILE] [--no-generation]`: the single-edit
-/// protocol (core/eval/counterfact_eval.h) on a CounterFact (ROME or EasyEdit) or zsRE file.
+/// `larimar eval counterfact|zsre|forget ...`: the Larimar paper's experiments (core/eval/edit_eval.h),
+/// one EvalExperiment per subcommand (cmd_eval_edits.cpp, cmd_eval_forget.cpp).
 class EvalCommand : public Command {
 public:
     std::string name() const override { return "eval"; }
@@ -13,10 +14,7 @@ public:
     int execute(Context& context) override;
 
 private:
-    CLI::App* m_counterfact = nullptr;
-    std::string m_file, m_csv;
-    int m_limit = 0;
-    bool m_noGeneration = false;
+    std::vector<std::unique_ptr<EvalExperiment>> m_experiments;
 };
 
 } // namespace larimar::cli

@@ -100,12 +100,24 @@ TEST(CliModel, EvalCounterFactJsonShape) {
                      LARIMAR_TEST_DATA_DIR "/datasets/counterfact-rome-3.json", "--limit", "2"});
     ASSERT_EQ(r.code, 0) << r.err << r.out;
     const auto j = nlohmann::json::parse(r.out);
-    EXPECT_EQ(j.at("cases"), 2);
-    EXPECT_EQ(j.at("model"), "tiny-cli 0.1.0");
-    for (const char* k : {"edit_success", "paraphrase_success", "neighbourhood_success", "generation_accuracy"}) {
-        EXPECT_GE(j.at(k).get<double>(), 0.0) << k;
-        EXPECT_LE(j.at(k).get<double>(), 1.0) << k;
+    EXPECT_EQ(j.at("metrics").at("cases"), 2);
+    EXPECT_EQ(j.at("model").at("id"), "tiny-cli 0.1.0");
+    for (const char* k : {"edit_success", "paraphrase_success", "neighbourhood_success", "generation_accuracy",
+                          "locality_unchanged"}) {
+        EXPECT_GE(j.at("metrics").at(k).get<double>(), 0.0) << k;
+        EXPECT_LE(j.at("metrics").at(k).get<double>(), 1.0) << k;
     }
+}
+
+TEST(CliModel, EvalZsreSplitsAnswersWithTheModelsTokenizer) {
+    auto r = runCli({"--model", tinyModelDir(), "--json", "eval", "zsre", LARIMAR_TEST_DATA_DIR "/datasets/zsre-3.jsonl",
+                     "--limit", "1", "--no-generation"});
+    ASSERT_EQ(r.code, 0) << r.err << r.out;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j.at("settings").at("token_unit"), "bpe");
+    const double acc = j.at("metrics").at("edit_token_accuracy").get<double>();
+    EXPECT_GE(acc, 0.0);
+    EXPECT_LE(acc, 1.0);
 }
 
 TEST(CliModel, EvalRefusesAFactsFileAndAMissingModel) {

@@ -1,0 +1,178 @@
+#include "app/cli/cmd_eval_experiment.h"
+
+#include "core/model/tokenizer.h"
+#include "core/util/error.h"
+
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+namespace larimar::cli {
+
+std::vector<std::unique_ptr<EvalExperiment>> makeEvalEditExperiments(); // cmd_eval_edits.cpp
+std::unique_ptr<EvalExperiment> makeEvalForgetExperiment();             // cmd_eval_forget.cpp
+
+std::vector<std::unique_ptr<EvalExperiment>> makeEvalExperiments() {
+    auto all = makeEvalEditExperiments();
+    all.push_back(makeEvalForgetExperiment());
+    return all;
+}
+
+namespace evalsupport {
+
+void addCommonOptions(CLI::App& sub, CommonOptions& o) {
+    sub.add_option("--limit", o.limit, "Use only the first N cases (after --shuffle)")->check(CLI::NonNegativeNumber);
+    sub.add_option("--seed", o.seed, "Seed of every random choice (--shuffle, the forgotten subset)");
+    sub.add_flag("--shuffle", o.shuffle, "Shuffle the cases with --seed before taking --limit");
+    sub.add_option("--csv", o.csv, "Write one row per case to this CSV file");
+    sub.add_option("--plot", o.plot, "Draw the experiment's figure to this .png or .svg file");
+    sub.add_option("--json-out", o.jsonOut, "Also save the JSON results to this file");
+    sub.add_flag("--no-generation", o.noGeneration, "Skip greedy generation (generation accuracy, locality)");
+    sub.add_option("--lambda", o.lambda, "Memory regulariser, relative (see EpisodicMemory)")->check(CLI::PositiveNumber);
+}
+
+TokenSplitter modelSplitter(const Context& context, std::string& unit) {
+    unit = "word";
+    if (context.modelFactory) return {};
+    std::shared_ptr<Tokenizer> tok;
+    try {
+        tok = std::make_shared<Tokenizer>(Tokenizer::fromDirectory(resolveModelDir(context.global)));
+    } catch (const std::exception&) {
+        return {};
+    }
+    unit = "bpe";
+    return [tok](const std::string& text) {
+        std::vector<std::string> out;
+        for (const std::int32_t id : tok->encode(text)) out.push_back(tok->tokenText(id));
+        return out;
+    };
+}
+
+EvalProgress progressBar(const Context& context, const std::string& label) {
+    auto bar = context.progress(label);
+    if (!bar) return {};
+    return [bar](int done, int total) { bar(total > 0 ? double(done) / total : 1.0); };
+}
+
+std::vector<int> parseSizes(const std::string& text) {
+    std::vector<int> out;
+    std::stringstream ss(text);
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+        std::size_t used = 0;
+        int v = 0;
+        try {
+            v = std::stoi(item, &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used == 0 || used != item.size() || v < 1)
+            throw UserError("--sweep: '" + item + "' is not a positive whole number (expected e.g. 1,4,16,64)");
+        out.push_back(v);
+    }
+    if (out.empty()) throw UserError("--sweep needs at least one batch size, e.g. 1,4,16,64");
+    return out;
+}
+
+namespace {
+
+std::string quoted(const std::string& s) {
+    std::string q = "\"";
+    for (char ch : s) q += (ch == '"') ? std::string("\"\"") : std::string(1, ch);
+    return q + "\"";
+}
+
+std::string num(double v) {
+    if (std::isnan(v)) return "";
+    std::ostringstream o;
+    o << std::setprecision(6) << v;
+    return o.str();
+}
+
+nlohmann::json orNull(double v) { return std::isnan(v) ? nlohmann::json() : nlohmann::json(v); }
+
+} // namespace
+
+void writeCaseCsv(const std::string& path, const std::vector<CaseResult>& cases,
+                  const std::vector<std::pair<std::string, std::vector<std::string>>>& extra) {
+    std::ofstream csv(path, std::ios::trunc);
+    if (!csv) throw UserError("cannot write " + path);
+    for (const auto& e : extra) csv << e.first << ',';
+    csv << "case_id,batch,edit_success,edit_magnitude,paraphrase_success,paraphrase_magnitude,neighbourhood_success,"
+           "neighbourhood_magnitude,locality,edit_token_accuracy,paraphrase_token_accuracy,"
+           "neighbourhood_token_accuracy,generation_correct,seconds,generated\n";
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        const CaseResult& r = cases[i];
+        for (const auto& e : extra) csv << (i < e.second.size() ? e.second[i] : std::string()) << ',';
+        csv << quoted(r.caseId) << ',' << r.batch << ',' << int(r.editSuccess) << ',' << num(r.editMagnitude) << ','
+            << (r.paraphraseCount ? num(r.paraphraseSuccess) : "") << ','
+            << (r.paraphraseCount ? num(r.paraphraseMagnitude) : "") << ','
+            << (r.neighbourhoodCount ? num(r.neighbourhoodSuccess) : "") << ','
+            << (r.neighbourhoodCount ? num(r.neighbourhoodMagnitude) : "") << ','
+            << (r.localityCount ? num(r.locality) : "") << ',' << (r.editTokens ? num(r.editTokenAccuracy) : "") << ','
+            << (r.paraphraseTokens ? num(r.paraphraseTokenAccuracy) : "") << ','
+            << (r.neighbourhoodTokens ? num(r.neighbourhoodTokenAccuracy) : "") << ',' << int(r.generationCorrect)
+            << ',' << num(r.seconds) << ',' << quoted(r.generated) << '\n';
+    }
+    if (!csv.flush()) throw UserError("cannot write " + path);
+}
+
+nlohmann::json summaryJson(const CounterFactSummary& s, EditMetric metric, bool generation, bool locality) {
+    nlohmann::json j{{"cases", s.cases}};
+    if (metric == EditMetric::CounterFact) {
+        j["edit_success"] = orNull(s.editSuccess);
+        j["edit_magnitude"] = orNull(s.editMagnitude);
+        j["paraphrase_success"] = orNull(s.paraphraseSuccess);
+        j["paraphrase_magnitude"] = orNull(s.paraphraseMagnitude);
+        j["neighbourhood_success"] = orNull(s.neighbourhoodSuccess);
+        j["neighbourhood_magnitude"] = orNull(s.neighbourhoodMagnitude);
+    } else {
+        j["edit_token_accuracy"] = orNull(s.editTokenAccuracy);
+        j["paraphrase_token_accuracy"] = orNull(s.paraphraseTokenAccuracy);
+        j["neighbourhood_token_accuracy"] = orNull(s.neighbourhoodTokenAccuracy);
+    }
+    j["generation_accuracy"] = generation ? orNull(s.generationAccuracy) : nlohmann::json();
+    j["locality_unchanged"] = locality ? orNull(s.locality) : nlohmann::json();
+    j["seconds_per_edit"] = s.secondsPerEdit;
+    j["seconds_per_case"] = s.secondsPerCase;
+    return j;
+}
+
+nlohmann::json settingsJson(const EditEvalOptions& o, const std::string& tokenUnit) {
+    nlohmann::json j{{"limit", o.limit},
+                     {"seed", o.seed},
+                     {"shuffle", o.shuffle},
+                     {"generation", o.generation},
+                     {"locality", o.locality},
+                     {"generation_tokens", o.generationTokens},
+                     {"max_paraphrases", o.maxParaphrases},
+                     {"max_neighbourhood", o.maxNeighbourhood},
+                     {"lambda", o.lambda},
+                     {"strip_paraphrase_prefix", o.stripParaphrasePrefix}};
+    if (o.metric == EditMetric::Zsre) {
+        j["target"] = o.zsreAnswerTarget ? "answers" : "alt";
+        j["token_unit"] = tokenUnit;
+    }
+    return j;
+}
+
+void emitJson(const Context& context, const nlohmann::json& doc, const std::string& path) {
+    if (!path.empty()) {
+        std::ofstream f(path, std::ios::trunc);
+        if (!f) throw UserError("cannot write " + path);
+        f << doc.dump(2) << "\n";
+        if (!f.flush()) throw UserError("cannot write " + path);
+    }
+    if (context.global.json) context.out << doc.dump(2) << "\n";
+}
+
+std::string pct(double v) {
+    if (std::isnan(v)) return "n/a";
+    std::ostringstream o;
+    o << std::fixed << std::setprecision(1) << 100.0 * v << "%";
+    return o.str();
+}
+
+} // namespace evalsupport
+} // namespace larimar::cli

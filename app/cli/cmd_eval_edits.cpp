@@ -1,0 +1,315 @@
+// `larimar eval counterfact FILE` and `larimar eval zsre FILE`: the editing experiments of
+// core/eval/edit_eval.h in single, batch (with --sweep) and sequential mode.
+#include "app/cli/cmd_eval_experiment.h"
+
+#include "core/eval/datasets.h"
+#include "core/model/text_model.h"
+#include "core/util/error.h"
+#include "core/util/plot.h"
+
+#include <chrono>
+#include <cmath>
+#include <iomanip>
+#include <ostream>
+
+namespace larimar::cli {
+namespace {
+
+using nlohmann::json;
+using namespace evalsupport;
+
+/// The paper's numbers (LARIMAR.md "Paper figures"), percent.
+json paperCounterFact() {
+    return json{{"larimar_1.3b", {{"edit_success", 100}, {"paraphrase_success", 41.7}, {"neighbourhood_success", 74.7}, {"seconds_per_edit_a100", 1.1}}},
+                {"larimar_6b", {{"edit_success", 99.6}, {"paraphrase_success", 76.5}, {"neighbourhood_success", 80.2}, {"seconds_per_edit_a100", 1.7}}},
+                {"rome_gpt2_xl", {{"edit_success", 100}, {"paraphrase_success", 96.4}, {"neighbourhood_success", 75.4}, {"seconds_per_edit_a100", 4.8}}}};
+}
+
+class EditsExperiment : public EvalExperiment {
+public:
+    explicit EditsExperiment(EditMetric metric) : m_metric(metric) {}
+
+    void setup(CLI::App& eval) override {
+        const bool cf = m_metric == EditMetric::CounterFact;
+        m_sub = eval.add_subcommand(cf ? "counterfact" : "zsre",
+                                    cf ? "CounterFact: edit, paraphrase and neighbourhood success and magnitude, generation, locality"
+                                       : "zsRE: token-level accuracy of the edit, its rephrase and locality");
+        m_sub->add_option("file", m_common.file, cf ? "CounterFact file (ROME or EasyEdit schema)" : "zsRE file (MEND schema)")
+            ->required()
+            ->check(CLI::ExistingFile);
+        addCommonOptions(*m_sub, m_common);
+        m_sub->add_option("--mode", m_mode, "single: a fresh memory per edit; batch: --batch-size edits written together; "
+                                            "sequential: all edits one after another into one memory")
+            ->check(CLI::IsMember({"single", "batch", "sequential"}));
+        m_sub->add_option("--batch-size", m_batchSize, "Batch mode: edits written together into one memory")->check(CLI::PositiveNumber);
+        m_sub->add_option("--sweep", m_sweep, "Batch mode over these batch sizes, e.g. 1,4,16,64,128 (the batch-editing curve)");
+        m_sub->add_option("--max-eval-per-batch", m_maxEvalPerBatch, "Batch mode: evaluate at most this many cases of each batch (0: all)")
+            ->check(CLI::NonNegativeNumber);
+        m_sub->add_option("--every", m_every, "Sequential mode: measure retention after every k edits")->check(CLI::PositiveNumber);
+        m_sub->add_option("--unrelated", m_unrelated, "Sequential mode: held-out cases whose neighbourhood prompts measure test retention")
+            ->check(CLI::NonNegativeNumber);
+        m_sub->add_flag("--no-locality", m_noLocality, "Skip the output-unchanged locality measure");
+        m_sub->add_option("--max-paraphrases", m_maxParaphrases, "At most this many paraphrase prompts per case (0: all)")->check(CLI::NonNegativeNumber);
+        m_sub->add_option("--max-neighbourhood", m_maxNeighbourhood, "At most this many neighbourhood prompts per case (0: all)")->check(CLI::NonNegativeNumber);
+        m_sub->add_option("--generation-tokens", m_generationTokens, "Tokens generated for generation accuracy and locality")->check(CLI::PositiveNumber);
+        if (!cf)
+            m_sub->add_option("--target", m_target, "Edit target: alt (the counterfactual answer) or answers (answers[0], as the public code)")
+                ->check(CLI::IsMember({"alt", "answers"}));
+    }
+    bool parsed() const override { return m_sub && m_sub->parsed(); }
+
+    int execute(Context& ctx) override {
+        const DatasetFormat format = detectFormat(m_common.file);
+        const auto cases = loadEditCases(m_common.file, format);
+        EditEvalOptions o;
+        o.metric = m_metric;
+        o.mode = m_mode == "batch" ? EditMode::Batch : m_mode == "sequential" ? EditMode::Sequential : EditMode::Single;
+        if (!m_sweep.empty() && o.mode == EditMode::Sequential) throw UserError("--sweep is a batch-mode option, not sequential");
+        if (!m_sweep.empty()) o.mode = EditMode::Batch;
+        if (m_batchSize > 1 && o.mode == EditMode::Single) o.mode = EditMode::Batch;
+        o.limit = m_common.limit;
+        o.seed = m_common.seed;
+        o.shuffle = m_common.shuffle;
+        o.batchSize = o.mode == EditMode::Batch ? m_batchSize : 1;
+        o.maxEvalPerBatch = m_maxEvalPerBatch;
+        o.every = m_every;
+        o.unrelated = m_unrelated;
+        o.maxParaphrases = m_maxParaphrases;
+        o.maxNeighbourhood = m_maxNeighbourhood;
+        o.generation = !m_common.noGeneration;
+        o.locality = !m_common.noGeneration && !m_noLocality;
+        o.generationTokens = m_generationTokens;
+        o.lambda = m_common.lambda;
+        o.stripParaphrasePrefix = format == DatasetFormat::CounterFact || format == DatasetFormat::EasyEdit;
+        o.zsreAnswerTarget = m_target == "answers";
+        o.zsreNqPrefix = format == DatasetFormat::Zsre;
+        std::string unit = "word";
+        if (m_metric == EditMetric::Zsre) o.splitTokens = modelSplitter(ctx, unit);
+
+        auto model = ctx.loadModel();
+        json doc{{"experiment", editMetricName(m_metric)},
+                 {"file", m_common.file},
+                 {"format", formatName(format)},
+                 {"model", {{"id", model->id()}, {"weights_sha256", model->weightsHash()}, {"slots", model->memoryPrior().rows()},
+                            {"latent", model->latentSize()}}},
+                 {"settings", settingsJson(o, unit)}};
+        const auto t0 = std::chrono::steady_clock::now();
+        const std::string label = std::string("eval ") + editMetricName(m_metric);
+        int rc = 0;
+        if (!m_sweep.empty())
+            rc = runSweep(ctx, *model, cases, o, doc, label);
+        else if (o.mode == EditMode::Sequential)
+            rc = runSequential(ctx, *model, cases, o, doc, label);
+        else
+            rc = runBatch(ctx, *model, cases, o, doc, label);
+        doc["seconds_total"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        emitJson(ctx, doc, m_common.jsonOut);
+        return rc;
+    }
+
+private:
+    bool cf() const { return m_metric == EditMetric::CounterFact; }
+
+    /// The three headline numbers of a summary (CounterFact successes or zsRE token accuracies).
+    std::array<double, 3> headline(const CounterFactSummary& s) const {
+        if (cf()) return {s.editSuccess, s.paraphraseSuccess, s.neighbourhoodSuccess};
+        return {s.editTokenAccuracy, s.paraphraseTokenAccuracy, s.neighbourhoodTokenAccuracy};
+    }
+    std::array<const char*, 3> headlineNames() const {
+        if (cf()) return {"edit success", "paraphrase success", "neighbourhood success"};
+        return {"edit accuracy", "paraphrase accuracy", "locality accuracy"};
+    }
+
+    int runBatch(Context& ctx, TextModel& model, const std::vector<EditCase>& cases, const EditEvalOptions& o, json& doc,
+                 const std::string& label) {
+        const CounterFactSummary s = evaluateEdits(model, cases, o, progressBar(ctx, label), nullptr);
+        ctx.endProgress();
+        doc["mode"] = editModeName(o.mode);
+        doc["settings"]["batch_size"] = o.batchSize;
+        doc["metrics"] = summaryJson(s, m_metric, o.generation, o.locality);
+        if (cf() && o.mode == EditMode::Single) doc["paper"] = paperCounterFact();
+        if (!m_common.csv.empty()) writeCaseCsv(m_common.csv, s.perCase);
+        if (!m_common.plot.empty()) plotBars(s, model.id());
+        if (ctx.global.json) return 0;
+        const auto h = headline(s);
+        const auto n = headlineNames();
+        ctx.out << (cf() ? "CounterFact" : "zsRE") << ' ' << (o.mode == EditMode::Single ? "single-edit" : "batch")
+                << " evaluation of " << model.id() << " on " << s.cases << " cases of " << m_common.file;
+        if (o.mode == EditMode::Batch) ctx.out << " (batches of " << o.batchSize << ")";
+        ctx.out << "\n";
+        const char* paper[3] = {"   (paper, Larimar-1.3B: 100%)", "   (41.7%)", "   (74.7%)"};
+        for (int i = 0; i < 3; ++i) {
+            ctx.out << "  " << std::left << std::setw(24) << n[i] << pct(h[i]);
+            if (cf() && o.mode == EditMode::Single) ctx.out << paper[i];
+            ctx.out << "\n";
+        }
+        if (cf()) {
+            ctx.out << "  " << std::setw(24) << "edit magnitude" << std::fixed << std::setprecision(4) << s.editMagnitude << "\n"
+                    << "  " << std::setw(24) << "paraphrase magnitude" << s.paraphraseMagnitude << "\n"
+                    << "  " << std::setw(24) << "neighbourhood magnitude" << s.neighbourhoodMagnitude << "\n";
+        }
+        if (o.generation) ctx.out << "  " << std::setw(24) << "generation accuracy" << pct(s.generationAccuracy) << "\n";
+        if (o.locality) ctx.out << "  " << std::setw(24) << "locality (unchanged)" << pct(s.locality) << "\n";
+        ctx.out << "  " << std::fixed << std::setprecision(4) << s.secondsPerEdit << " s per edit (encode + write), "
+                << s.secondsPerCase << " s per case evaluated\n";
+        return 0;
+    }
+
+    int runSweep(Context& ctx, TextModel& model, const std::vector<EditCase>& cases, const EditEvalOptions& o, json& doc,
+                 const std::string& label) {
+        const std::vector<int> sizes = parseSizes(m_sweep);
+        const auto points = sweepBatchSizes(model, cases, o, sizes, progressBar(ctx, label), nullptr);
+        ctx.endProgress();
+        doc["mode"] = "sweep";
+        doc["settings"]["sizes"] = sizes;
+        json arr = json::array();
+        std::vector<CaseResult> all;
+        std::vector<std::string> sizeCol;
+        for (const auto& p : points) {
+            json j = summaryJson(p.summary, m_metric, o.generation, o.locality);
+            j["batch_size"] = p.batchSize;
+            arr.push_back(j);
+            for (const auto& r : p.summary.perCase) {
+                all.push_back(r);
+                sizeCol.push_back(std::to_string(p.batchSize));
+            }
+        }
+        doc["points"] = arr;
+        doc["paper"] = "Larimar-1.3B: about 100% rewrite accuracy up to K = 512 facts in one memory, 82% at 1,024";
+        if (!m_common.csv.empty()) writeCaseCsv(m_common.csv, all, {{"batch_size", sizeCol}});
+        if (!m_common.plot.empty()) {
+            Chart c;
+            c.title = std::string("Batch editing, ") + (cf() ? "CounterFact" : "zsRE") + ": " + model.id() + " (K = " +
+                      std::to_string(model.memoryPrior().rows()) + " slots)";
+            c.xLabel = "edits written together (batch size)";
+            c.yLabel = "accuracy (%)";
+            c.logX = true;
+            c.yRange = std::make_pair(0.0, 100.0);
+            const auto names = headlineNames();
+            for (int k = 0; k < 3; ++k) {
+                Series s{names[k], {}, {}, Series::Style::LineAndPoints};
+                for (const auto& p : points) {
+                    s.x.push_back(p.batchSize);
+                    s.y.push_back(100.0 * headline(p.summary)[static_cast<std::size_t>(k)]);
+                }
+                c.series.push_back(s);
+            }
+            if (o.generation) {
+                Series s{"generation accuracy", {}, {}, Series::Style::LineAndPoints};
+                for (const auto& p : points) {
+                    s.x.push_back(p.batchSize);
+                    s.y.push_back(100.0 * p.summary.generationAccuracy);
+                }
+                c.series.push_back(s);
+            }
+            c.horizontalLines.emplace_back(100.0, "paper: ~100% up to K");
+            writeChart(m_common.plot, c);
+        }
+        if (ctx.global.json) return 0;
+        const auto n = headlineNames();
+        ctx.out << "Batch-editing sweep of " << model.id() << " on " << m_common.file << " (K = " << model.memoryPrior().rows()
+                << " slots)\n";
+        ctx.out << "  " << std::left << std::setw(8) << "batch" << std::setw(8) << "cases";
+        for (const char* name : n) ctx.out << std::setw(24) << name;
+        if (o.generation) ctx.out << "generation";
+        ctx.out << "\n";
+        for (const auto& p : points) {
+            ctx.out << "  " << std::setw(8) << p.batchSize << std::setw(8) << p.summary.cases;
+            for (double v : headline(p.summary)) ctx.out << std::setw(24) << pct(v);
+            if (o.generation) ctx.out << pct(p.summary.generationAccuracy);
+            ctx.out << "\n";
+        }
+        return 0;
+    }
+
+    int runSequential(Context& ctx, TextModel& model, const std::vector<EditCase>& cases, const EditEvalOptions& o,
+                      json& doc, const std::string& label) {
+        const SequentialResult r = evaluateSequential(model, cases, o, progressBar(ctx, label), nullptr);
+        ctx.endProgress();
+        doc["mode"] = "sequential";
+        doc["settings"]["every"] = o.every;
+        doc["settings"]["unrelated"] = o.unrelated;
+        doc["unrelated_prompts"] = r.unrelatedPrompts;
+        doc["unrelated_from_edits"] = r.unrelatedFromEdits;
+        json arr = json::array();
+        for (const auto& p : r.points) {
+            auto v = [](double x) { return std::isnan(x) ? json() : json(x); };
+            arr.push_back({{"edits", p.edits},
+                           {"edit_retention", v(p.editRetention)},
+                           {"test_retention", v(p.testRetention)},
+                           {"unchanged", v(p.unchanged)},
+                           {"seconds", p.seconds}});
+        }
+        doc["points"] = arr;
+        doc["metrics"] = summaryJson(r.final, m_metric, o.generation, o.locality);
+        doc["seconds_per_edit"] = r.secondsPerEdit;
+        doc["paper"] = "sequential zsRE editing, edit retention: Larimar-1.3B 0.97, GRACE 0.93, MEND 0.27";
+        if (!m_common.csv.empty()) writeCaseCsv(m_common.csv, r.final.perCase);
+        if (!m_common.plot.empty()) {
+            Chart c;
+            c.title = std::string("Sequential editing, ") + (cf() ? "CounterFact" : "zsRE") + ": " + model.id();
+            c.xLabel = "edits written";
+            c.yLabel = "retention";
+            c.yRange = std::make_pair(0.0, 1.0);
+            Series er{"edit retention", {}, {}, Series::Style::LineAndPoints};
+            Series tr{"test retention", {}, {}, Series::Style::LineAndPoints};
+            Series un{"unrelated output unchanged", {}, {}, Series::Style::LineAndPoints};
+            for (const auto& p : r.points) {
+                er.x.push_back(p.edits), er.y.push_back(p.editRetention);
+                tr.x.push_back(p.edits), tr.y.push_back(p.testRetention);
+                un.x.push_back(p.edits), un.y.push_back(p.unchanged);
+            }
+            c.series = {er, tr};
+            if (o.locality) c.series.push_back(un);
+            c.horizontalLines.emplace_back(0.97, "paper (zsRE): 0.97");
+            writeChart(m_common.plot, c);
+        }
+        if (ctx.global.json) return 0;
+        ctx.out << "Sequential editing of " << model.id() << ": " << r.final.cases << " edits of " << m_common.file
+                << " into one memory (K = " << model.memoryPrior().rows() << " slots); test retention on "
+                << r.unrelatedPrompts << " unrelated prompts" << (r.unrelatedFromEdits ? " (the edits' own neighbours)" : "")
+                << "\n";
+        ctx.out << "  " << std::left << std::setw(8) << "edits" << std::setw(18) << "edit retention" << std::setw(18)
+                << "test retention" << (o.locality ? "unchanged" : "") << "\n";
+        for (const auto& p : r.points) {
+            ctx.out << "  " << std::setw(8) << p.edits << std::setw(18) << pct(p.editRetention) << std::setw(18)
+                    << pct(p.testRetention) << (o.locality ? pct(p.unchanged) : "") << "\n";
+        }
+        ctx.out << "  " << std::fixed << std::setprecision(4) << r.secondsPerEdit << " s per edit (encode + write)\n";
+        return 0;
+    }
+
+    /// Single/batch: our three headline numbers, beside the paper's for CounterFact.
+    void plotBars(const CounterFactSummary& s, const std::string& modelId) const {
+        Chart c;
+        c.title = std::string(cf() ? "CounterFact" : "zsRE") + ": " + modelId;
+        c.yLabel = "%";
+        c.xLabel = cf() ? "0 edit, 1 paraphrase, 2 neighbourhood success" : "0 edit, 1 paraphrase, 2 locality accuracy";
+        c.yRange = std::make_pair(0.0, 100.0);
+        c.xRange = std::make_pair(-0.5, 2.5);
+        const auto h = headline(s);
+        Series ours{modelId, {-0.15, 0.85, 1.85}, {100 * h[0], 100 * h[1], 100 * h[2]}, Series::Style::Bars};
+        c.series.push_back(ours);
+        if (cf()) c.series.push_back({"paper, Larimar-1.3B", {0.15, 1.15, 2.15}, {100, 41.7, 74.7}, Series::Style::Bars});
+        writeChart(m_common.plot, c);
+    }
+
+    EditMetric m_metric;
+    CLI::App* m_sub = nullptr;
+    CommonOptions m_common;
+    std::string m_mode = "single", m_sweep, m_target = "alt";
+    int m_batchSize = 1, m_maxEvalPerBatch = 0, m_every = 10, m_unrelated = 20;
+    int m_maxParaphrases = 0, m_maxNeighbourhood = 0, m_generationTokens = 8;
+    bool m_noLocality = false;
+};
+
+} // namespace
+
+std::vector<std::unique_ptr<EvalExperiment>> makeEvalEditExperiments() {
+    std::vector<std::unique_ptr<EvalExperiment>> v;
+    v.push_back(std::make_unique<EditsExperiment>(EditMetric::CounterFact));
+    v.push_back(std::make_unique<EditsExperiment>(EditMetric::Zsre));
+    return v;
+}
+
+} // namespace larimar::cli

@@ -1,0 +1,188 @@
+// In-process tests of `larimar eval counterfact|zsre|forget` with the fake model
+// (tests/core/fake_text_model.h): JSON shapes, per-case CSV, plots written, schema errors named
+// with file, record and field, bad options refused.
+#include "../core/fake_text_model.h"
+
+#include "app/cli/cli.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kData = LARIMAR_TEST_DATA_DIR;
+
+struct Result {
+    int code;
+    std::string out, err;
+    nlohmann::json json() const { return nlohmann::json::parse(out); }
+};
+
+class CliEval : public ::testing::Test {
+protected:
+    void SetUp() override {
+        std::string tmpl = (fs::temp_directory_path() / "larimar-cli-eval-XXXXXX").string();
+        ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+        m_dir = tmpl;
+    }
+    void TearDown() override {
+        std::error_code ec;
+        fs::remove_all(m_dir, ec);
+    }
+    std::string file(const std::string& name) const { return (m_dir / name).string(); }
+    Result run(std::vector<std::string> args) {
+        std::ostringstream out, err;
+        auto model = larimar::test::makeFakeModel();
+        const int code = larimar::cli::run(args, out, err, [model](const larimar::cli::GlobalOptions&) { return model; });
+        return {code, out.str(), err.str()};
+    }
+    static std::vector<std::string> lines(const std::string& path) {
+        std::ifstream f(path);
+        std::vector<std::string> v;
+        for (std::string l; std::getline(f, l);) v.push_back(l);
+        return v;
+    }
+    static std::string head(const std::string& path, std::size_t n) {
+        std::ifstream f(path, std::ios::binary);
+        std::string s(n, '\0');
+        f.read(s.data(), static_cast<std::streamsize>(n));
+        s.resize(static_cast<std::size_t>(f.gcount()));
+        return s;
+    }
+    fs::path m_dir;
+};
+
+TEST_F(CliEval, CounterFactJsonCsvAndSettings) {
+    const std::string cf = kData + "/eval/counterfact-easyedit-6.json";
+    const auto r = run({"--json", "eval", "counterfact", cf, "--limit", "4", "--seed", "9", "--csv", file("cases.csv"),
+                        "--json-out", file("saved.json")});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto j = r.json();
+    EXPECT_EQ(j.at("experiment"), "counterfact");
+    EXPECT_EQ(j.at("mode"), "single");
+    EXPECT_EQ(j.at("format"), "easyedit");
+    EXPECT_EQ(j.at("model").at("id"), "fake-model 1");
+    EXPECT_EQ(j.at("settings").at("seed"), 9);
+    EXPECT_EQ(j.at("settings").at("strip_paraphrase_prefix"), true);
+    const auto& m = j.at("metrics");
+    EXPECT_EQ(m.at("cases"), 4);
+    for (const char* k : {"edit_success", "edit_magnitude", "paraphrase_success", "paraphrase_magnitude",
+                          "neighbourhood_success", "neighbourhood_magnitude", "generation_accuracy", "locality_unchanged",
+                          "seconds_per_edit", "seconds_per_case"})
+        EXPECT_TRUE(m.contains(k)) << k;
+    EXPECT_GE(m.at("edit_success").get<double>(), 0.0);
+    EXPECT_LE(m.at("edit_success").get<double>(), 1.0);
+    EXPECT_TRUE(j.at("paper").contains("larimar_1.3b"));
+    const auto rows = lines(file("cases.csv"));
+    ASSERT_EQ(rows.size(), 5u);
+    EXPECT_EQ(rows[0].rfind("case_id,batch,edit_success", 0), 0u);
+    EXPECT_EQ(rows[1].rfind("\"10\",0,", 0), 0u) << rows[1]; // case_id 10 is the file's first record
+    EXPECT_EQ(nlohmann::json::parse(std::ifstream(file("saved.json"))).at("metrics").at("cases"), 4);
+}
+
+TEST_F(CliEval, CounterFactTextOutputNamesThePaper) {
+    const auto r = run({"eval", "counterfact", kData + "/datasets/counterfact-rome-3.json", "--no-generation"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("edit success"), std::string::npos);
+    EXPECT_NE(r.out.find("paper, Larimar-1.3B: 100%"), std::string::npos);
+    EXPECT_EQ(r.out.find("generation accuracy"), std::string::npos);
+}
+
+TEST_F(CliEval, BatchSweepDrawsTheCurve) {
+    const std::string cf = kData + "/eval/counterfact-easyedit-6.json";
+    const auto r = run({"--json", "eval", "counterfact", cf, "--sweep", "1,2,3,64", "--plot", file("batch.svg"), "--csv",
+                        file("sweep.csv"), "--no-generation"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto j = r.json();
+    EXPECT_EQ(j.at("mode"), "sweep");
+    ASSERT_EQ(j.at("points").size(), 3u); // 64 > 6 cases: skipped
+    EXPECT_EQ(j.at("points")[2].at("batch_size"), 3);
+    EXPECT_EQ(j.at("points")[2].at("cases"), 6);
+    EXPECT_NE(head(file("batch.svg"), 200).find("<svg"), std::string::npos);
+    EXPECT_EQ(lines(file("sweep.csv")).size(), 1u + 18u);
+    EXPECT_EQ(lines(file("sweep.csv"))[0].rfind("batch_size,case_id", 0), 0u);
+
+    const auto b = run({"--json", "eval", "counterfact", cf, "--mode", "batch", "--batch-size", "4", "--no-generation"});
+    ASSERT_EQ(b.code, 0) << b.err;
+    EXPECT_EQ(b.json().at("settings").at("batch_size"), 4);
+    EXPECT_EQ(b.json().at("metrics").at("cases"), 4); // the incomplete second batch is left out
+}
+
+TEST_F(CliEval, SequentialRetentionCurve) {
+    const auto r = run({"--json", "eval", "counterfact", kData + "/eval/counterfact-easyedit-6.json", "--mode", "sequential",
+                        "--every", "2", "--limit", "4", "--plot", file("seq.png")});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto j = r.json();
+    EXPECT_EQ(j.at("mode"), "sequential");
+    const auto& p = j.at("points");
+    ASSERT_EQ(p.size(), 3u); // 0, 2, 4 edits
+    EXPECT_TRUE(p[0].at("edit_retention").is_null());
+    EXPECT_EQ(p[2].at("edits"), 4);
+    EXPECT_FALSE(j.at("unrelated_from_edits").get<bool>()); // cases 5 and 6 are held out
+    EXPECT_EQ(j.at("unrelated_prompts"), 2);
+    EXPECT_EQ(head(file("seq.png"), 8), std::string("\x89PNG\r\n\x1a\n", 8));
+}
+
+TEST_F(CliEval, ZsreTokenAccuracy) {
+    const auto r = run({"--json", "eval", "zsre", kData + "/datasets/zsre-3.jsonl", "--csv", file("z.csv")});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto j = r.json();
+    EXPECT_EQ(j.at("experiment"), "zsre");
+    EXPECT_EQ(j.at("settings").at("token_unit"), "word"); // an injected model has no tokenizer files
+    EXPECT_EQ(j.at("settings").at("target"), "alt");
+    for (const char* k : {"edit_token_accuracy", "paraphrase_token_accuracy", "neighbourhood_token_accuracy"})
+        EXPECT_TRUE(j.at("metrics").contains(k)) << k;
+    EXPECT_EQ(lines(file("z.csv")).size(), 4u);
+}
+
+TEST_F(CliEval, ForgetTable) {
+    const auto r = run({"--json", "eval", "forget", kData + "/eval/counterfact-easyedit-6.json", "--n", "4,6",
+                        "--forget-fraction", "0.5", "--plot", file("forget.svg"), "--csv", file("f.csv")});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto j = r.json();
+    ASSERT_EQ(j.at("rows").size(), 2u);
+    EXPECT_EQ(j.at("rows")[0].at("facts"), 4);
+    EXPECT_EQ(j.at("rows")[0].at("forgotten"), 2);
+    EXPECT_EQ(j.at("rows")[1].at("kept"), 3);
+    EXPECT_EQ(j.at("model").at("slots"), 16);
+    EXPECT_TRUE(j.at("paper").contains("N=K"));
+    EXPECT_EQ(lines(file("f.csv")).size(), 1u + 4u + 6u);
+    EXPECT_TRUE(fs::exists(file("forget.svg")));
+    // The default sizes are K and 2K: the fixture has too few facts for K = 16.
+    const auto d = run({"eval", "forget", kData + "/eval/counterfact-easyedit-6.json"});
+    EXPECT_EQ(d.code, 1);
+    EXPECT_NE(d.err.find("needs 16 facts"), std::string::npos) << d.err;
+}
+
+TEST_F(CliEval, SchemaErrorsNameFileRecordAndField) {
+    auto r = run({"eval", "counterfact", kData + "/eval/counterfact-bad-record.json"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("counterfact-bad-record.json: record 2: missing field 'target_new'"), std::string::npos) << r.err;
+    r = run({"--json", "eval", "zsre", kData + "/eval/zsre-bad-record.jsonl"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.json().at("error").get<std::string>().find("zsre-bad-record.jsonl: line 2: field 'alt' must be a string"),
+              std::string::npos)
+        << r.out;
+}
+
+TEST_F(CliEval, BadOptionsAreRefused) {
+    const std::string cf = kData + "/eval/counterfact-easyedit-6.json";
+    auto r = run({"eval", "counterfact", cf, "--sweep", "1,x"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("'x' is not a positive whole number"), std::string::npos) << r.err;
+    r = run({"eval", "counterfact", cf, "--mode", "sequential", "--sweep", "1,2"});
+    EXPECT_EQ(r.code, 1);
+    r = run({"eval", "counterfact", cf, "--mode", "diagonal"});
+    EXPECT_EQ(r.code, 1);
+    r = run({"eval", "counterfact", cf, "--plot", file("chart.bmp")});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("bmp"), std::string::npos) << r.err;
+}
+
+} // namespace
