@@ -15,11 +15,13 @@ int InfoCommand::execute(Context& ctx) {
     const auto last = ws.lastEditId();
     const auto snapshot = ws.latestSnapshot();
     const auto generations = ws.generations({}).size();
+    // Where the model came from (not known for a model a test injects through modelFactory).
+    const std::string modelDir = ctx.modelFactory ? std::string() : resolveModelDir(ctx.global);
     if (ctx.global.json) {
         ctx.out << nlohmann::json{{"workspace", ws.path()},
                                   {"schema_version", Workspace::kSchemaVersion},
                                   {"created_at", ws.meta("created_at").value_or("")},
-                                  {"model", {{"id", ed->model().id()}, {"hash", ed->model().weightsHash()}}},
+                                  {"model", {{"id", ed->model().id()}, {"hash", ed->model().weightsHash()}, {"dir", modelDir}}},
                                   {"slots", ed->slots()},
                                   {"width", ed->width()},
                                   {"facts", {{"written", written}, {"forgotten", forgotten}}},
@@ -34,7 +36,8 @@ int InfoCommand::execute(Context& ctx) {
         return 0;
     }
     ctx.out << "workspace  " << ws.path() << "\n"
-            << "model      " << ed->model().id() << " (" << ed->model().weightsHash().substr(0, 12) << ")\n"
+            << "model      " << ed->model().id() << " (" << ed->model().weightsHash().substr(0, 12) << ")"
+            << (modelDir.empty() ? "" : " from " + modelDir) << "\n"
             << "memory     K = " << ed->slots() << " slots, C = " << ed->width() << ", digest "
             << shortDigest(ed->memoryDigest()) << "\n"
             << "facts      " << written << " written, " << forgotten << " forgotten\n"

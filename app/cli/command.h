@@ -49,8 +49,8 @@ public:
     virtual int execute(Context& context) = 0;
 };
 
-/// The model directory to use: --model, else $LARIMAR_MODEL_DIR, else the bundled model
-/// (models/larimar-small in the source tree). UserError saying what to pass when none exists.
+/// The model directory to use: --model, else larimar::resolveModelDir() (core/util/model_paths.h:
+/// $LARIMAR_MODEL_DIR, the installed bundled model, the source tree's). UserError when none.
 std::string resolveModelDir(const GlobalOptions& global);
 
 /// All subcommands, in the order `larimar --help` lists them.
