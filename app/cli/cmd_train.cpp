@@ -29,6 +29,8 @@ std::string duration(double s) {
 void TrainCommand::setup(CLI::App& app) {
     app.add_option("config", m_config, "Training config (JSON); see models/configs/")->required()->check(CLI::ExistingFile);
     app.add_option("--output", m_output, "Write checkpoints, log and model here instead of the config's output_dir");
+    app.add_option("--init-from", m_initFrom, "Start from this model directory's weights (a fresh optimiser)")
+        ->check(CLI::ExistingDirectory);
     app.add_flag("--resume", m_resume, "Continue from the checkpoint in the config's output_dir");
     app.add_option("--max-minutes", m_maxMinutes, "Stop after this much wall time (a checkpoint is written first)")
         ->check(CLI::NonNegativeNumber);
@@ -38,6 +40,7 @@ void TrainCommand::setup(CLI::App& app) {
 int TrainCommand::execute(Context& ctx) {
     TrainConfig cfg = TrainConfig::load(m_config);
     if (!m_output.empty()) cfg.outputDir = m_output;
+    if (!m_initFrom.empty()) cfg.initModel = m_initFrom;
     TrainRunOptions o;
     o.resume = m_resume;
     o.maxMinutes = m_maxMinutes;

@@ -13,7 +13,7 @@ public:
     int execute(Context& context) override;
 
 private:
-    std::string m_config, m_output;
+    std::string m_config, m_output, m_initFrom;
     bool m_resume = false;
     double m_maxMinutes = 0;
     long long m_maxSteps = 0;

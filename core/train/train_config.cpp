@@ -36,6 +36,7 @@ TrainConfig TrainConfig::fromJson(const std::string& text, const std::string& sr
     TrainConfig c;
     read(j, "model", c.modelConfig, src);
     if (c.modelConfig.empty()) throw UserError(src + ": missing field 'model' (a model config.json)");
+    read(j, "init_model", c.initModel, src);
     if (j.contains("tokenizer")) {
         const json& t = j["tokenizer"];
         if (!t.is_object()) throw UserError(src + ": field 'tokenizer' must be an object");
@@ -103,6 +104,7 @@ TrainConfig TrainConfig::load(const std::string& path) {
 
 std::string TrainConfig::toJson() const {
     json j = {{"model", modelConfig},
+              {"init_model", initModel},
               {"tokenizer", {{"dir", tokenizerDir}, {"train_vocab", tokenizerVocab}}},
               {"data", {{"edit_files", editFiles}, {"wordnet_dir", wordnetDir}, {"max_plain_sentences", maxPlainSentences}}},
               {"output_dir", outputDir},

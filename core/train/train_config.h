@@ -3,6 +3,7 @@
 ///
 /// {
 ///   "model": "models/configs/larimar-small.json",     // ModelConfig file (sizes)
+///   "init_model": "models/larimar-small",              // optional: start from these weights
 ///   "tokenizer": {"dir": "...", "train_vocab": 8192},  // an existing BPE dir, or train one
 ///   "data": {"edit_files": ["../shared/data/counterfact/easyedit-train.json", ...],
 ///            "wordnet_dir": "/usr/share/wordnet", "max_plain_sentences": 100000},
@@ -24,6 +25,10 @@ namespace larimar {
 
 struct TrainConfig {
     std::string modelConfig;
+    /// Optional model directory to start from (its weights and tokenizer) instead of a random
+    /// init: continues a model whose optimiser state is gone (e.g. the bundled one) with a fresh
+    /// AdamW and the schedule of this config. Ignored on --resume.
+    std::string initModel;
     std::string tokenizerDir;      ///< empty: train a BPE of tokenizerVocab on the corpus
     int tokenizerVocab = 8192;
     std::vector<std::string> editFiles;

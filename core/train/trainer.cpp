@@ -233,6 +233,9 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
     std::unique_ptr<LarimarModel> model;
     if (opt.resume) {
         model = std::make_unique<LarimarModel>(LarimarModel::load(ckpt.string(), device));
+    } else if (!cfg.initModel.empty()) {
+        model = std::make_unique<LarimarModel>(LarimarModel::load(cfg.initModel, device));
+        say("model: starting from the weights in " + cfg.initModel);
     } else {
         Tokenizer tokenizer = [&] {
             if (!cfg.tokenizerDir.empty()) return Tokenizer::fromDirectory(cfg.tokenizerDir);
