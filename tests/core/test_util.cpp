@@ -1,10 +1,13 @@
 #include "core/util/binary_io.h"
 #include "core/util/error.h"
+#include "core/util/model_paths.h"
 #include "core/util/npy.h"
 #include "core/util/sha256.h"
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 
 using namespace larimar;
@@ -57,4 +60,52 @@ TEST(Npy, RejectsOtherFiles) {
     std::ofstream(path) << "hello";
     EXPECT_THROW(readNpy(path), UserError);
     EXPECT_THROW(readNpy(path + ".missing"), UserError);
+}
+
+namespace {
+struct EnvGuard {
+    std::string name, old;
+    bool had;
+    explicit EnvGuard(std::string n) : name(std::move(n)), had(std::getenv(name.c_str()) != nullptr) {
+        if (had) old = std::getenv(name.c_str());
+    }
+    ~EnvGuard() { had ? setenv(name.c_str(), old.c_str(), 1) : unsetenv(name.c_str()); }
+};
+} // namespace
+
+TEST(ModelPaths, EnvironmentComesFirstThenInstalledThenSourceTree) {
+    namespace fs = std::filesystem;
+    EnvGuard guard("LARIMAR_MODEL_DIR");
+    const fs::path dir = fs::temp_directory_path() / "larimar-model-paths-test";
+    fs::create_directories(dir);
+    std::ofstream(dir / "config.json") << "{}";
+    setenv("LARIMAR_MODEL_DIR", dir.c_str(), 1);
+    const auto c = bundledModelCandidates();
+    ASSERT_EQ(c.size(), 3u);
+    EXPECT_EQ(c[0], dir.string());
+    // Installed layout: <bindir>/../share/larimar-workbench/models/larimar-small.
+    EXPECT_EQ(c[1], (fs::path(executableDir()).parent_path() / "share/larimar-workbench/models/larimar-small").string());
+    EXPECT_EQ(resolveModelDir(), dir.string());
+    EXPECT_EQ(resolveModelDir(dir.string()), dir.string());
+    fs::remove_all(dir);
+}
+
+TEST(ModelPaths, MissingModelNamesWhereItLooked) {
+    EnvGuard guard("LARIMAR_MODEL_DIR");
+    setenv("LARIMAR_MODEL_DIR", "/nonexistent/env-model", 1);
+    try {
+        resolveModelDir("/nonexistent/explicit");
+        FAIL() << "expected a UserError";
+    } catch (const UserError& e) {
+        EXPECT_NE(std::string(e.what()).find("no model found at /nonexistent/explicit"), std::string::npos) << e.what();
+    }
+    if (bundledModelCandidates().size() == 3 && !std::filesystem::exists(bundledModelCandidates()[2] + "/config.json")) {
+        try {
+            resolveModelDir();
+            FAIL() << "expected a UserError";
+        } catch (const UserError& e) {
+            EXPECT_NE(std::string(e.what()).find("/nonexistent/env-model"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("--model DIR"), std::string::npos) << e.what();
+        }
+    }
 }
