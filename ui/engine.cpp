@@ -39,6 +39,7 @@ QVector<TokenInfo> tokens(const GeneratedText& g) {
     out.reserve(static_cast<int>(g.tokens.size()));
     for (const auto& t : g.tokens) {
         TokenInfo ti;
+        ti.bytes = QByteArray::fromStdString(t.text);
         ti.text = qs(t.text);
         ti.probability = t.probability;
         for (const auto& [alt, p] : t.alternatives) ti.alternatives.append({qs(alt), p});

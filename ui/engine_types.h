@@ -1,6 +1,7 @@
 #pragma once
 /// Plain values the engine worker hands to the GUI thread through queued signals. They hold Qt
 /// types only (no Editor state), so they can be copied across threads freely.
+#include <QByteArray>
 #include <QMetaType>
 #include <QString>
 #include <QStringList>
@@ -77,7 +78,8 @@ using EngineStatePtr = std::shared_ptr<const EngineState>;
 
 /// One generated token and what the model thought of it.
 struct TokenInfo {
-    QString text;
+    QByteArray bytes; ///< the token's bytes (a byte-level token may hold part of a character)
+    QString text;     ///< the bytes as text, for showing
     double probability = 0;
     QVector<QPair<QString, double>> alternatives;
 };

@@ -15,6 +15,7 @@
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QFrame>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenuBar>
@@ -105,10 +106,18 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_busy->setToolTip(tr("The engine is working"));
     m_busy->hide();
     statusBar()->addPermanentWidget(m_busy);
-    statusBar()->addPermanentWidget(m_modelLabel);
-    statusBar()->addPermanentWidget(m_sizeLabel);
-    statusBar()->addPermanentWidget(m_factsLabel);
-    statusBar()->addPermanentWidget(m_workspaceLabel);
+    bool first = true;
+    for (QLabel* l : {m_modelLabel, m_sizeLabel, m_factsLabel, m_workspaceLabel}) {
+        if (!first) {
+            auto* line = new QFrame(this);
+            line->setFrameShape(QFrame::VLine);
+            line->setFrameShadow(QFrame::Sunken);
+            statusBar()->addPermanentWidget(line);
+        }
+        first = false;
+        l->setContentsMargins(4, 0, 4, 0);
+        statusBar()->addPermanentWidget(l);
+    }
 
     createActions();
 

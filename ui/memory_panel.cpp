@@ -123,7 +123,9 @@ void MemoryPanel::setState(const EngineStatePtr& state) {
         }
     extent = std::max(extent, 1e-12);
     m_heat->setDataRange(QCPRange(-extent, extent));
-    m_heatPlot->rescaleAxes();
+    // Whole cells: cell centres are at integer slots and dimensions.
+    m_heatPlot->xAxis->setRange(-0.5, std::max(1, c) - 0.5);
+    m_heatPlot->yAxis->setRange(-0.5, std::max(1, k) - 0.5);
     m_heatTitle->setText(tr("Memory M (K = %1 slots x C = %2), %3 written").arg(k).arg(c).arg(factCount(state->written)));
     m_heatPlot->replot(QCustomPlot::rpQueuedReplot);
 

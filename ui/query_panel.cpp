@@ -51,6 +51,16 @@ QVector<QPair<int, int>> wordRanges(const QString& text) {
 
 QString percent(double p) { return QStringLiteral("%1%").arg(100.0 * p, 0, 'f', p >= 0.995 || p < 0.1 ? 1 : 0); }
 
+/// A token for a tooltip: spaces as middle dots, part of a character as its bytes.
+QString showToken(const QString& text, const QByteArray& bytes) {
+    if (text.contains(QChar::ReplacementCharacter)) {
+        QStringList hex;
+        for (char b : bytes) hex << QStringLiteral("%1").arg(static_cast<unsigned char>(b), 2, 16, QLatin1Char('0'));
+        return QStringLiteral("&lt;bytes %1&gt;").arg(hex.join(QLatin1Char(' ')));
+    }
+    return text.toHtmlEscaped().replace(QLatin1Char(' '), QStringLiteral("&middot;"));
+}
+
 constexpr int kSliderSteps = 100; // threshold in [0, 1] in steps of 0.01
 
 } // namespace
@@ -67,20 +77,37 @@ TokenView::TokenView(QWidget* parent) : QTextEdit(parent) {
     setFont(f);
 }
 
-void TokenView::setAnswer(const QVector<TokenInfo>& tokens, const QString& fallback, const QVector<bool>& changed,
+void TokenView::setAnswer(const QString& text, const QVector<TokenInfo>& tokens, const QVector<bool>& changed,
                           const QColor& mark) {
-    m_tokens = tokens;
+    m_tokens.clear();
     m_starts.clear();
     m_marked.clear();
-    QString text;
-    for (const auto& t : tokens) {
-        m_starts.append(text.size());
-        text += t.text;
-    }
-    m_starts.append(text.size());
-    if (tokens.isEmpty()) text = fallback;
-    // A leading space of the first token is the model's, not the reader's.
     setPlainText(text);
+    // Byte-level tokens may split a character: map token byte offsets to character offsets of
+    // the decoded text (a character belongs to the token holding its first byte).
+    const QByteArray utf8 = text.toUtf8();
+    QByteArray all;
+    for (const auto& t : tokens) all += t.bytes;
+    if (!tokens.isEmpty() && all.startsWith(utf8)) {
+        QVector<int> byteToChar(utf8.size() + 1, static_cast<int>(text.size()));
+        int b = 0;
+        for (int c = 0; c < text.size(); ++c) {
+            if (text[c].isLowSurrogate()) continue;
+            const char32_t u = text[c].isHighSurrogate() && c + 1 < text.size()
+                                   ? QChar::surrogateToUcs4(text[c], text[c + 1])
+                                   : text[c].unicode();
+            const int len = u < 0x80 ? 1 : u < 0x800 ? 2 : u < 0x10000 ? 3 : 4;
+            for (int i = 0; i < len && b < utf8.size(); ++i) byteToChar[b++] = c;
+        }
+        int offset = 0;
+        for (const auto& t : tokens) {
+            if (offset >= utf8.size()) break; // tokens past the text (a stop string)
+            m_tokens.append(t);
+            m_starts.append(byteToChar[offset]);
+            offset += static_cast<int>(t.bytes.size());
+        }
+        m_starts.append(static_cast<int>(text.size()));
+    }
     const auto words = wordRanges(text);
     if (words.size() == changed.size()) {
         QTextCharFormat fmt;
@@ -100,13 +127,11 @@ QString TokenView::tokenToolTip(int position) const {
     for (int i = 0; i + 1 < m_starts.size(); ++i) {
         if (position < m_starts[i] || position >= m_starts[i + 1]) continue;
         const TokenInfo& t = m_tokens[i];
-        QString tip = tr("<b>%1</b> &nbsp; p = %2").arg(t.text.toHtmlEscaped().replace(QLatin1Char(' '), QStringLiteral("&middot;")),
-                                                         percent(t.probability));
+        QString tip = tr("<b>%1</b> &nbsp; p = %2").arg(showToken(t.text, t.bytes), percent(t.probability));
         if (!t.alternatives.isEmpty()) {
             tip += tr("<br>alternatives:");
             for (const auto& [alt, p] : t.alternatives)
-                tip += QStringLiteral("<br>&nbsp;&nbsp;%1 &nbsp; %2")
-                           .arg(alt.toHtmlEscaped().replace(QLatin1Char(' '), QStringLiteral("&middot;")), percent(p));
+                tip += QStringLiteral("<br>&nbsp;&nbsp;%1 &nbsp; %2").arg(showToken(alt, alt.toUtf8()), percent(p));
         }
         return tip;
     }
@@ -285,8 +310,8 @@ void QueryPanel::compareNow() {
 
 void QueryPanel::showResult(const CompareView& v) {
     m_last = v;
-    m_without->setAnswer(v.withoutTokens, v.withoutMemory, sideFlags(v.diff, 1), QColor(0xff, 0xc8, 0xc8));
-    m_with->setAnswer(v.withTokens, v.withMemory, sideFlags(v.diff, 2), QColor(0xc4, 0xf0, 0xc4));
+    m_without->setAnswer(v.withoutMemory, v.withoutTokens, sideFlags(v.diff, 1), QColor(0xff, 0xc8, 0xc8));
+    m_with->setAnswer(v.withMemory, v.withTokens, sideFlags(v.diff, 2), QColor(0xc4, 0xf0, 0xc4));
     m_gauge->setScore(v.score);
     m_nearest->setText(v.nearestFactId != 0
                            ? tr("fact %1: %2").arg(v.nearestFactId).arg(v.nearestText.toHtmlEscaped())

@@ -25,9 +25,10 @@ class TokenView : public QTextEdit {
     Q_OBJECT
 public:
     explicit TokenView(QWidget* parent = nullptr);
-    /// Shows the tokens (their texts concatenated; `fallback` when there are none) and marks
-    /// the words flagged in `changed` (one flag per whitespace-separated word) with `mark`.
-    void setAnswer(const QVector<TokenInfo>& tokens, const QString& fallback, const QVector<bool>& changed,
+    /// Shows `text`, the generated continuation, and marks the words flagged in `changed` (one
+    /// flag per whitespace-separated word) with `mark`. `tokens` are the tokens it was made of:
+    /// their bytes, concatenated, start with the text's UTF-8 (else hovering shows nothing).
+    void setAnswer(const QString& text, const QVector<TokenInfo>& tokens, const QVector<bool>& changed,
                    const QColor& mark);
     /// The tooltip for the character at `position` of the text (empty: not on a token).
     QString tokenToolTip(int position) const;

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Screenshots of every workbench panel under Xvfb, at 1280x800 and 1920x1080, for looking at:
+# readable, nothing clipped, no empty panel. Fills a throw-away workspace with a few facts (one
+# forgotten) through the larimar CLI, then asks a prompt so the answers and read weights show.
+# Usage: tests/ui/screenshots.sh BUILD_DIR OUT_DIR [MODEL_DIR]
+#   MODEL_DIR defaults to the bundled model (or $LARIMAR_MODEL_DIR). A tiny random-weight model
+#   for trying the script: build/bin/test_cli --gtest_filter=CliModel.EvalCounterFactJsonShape
+#   leaves one in /tmp/cli-tiny-model.
+# Prints the start-up time the workbench reports ("ready in N ms").
+set -euo pipefail
+
+BUILD="$(cd "${1:?usage: screenshots.sh BUILD_DIR OUT_DIR [MODEL_DIR]}" && pwd)"
+OUT="${2:?usage: screenshots.sh BUILD_DIR OUT_DIR [MODEL_DIR]}"
+MODEL_ARGS=()
+[[ $# -ge 3 ]] && MODEL_ARGS=(--model "$3")
+command -v xvfb-run >/dev/null || { echo "screenshots: xvfb-run is missing (Debian: apt install xvfb)" >&2; exit 1; }
+mkdir -p "$OUT"
+
+TMP="$(mktemp -d)"
+trap 'rm -rf "$TMP"' EXIT
+# Settings and the default workspace go to the temporary folder, never the user's.
+export XDG_CONFIG_HOME="$TMP/config" XDG_DATA_HOME="$TMP/data" XDG_RUNTIME_DIR="$TMP/run"
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+WS="$TMP/screenshots.larimar"
+
+cli() { "$BUILD/bin/larimar" "${MODEL_ARGS[@]}" --workspace "$WS" "$@" >/dev/null; }
+cli write "The Eiffel Tower is located in Rome."
+cli write "Toko Yasuda plays the piano."
+cli write "The Autonomous University of Madrid is located in Sweden."
+cli write "Danielle Darrieux speaks English."
+cli write "The mother tongue of Thomas Joannes Stieltjes is English."
+cli forget 2 --reason "wrong instrument"
+
+for size in 1280x800 1920x1080; do
+  for tab in facts query memory history; do
+    xvfb-run -a -s "-screen 0 ${size}x24" "$BUILD/bin/larimar-workbench" "${MODEL_ARGS[@]}" --size "$size" \
+      --tab "$tab" --prompt "The Eiffel Tower is located in" --screenshot "$OUT/$tab-$size.png" "$WS" 2>&1 |
+      grep -v XDG_RUNTIME_DIR || true
+    [[ -s "$OUT/$tab-$size.png" ]] || { echo "screenshots: no $OUT/$tab-$size.png" >&2; exit 1; }
+  done
+done
+echo "screenshots: wrote $(ls "$OUT"/*.png | wc -l) PNGs to $OUT"
