@@ -62,7 +62,7 @@ ok "control: $(field Package) $(field Version) $(field Architecture); Depends: $
 ROOT="$TMP/root"
 dpkg -x "$DEB" "$ROOT"
 expected=(usr/bin/larimar usr/share/man/man1/larimar.1.gz usr/share/mime/packages/larimar-workbench.xml
-          usr/share/doc/larimar-workbench/changelog.gz)
+          usr/share/doc/larimar-workbench/changelog.gz usr/share/doc/larimar-workbench/copyright)
 if [[ "$GUI" == ON ]]; then
   expected+=(usr/bin/larimar-workbench usr/share/man/man1/larimar-workbench.1.gz
              usr/share/applications/larimar-workbench.desktop
@@ -72,9 +72,9 @@ if [[ "$GUI" == ON ]]; then
     expected+=("usr/share/icons/hicolor/${size}x${size}/apps/larimar-workbench.png")
   done
 fi
-# The model and assets are not in git: expect in the package whatever the source tree has.
+# The bundled model (in git) and the fetched assets: every file of them must be in the package.
 for dir in "$MODEL" assets; do
-  [[ -d "$SRC/models/$dir" ]] || { skip "models/$dir is not in the source tree"; continue; }
+  [[ -d "$SRC/models/$dir" ]] || { fail "models/$dir is not in the source tree (bundled model / fetched assets missing)"; continue; }
   while IFS= read -r f; do
     expected+=("usr/$DATADIR/models/$dir/$f")
   done < <(cd "$SRC/models/$dir" && find . -type f -printf '%P\n')
