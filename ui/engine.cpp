@@ -129,8 +129,9 @@ void EngineWorker::openWorkspace(const QString& path) {
             [&] {
                 m_editor.reset();
                 EditorOptions o;
-                if (m_scopeFactory) o.scope = m_scopeFactory(*m_model);
+                if (m_scopeFactory) o.scope = m_scopeFactory.make(m_model, ss(path));
                 m_editor = std::make_unique<Editor>(m_model, ss(path), o);
+                if (o.scope && m_scopeFactory.connect) m_scopeFactory.connect(*o.scope, *m_editor);
                 m_lastPrompt.clear();
                 emit workspaceOpened(info());
                 publishState();

@@ -13,8 +13,10 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 namespace larimar {
+class Editor;
 class TextModel;
 class ScopeDetector;
 } // namespace larimar
@@ -25,8 +27,14 @@ class EngineWorker;
 
 /// Makes the model; called on the worker thread (loading takes seconds).
 using ModelFactory = std::function<std::shared_ptr<TextModel>()>;
-/// Makes the scope detector for a model; empty: the Editor's default.
-using ScopeFactory = std::function<std::shared_ptr<ScopeDetector>(TextModel&)>;
+/// Makes the scope detector of each workspace opened (on the worker thread); empty: the
+/// Editor's default. `connect` (optional) runs once the Editor exists (a detector that reads
+/// the memory needs it).
+struct ScopeFactory {
+    std::function<std::shared_ptr<ScopeDetector>(const std::shared_ptr<TextModel>& model, const std::string& workspace)> make;
+    std::function<void(ScopeDetector&, const Editor&)> connect;
+    explicit operator bool() const { return static_cast<bool>(make); }
+};
 
 class Engine : public QObject {
     Q_OBJECT

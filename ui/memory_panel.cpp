@@ -93,7 +93,12 @@ MemoryPanel::MemoryPanel(QWidget* parent) : QWidget(parent) {
     m_spectrum->setPen(QPen(QColor(0x55, 0x33, 0x99), 1.5));
     m_spectrum->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCircle, 4));
     m_specPlot->xAxis->setLabel(tr("index"));
-    m_specPlot->yAxis->setLabel(tr("singular value"));
+    m_specPlot->yAxis->setLabel(tr("singular value (log)"));
+    // Log scale: a rank-r memory shows r values and then a cliff of round-off, r facts apart.
+    m_specPlot->yAxis->setScaleType(QCPAxis::stLogarithmic);
+    m_specPlot->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+    m_specPlot->yAxis->setNumberFormat(QStringLiteral("eb"));
+    m_specPlot->yAxis->setNumberPrecision(0);
     m_specTitle = addTitle(m_specPlot, tr("Singular values of M"));
 
     auto* grid = new QGridLayout(this);
@@ -130,12 +135,16 @@ void MemoryPanel::setState(const EngineStatePtr& state) {
     m_heatPlot->replot(QCustomPlot::rpQueuedReplot);
 
     const auto& sv = state->singularValues;
-    QVector<double> idx(sv.size());
-    for (int i = 0; i < idx.size(); ++i) idx[i] = i + 1;
-    m_spectrum->setData(idx, sv, true);
-    m_specPlot->xAxis->setRange(0.5, std::max(2.0, sv.size() + 0.5));
     const double top = sv.isEmpty() ? 1.0 : std::max(1e-9, *std::max_element(sv.begin(), sv.end()));
-    m_specPlot->yAxis->setRange(0, top * 1.08);
+    const double floor = top * 1e-12; // zeros drawn at the floor of the log axis
+    QVector<double> idx(sv.size()), shown(sv.size());
+    for (int i = 0; i < idx.size(); ++i) {
+        idx[i] = i + 1;
+        shown[i] = std::max(sv[i], floor);
+    }
+    m_spectrum->setData(idx, shown, true);
+    m_specPlot->xAxis->setRange(0.5, std::max(2.0, sv.size() + 0.5));
+    m_specPlot->yAxis->setRange(floor * 0.5, top * 2);
     int rank = 0;
     for (double s : sv)
         if (s > top * 1e-6) ++rank;

@@ -82,6 +82,7 @@ void TokenView::setAnswer(const QString& text, const QVector<TokenInfo>& tokens,
     m_tokens.clear();
     m_starts.clear();
     m_marked.clear();
+    setPlaceholderText(tr("(empty: the model stopped at once)"));
     setPlainText(text);
     // Byte-level tokens may split a character: map token byte offsets to character offsets of
     // the decoded text (a character belongs to the token holding its first byte).

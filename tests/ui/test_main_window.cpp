@@ -17,6 +17,8 @@
 #include <QFile>
 #include <QInputDialog>
 #include <QLabel>
+#include <QMimeData>
+#include <QUrl>
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QProgressDialog>
@@ -28,6 +30,7 @@
 #include <QTest>
 #include <gtest/gtest.h>
 #include <qcustomplot.h>
+#include <sqlite3.h>
 
 #include <future>
 #include <memory>
@@ -327,6 +330,52 @@ TEST_F(Workbench, EngineErrorsBecomeDialogsThatSayWhatToDo) {
         if (b->isVisible()) box = b;
     ASSERT_NE(box, nullptr);
     EXPECT_TRUE(box->informativeText().contains(QStringLiteral("What to do"))) << box->informativeText().toStdString();
+}
+
+TEST_F(Workbench, DroppedFileIsPreviewedBeforeWriting) {
+    const QString file = m_dir.filePath(QStringLiteral("facts.csv"));
+    {
+        QFile f(file);
+        ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+        f.write("prompt,target\nThe capital of Atlantis is,Poseidonia\n");
+    }
+    QMimeData mime;
+    mime.setUrls({QUrl::fromLocalFile(file)});
+    QDragEnterEvent enter(QPoint(100, 100), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(m_window.get(), &enter);
+    EXPECT_TRUE(enter.isAccepted());
+    QDropEvent drop(QPointF(100, 100), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(m_window.get(), &drop);
+    ImportDialog* preview = nullptr;
+    ASSERT_TRUE(QTest::qWaitFor([&] { return (preview = dialog<ImportDialog>()) != nullptr; }, kWait))
+        << m_window->lastError().toStdString();
+    EXPECT_EQ(preview->model()->rowCount(), 1);
+    EXPECT_EQ(facts()->model()->rowCount(), 0) << "the preview writes nothing";
+    preview->reject();
+    ASSERT_TRUE(waitIdle());
+    EXPECT_EQ(facts()->model()->rowCount(), 0);
+}
+
+TEST_F(Workbench, TamperedHistoryShowsWhereTheAuditBreaks) {
+    writeFact(QStringLiteral("First fact."));
+    writeFact(QStringLiteral("Second fact."));
+    ASSERT_TRUE(history()->auditLabel()->text().contains(QStringLiteral("verified")));
+    m_testers.clear();
+    m_window.reset();
+    // What someone with the sqlite3 shell could do: change the reason of edit 2.
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(workspacePath().toStdString().c_str(), &db), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "UPDATE edits SET reason = 'x' WHERE id = 2", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(db);
+
+    MainWindow window;
+    Tester tester(window.historyPanel()->model(), Tester::FailureReportingMode::Fatal);
+    window.start([] { return larimar::test::makeFakeModel("ui-test-model"); }, QStringLiteral("synthetic"), workspacePath());
+    ASSERT_TRUE(QTest::qWaitFor([&] { return window.engine()->state() && window.engine()->pending() == 0; }, kWait))
+        << window.lastError().toStdString();
+    const QString audit = window.historyPanel()->auditLabel()->text();
+    EXPECT_TRUE(audit.contains(QStringLiteral("broken at row 2"))) << audit.toStdString();
+    EXPECT_TRUE(audit.contains(QStringLiteral("edit 2"))) << audit.toStdString();
 }
 
 } // namespace
