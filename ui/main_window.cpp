@@ -106,18 +106,20 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_busy->setToolTip(tr("The engine is working"));
     m_busy->hide();
     statusBar()->addPermanentWidget(m_busy);
-    bool first = true;
-    for (QLabel* l : {m_modelLabel, m_sizeLabel, m_factsLabel, m_workspaceLabel}) {
-        if (!first) {
-            auto* line = new QFrame(this);
-            line->setFrameShape(QFrame::VLine);
-            line->setFrameShadow(QFrame::Sunken);
-            statusBar()->addPermanentWidget(line);
-        }
-        first = false;
+    statusBar()->addPermanentWidget(m_modelLabel);
+    // The workspace's labels, each after a separator, appear once a workspace is open.
+    for (QLabel* l : {m_sizeLabel, m_factsLabel, m_workspaceLabel}) {
+        auto* line = new QFrame(this);
+        line->setFrameShape(QFrame::VLine);
+        line->setFrameShadow(QFrame::Sunken);
+        line->hide();
+        l->hide();
+        m_workspaceStatus << line << l;
+        statusBar()->addPermanentWidget(line);
         l->setContentsMargins(4, 0, 4, 0);
         statusBar()->addPermanentWidget(l);
     }
+    m_modelLabel->setContentsMargins(4, 0, 4, 0);
 
     createActions();
 
@@ -272,6 +274,7 @@ void MainWindow::workspaceOpened(const EngineInfo& info) {
     m_sizeLabel->setText(tr("K x C = %1 x %2").arg(info.slotCount).arg(info.width));
     m_sizeLabel->setToolTip(tr("memory slots x latent width"));
     m_query->setInfo(info);
+    for (QWidget* w : m_workspaceStatus) w->show();
     auto s = settings();
     const QString path = QFileInfo(info.workspace).absoluteFilePath();
     QStringList recent = s->value(QStringLiteral("recentWorkspaces")).toStringList();

@@ -87,6 +87,7 @@ private:
     QLabel* m_factsLabel;
     QLabel* m_workspaceLabel;
     QProgressBar* m_busy;
+    QList<QWidget*> m_workspaceStatus;
     QMenu* m_recentMenu = nullptr;
     QAction* m_importAction = nullptr;
     QAction* m_exportAction = nullptr;
