@@ -29,7 +29,22 @@ void addCommonOptions(CLI::App& sub, CommonOptions& o) {
     sub.add_option("--plot", o.plot, "Draw the experiment's figure to this .png or .svg file");
     sub.add_option("--json-out", o.jsonOut, "Also save the JSON results to this file");
     sub.add_flag("--no-generation", o.noGeneration, "Skip greedy generation (generation accuracy, locality)");
+    sub.add_flag("--skip-invalid", o.skipInvalid, "Leave out invalid records (counted and reported) instead of refusing the file");
     sub.add_option("--lambda", o.lambda, "Memory regulariser, relative (see EpisodicMemory)")->check(CLI::PositiveNumber);
+}
+
+std::vector<EditCase> loadCases(const Context& context, const CommonOptions& o, DatasetFormat format, nlohmann::json& doc) {
+    std::vector<std::string> skipped;
+    auto cases = loadEditCases(o.file, format, o.skipInvalid ? &skipped : nullptr);
+    if (o.skipInvalid) {
+        nlohmann::json first = nlohmann::json::array();
+        for (std::size_t i = 0; i < skipped.size() && i < 10; ++i) first.push_back(skipped[i]);
+        doc["skipped_records"] = {{"count", skipped.size()}, {"first", first}};
+        if (!skipped.empty())
+            context.err << "larimar eval: skipped " << skipped.size() << " invalid record(s); first: " << skipped.front() << "\n";
+    }
+    if (cases.empty()) throw UserError(o.file + ": no valid records");
+    return cases;
 }
 
 TokenSplitter modelSplitter(const Context& context, std::string& unit) {

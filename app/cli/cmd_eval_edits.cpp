@@ -60,7 +60,8 @@ public:
 
     int execute(Context& ctx) override {
         const DatasetFormat format = detectFormat(m_common.file);
-        const auto cases = loadEditCases(m_common.file, format);
+        json loaded;
+        const auto cases = loadCases(ctx, m_common, format, loaded);
         EditEvalOptions o;
         o.metric = m_metric;
         o.mode = m_mode == "batch" ? EditMode::Batch : m_mode == "sequential" ? EditMode::Sequential : EditMode::Single;
@@ -93,6 +94,7 @@ public:
                  {"model", {{"id", model->id()}, {"weights_sha256", model->weightsHash()}, {"slots", model->memoryPrior().rows()},
                             {"latent", model->latentSize()}}},
                  {"settings", settingsJson(o, unit)}};
+        if (loaded.contains("skipped_records")) doc["skipped_records"] = loaded["skipped_records"];
         const auto t0 = std::chrono::steady_clock::now();
         const std::string label = std::string("eval ") + editMetricName(m_metric);
         int rc = 0;
@@ -144,7 +146,7 @@ private:
             ctx.out << "\n";
         }
         if (cf()) {
-            ctx.out << "  " << std::setw(24) << "edit magnitude" << std::fixed << std::setprecision(4) << s.editMagnitude << "\n"
+            ctx.out << "  " << std::setw(24) << "edit magnitude" << std::defaultfloat << std::setprecision(4) << s.editMagnitude << "\n"
                     << "  " << std::setw(24) << "paraphrase magnitude" << s.paraphraseMagnitude << "\n"
                     << "  " << std::setw(24) << "neighbourhood magnitude" << s.neighbourhoodMagnitude << "\n";
         }

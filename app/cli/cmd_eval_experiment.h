@@ -3,6 +3,7 @@
 /// zsre, cmd_eval_forget.cpp), plus what they share: the model's tokenizer as a TokenSplitter,
 /// the per-case CSV, the JSON document, progress on stderr.
 #include "app/cli/command.h"
+#include "core/eval/datasets.h"
 #include "core/eval/edit_eval.h"
 
 #include <nlohmann/json.hpp>
@@ -35,10 +36,14 @@ struct CommonOptions {
     std::string file, csv, plot, jsonOut;
     int limit = 0;
     std::uint64_t seed = 1;
-    bool shuffle = false, noGeneration = false;
+    bool shuffle = false, noGeneration = false, skipInvalid = false;
     double lambda = 1e-3;
 };
 void addCommonOptions(CLI::App& sub, CommonOptions& o);
+
+/// Loads the edit cases of o.file; with --skip-invalid, invalid records are left out, counted in
+/// doc["skipped_records"] (with the first messages) and reported on stderr.
+std::vector<EditCase> loadCases(const Context& context, const CommonOptions& o, DatasetFormat format, nlohmann::json& doc);
 
 /// The model's BPE tokenizer as a splitter when the model was loaded from a directory (not an
 /// injected test model); else empty (words). unit receives "bpe" or "word".

@@ -36,7 +36,8 @@ public:
 
     int execute(Context& ctx) override {
         const DatasetFormat format = detectFormat(m_common.file);
-        const auto cases = loadEditCases(m_common.file, format);
+        json loaded;
+        const auto cases = loadCases(ctx, m_common, format, loaded);
         EditEvalOptions o;
         o.metric = format == DatasetFormat::Zsre ? EditMetric::Zsre : EditMetric::CounterFact;
         o.seed = m_common.seed;
@@ -65,6 +66,7 @@ public:
                  {"paper", {{"N=K", {{"forgotten_recall", 0.001}, {"kept_recall", 0.997}}},
                             {"N=2K", {{"forgotten_recall", 0.02}, {"kept_recall", 0.79}}},
                             {"model", "Larimar-1.3B, CounterFact"}}}};
+        if (loaded.contains("skipped_records")) doc["skipped_records"] = loaded["skipped_records"];
         const auto t0 = std::chrono::steady_clock::now();
         std::vector<ForgetResult> results;
         int before = 0, total = 0;

@@ -169,6 +169,12 @@ TEST_F(CliEval, SchemaErrorsNameFileRecordAndField) {
     EXPECT_NE(r.json().at("error").get<std::string>().find("zsre-bad-record.jsonl: line 2: field 'alt' must be a string"),
               std::string::npos)
         << r.out;
+    // --skip-invalid leaves the bad record out, says so, and evaluates the rest.
+    r = run({"--json", "eval", "counterfact", kData + "/eval/counterfact-bad-record.json", "--skip-invalid", "--no-generation"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.json().at("metrics").at("cases"), 1);
+    EXPECT_EQ(r.json().at("skipped_records").at("count"), 1);
+    EXPECT_NE(r.err.find("skipped 1 invalid record(s)"), std::string::npos) << r.err;
 }
 
 TEST_F(CliEval, BadOptionsAreRefused) {
