@@ -81,12 +81,28 @@ CREATE TABLE snapshots (
 )sql");
 }
 
+// v1 -> v2: a cache of scope-detector embeddings beside the facts (core/store/fact_embeddings.h),
+// so reopening a workspace does not re-embed every fact. Additive only: nothing in v1 changes,
+// and the cache is not part of the audit chain (it is derived from the facts' text and can be
+// rebuilt at any time). float32 little-endian, one row per fact and encoder.
+void migrateV1toV2(sqlite::Database& db) {
+    db.exec(R"sql(
+CREATE TABLE fact_embeddings (
+    fact_id   INTEGER NOT NULL REFERENCES facts (id),
+    encoder   TEXT NOT NULL,          -- which encoder made it, e.g. "use-lite"
+    dimension INTEGER NOT NULL,
+    vector    BLOB NOT NULL,          -- little-endian float32 x dimension
+    PRIMARY KEY (fact_id, encoder)
+) WITHOUT ROWID, STRICT;
+)sql");
+}
+
 using MigrationStep = void (*)(sqlite::Database&);
 // kMigrations[v] takes a workspace from version v to v + 1. A v2 schema appends migrateV1toV2
 // here (and, if it rebuilds a table, runs with foreign keys checked by
 // PRAGMA foreign_key_check before the commit, since foreign_keys cannot change inside a
 // transaction).
-constexpr MigrationStep kMigrations[] = {migrateV0toV1};
+constexpr MigrationStep kMigrations[] = {migrateV0toV1, migrateV1toV2};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kCurrentSchemaVersion,
               "one migration step per schema version");
 

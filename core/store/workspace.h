@@ -97,7 +97,7 @@ private:
 class Workspace {
 public:
     /// Current schema version (PRAGMA user_version) and the file's application_id ("LRMW").
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2;
     static constexpr std::int32_t kApplicationId = 0x4C524D57;
 
     /// Opens or creates the file and migrates it to kSchemaVersion. Throws UserError naming

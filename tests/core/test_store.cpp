@@ -110,7 +110,7 @@ TEST(WorkspaceOpen, MigratesEmptyVersion0Database) {
     writeFacts(ws, {makeFact("migrated")});
     EXPECT_TRUE(ws.verifyChain().ok);
     RawDb raw(path);
-    EXPECT_EQ(raw.text("PRAGMA user_version"), "1");
+    EXPECT_EQ(raw.text("PRAGMA user_version"), std::to_string(Workspace::kSchemaVersion));
 }
 
 TEST(WorkspaceOpen, TwoConnectionsSeeEachOthersCommits) {
