@@ -1,0 +1,196 @@
+#include "core/scope/scope_detectors.h"
+
+#include "core/scope/scope_classifier.h"
+#include "core/scope/sentence_split.h"
+#include "core/store/fact_embeddings.h"
+#include "core/util/error.h"
+#include "core/util/model_paths.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <mutex>
+
+namespace larimar {
+
+// ---------------------------------------------------------------------------------------
+// ESD
+
+EsdScopeDetector::EsdScopeDetector(std::shared_ptr<const SentenceEncoder> encoder, EsdOptions options)
+    : m_encoder(std::move(encoder)), m_options(std::move(options)) {
+    if (!m_encoder) throw Error("EsdScopeDetector: no sentence encoder");
+    if (m_options.batch < 1) m_options.batch = 64;
+}
+
+EsdScopeDetector::~EsdScopeDetector() = default;
+
+FactEmbeddingCache* EsdScopeDetector::cache() {
+    if (m_options.workspacePath.empty()) return nullptr;
+    // Opened on first use: the Editor creates and migrates the file before it calls reset().
+    if (!m_cache) m_cache = std::make_unique<FactEmbeddingCache>(m_options.workspacePath);
+    return m_cache.get();
+}
+
+void EsdScopeDetector::embedAndAdd(const std::vector<Fact>& facts, bool store) {
+    const auto total = static_cast<std::int64_t>(facts.size());
+    for (std::size_t begin = 0; begin < facts.size(); begin += static_cast<std::size_t>(m_options.batch)) {
+        const std::size_t end = std::min(facts.size(), begin + static_cast<std::size_t>(m_options.batch));
+        std::vector<std::string> texts;
+        for (std::size_t i = begin; i < end; ++i) texts.push_back(facts[i].text);
+        auto vectors = m_encoder->embed(texts);
+        std::vector<std::pair<std::int64_t, std::vector<float>>> rows;
+        for (std::size_t i = begin; i < end; ++i) {
+            m_index.add(facts[i].id, vectors[i - begin]);
+            m_texts[facts[i].id] = facts[i].text;
+            if (store) rows.emplace_back(facts[i].id, std::move(vectors[i - begin]));
+        }
+        if (store) {
+            if (auto* c = cache()) c->store(m_options.encoderId, rows);
+        }
+        if (m_options.progress) m_options.progress(static_cast<std::int64_t>(end), total);
+    }
+}
+
+void EsdScopeDetector::reset(const std::vector<Fact>& written) {
+    m_index.clear();
+    m_texts.clear();
+    std::unordered_map<std::int64_t, std::vector<float>> stored;
+    if (auto* c = cache(); c && !written.empty()) stored = c->load(m_options.encoderId, m_encoder->dimension());
+    std::vector<Fact> missing;
+    for (const auto& f : written) {
+        auto it = stored.find(f.id);
+        if (it == stored.end()) {
+            missing.push_back(f);
+            continue;
+        }
+        m_index.add(f.id, it->second);
+        m_texts[f.id] = f.text;
+    }
+    embedAndAdd(missing, true);
+}
+
+void EsdScopeDetector::added(const std::vector<Fact>& facts) { embedAndAdd(facts, true); }
+
+void EsdScopeDetector::removed(const std::vector<std::int64_t>& factIds) {
+    for (auto id : factIds) {
+        m_index.remove(id);
+        m_texts.erase(id);
+    }
+}
+
+void EsdScopeDetector::addEmbeddings(const std::vector<std::int64_t>& ids, const std::vector<std::vector<float>>& vectors) {
+    if (ids.size() != vectors.size()) throw Error("EsdScopeDetector::addEmbeddings: ids and vectors differ in number");
+    for (std::size_t i = 0; i < ids.size(); ++i) m_index.add(ids[i], vectors[i]);
+}
+
+ScopeDecision EsdScopeDetector::decide(const std::string& prompt, double threshold) const {
+    return decideScope(*m_encoder, m_index, prompt, static_cast<float>(std::clamp(threshold, -1.0, 1.0)));
+}
+
+ScopeScore EsdScopeDetector::score(const std::string& prompt) {
+    const ScopeDecision d = decide(prompt, kEsdThreshold);
+    ScopeScore s;
+    s.score = d.score; // -1 when the index is empty
+    s.nearestFactId = d.nearestFactId;
+    if (d.nearestFactId) s.nearestText = factText(*d.nearestFactId);
+    return s;
+}
+
+std::string EsdScopeDetector::factText(std::int64_t id) const {
+    const auto it = m_texts.find(id);
+    return it == m_texts.end() ? std::string() : it->second;
+}
+
+// ---------------------------------------------------------------------------------------
+// ISD
+
+InternalScopeDetector::InternalScopeDetector(std::shared_ptr<TextModel> model,
+                                             std::shared_ptr<const ScopeClassifier> classifier)
+    : m_model(std::move(model)), m_classifier(std::move(classifier)) {
+    if (!m_model) throw Error("InternalScopeDetector: no model");
+}
+
+InternalScopeDetector::~InternalScopeDetector() = default;
+
+IsdDetails InternalScopeDetector::details(const std::string& prompt) {
+    IsdDetails best;
+    if (m_written <= 0) return best;
+    if (!m_memory) throw Error("InternalScopeDetector: no memory connected (connectScopeDetector)");
+    const EpisodicMemory* memory = m_memory();
+    if (!memory) throw Error("InternalScopeDetector: the memory source gave no memory");
+    auto sentences = splitSentences(prompt);
+    if (sentences.empty()) sentences.push_back(prompt);
+    const Eigen::MatrixXd z = m_model->encode(sentences);
+    const ReadResult read = memory->read(z);
+    bool first = true;
+    for (Eigen::Index i = 0; i < z.rows(); ++i) {
+        const Eigen::RowVectorXd zi = z.row(i);
+        const Eigen::RowVectorXd ri = read.readout.row(i);
+        const double norm = zi.norm();
+        IsdDetails d;
+        d.distance = norm > 0 ? (ri - zi).norm() / norm : 1.0;
+        if (m_classifier && norm > 0) d.probability = m_classifier->probability(zi, ri);
+        d.score = d.probability ? *d.probability : 1.0 - d.distance;
+        if (first || d.score > best.score) best = d;
+        first = false;
+    }
+    return best;
+}
+
+ScopeScore InternalScopeDetector::score(const std::string& prompt) {
+    ScopeScore s;
+    s.score = details(prompt).score;
+    return s;
+}
+
+// ---------------------------------------------------------------------------------------
+// Factory
+
+std::shared_ptr<const SentenceEncoder> sharedSentenceEncoder(const std::string& dir) {
+    static std::mutex mutex;
+    static std::map<std::string, std::shared_ptr<const SentenceEncoder>> loaded;
+    const std::string d = dir.empty() ? findAssetDir("use-lite") : dir;
+    if (d.empty() || !std::filesystem::exists(std::filesystem::path(d) / "model.json")) return nullptr;
+    std::lock_guard<std::mutex> lock(mutex);
+    auto& slot = loaded[d];
+    if (!slot) slot = std::make_shared<const SentenceEncoder>(SentenceEncoder::load(d));
+    return slot;
+}
+
+std::shared_ptr<ScopeDetector> makeScopeDetector(const ScopeDetectorSetup& setup) {
+    const std::string& kind = setup.kind;
+    if (kind != "auto" && kind != "esd" && kind != "isd")
+        throw UserError("unknown scope detector '" + kind + "' (choose auto, esd or isd)");
+    if (kind != "isd") {
+        auto encoder = sharedSentenceEncoder(setup.assetDir);
+        if (encoder) {
+            EsdOptions o;
+            o.workspacePath = setup.workspacePath;
+            o.progress = setup.progress;
+            return std::make_shared<EsdScopeDetector>(std::move(encoder), o);
+        }
+        if (kind == "esd")
+            throw UserError("the external scope detector needs Universal Sentence Encoder Lite (models/assets/use-lite" +
+                            (setup.assetDir.empty() ? std::string() : ", looked in " + setup.assetDir) +
+                            "); run models/fetch-assets.sh");
+    }
+    if (!setup.model) throw UserError("the internal scope detector needs the Larimar model");
+    std::shared_ptr<const ScopeClassifier> classifier;
+    if (!setup.modelDir.empty()) {
+        const auto path = std::filesystem::path(setup.modelDir) / kScopeClassifierFile;
+        if (std::filesystem::exists(path)) {
+            auto c = std::make_shared<ScopeClassifier>(ScopeClassifier::load(path.string()));
+            // A classifier trained on another model's encodings would be meaningless here.
+            if (c->modelHash == setup.model->weightsHash() && c->width() == setup.model->latentSize())
+                classifier = std::move(c);
+        }
+    }
+    return std::make_shared<InternalScopeDetector>(setup.model, std::move(classifier));
+}
+
+void connectScopeDetector(ScopeDetector& detector, const Editor& editor) {
+    if (auto* isd = dynamic_cast<InternalScopeDetector*>(&detector))
+        isd->setMemory([&editor]() { return &editor.memory(); });
+}
+
+} // namespace larimar
