@@ -1,6 +1,7 @@
 #include "app/cli/cmd_editor_support.h"
 
 #include "core/model/text_model.h"
+#include "core/scope/scope_detectors.h"
 #include "core/util/error.h"
 
 #include <cstdlib>
@@ -38,7 +39,27 @@ std::unique_ptr<Editor> openEditor(const Context& ctx, const std::string& actor)
     if (!parent.empty() && !std::filesystem::exists(parent)) std::filesystem::create_directories(parent, ec);
     EditorOptions o;
     o.actor = actor;
-    return std::make_unique<Editor>(std::move(model), path, o);
+    o.scope = makeScopeDetector(scopeSetup(ctx, model, path));
+    auto editor = std::make_unique<Editor>(std::move(model), path, o);
+    connectScopeDetector(*o.scope, *editor);
+    return editor;
+}
+
+ScopeDetectorSetup scopeSetup(const Context& ctx, const std::shared_ptr<TextModel>& model, const std::string& path,
+                              const std::string& kind) {
+    ScopeDetectorSetup s;
+    s.kind = kind;
+    s.model = model;
+    s.workspacePath = path;
+    // The ISD's trained classifier lives beside the model; an injected model (tests) has no
+    // directory unless --model names one.
+    if (!ctx.modelFactory || !ctx.global.model.empty()) {
+        try {
+            s.modelDir = resolveModelDir(ctx.global);
+        } catch (const UserError&) {
+        }
+    }
+    return s;
 }
 
 std::unique_ptr<Workspace> openWorkspace(const Context& ctx) {

@@ -4,6 +4,7 @@
 /// command prints them alike).
 #include "app/cli/command.h"
 #include "core/editor/editor.h"
+#include "core/scope/scope_detectors.h"
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +21,10 @@ std::string workspacePath(const GlobalOptions& global);
 
 /// Loads the model and opens (creating on first use) the workspace with it.
 std::unique_ptr<Editor> openEditor(const Context& ctx, const std::string& actor = {});
+/// How the CLI builds scope detectors (core/scope makeScopeDetector): the model, the
+/// workspace's embedding cache, the model directory's ISD classifier. kind: auto, esd, isd.
+ScopeDetectorSetup scopeSetup(const Context& ctx, const std::shared_ptr<TextModel>& model, const std::string& path,
+                              const std::string& kind = "auto");
 /// Opens an existing workspace without a model (listings, audit, history export).
 /// UserError "no workspace at ..." when the file does not exist.
 std::unique_ptr<Workspace> openWorkspace(const Context& ctx);

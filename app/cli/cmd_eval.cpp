@@ -8,9 +8,11 @@ void EvalCommand::setup(CLI::App& app) {
     app.require_subcommand(1);
     m_experiments = makeEvalExperiments(); // counterfact, zsre, forget: cmd_eval_*.cpp
     for (auto& e : m_experiments) e->setup(app);
+    m_scope = setupEvalScope(app, m_scopeArgs);
 }
 
 int EvalCommand::execute(Context& ctx) {
+    if (m_scope && m_scope->parsed()) return executeEvalScope(ctx, m_scopeArgs);
     for (auto& e : m_experiments)
         if (e->parsed()) return e->execute(ctx);
     throw UserError("choose an experiment; see larimar eval --help");

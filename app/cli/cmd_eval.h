@@ -1,4 +1,5 @@
 #pragma once
+#include "app/cli/cmd_eval_scope.h"
 #include "app/cli/cmd_eval_experiment.h"
 #include "app/cli/command.h"
 
@@ -15,6 +16,8 @@ public:
 
 private:
     std::vector<std::unique_ptr<EvalExperiment>> m_experiments;
+    CLI::App* m_scope = nullptr; // eval scope (cmd_eval_scope.cpp)
+    EvalScopeArgs m_scopeArgs;
 };
 
 } // namespace larimar::cli
