@@ -1,10 +1,14 @@
 #include "ui/query_panel.h"
 
 #include "ui/engine.h"
+#include "ui/table_models.h"
 
 #include <QEvent>
 #include <QGridLayout>
 #include <QGroupBox>
+#include <QHeaderView>
+#include <QSplitter>
+#include <QTableView>
 #include <QHBoxLayout>
 #include <QHelpEvent>
 #include <QLabel>
@@ -218,17 +222,40 @@ QueryPanel::QueryPanel(Engine* engine, QWidget* parent) : QWidget(parent), m_eng
     m_without->setObjectName(QStringLiteral("withoutMemory"));
     m_with = new TokenView(this);
     m_with->setObjectName(QStringLiteral("withMemory"));
-    auto* withoutBox = new QGroupBox(tr("Without memory (the plain model)"), this);
-    (new QVBoxLayout(withoutBox))->addWidget(m_without);
-    auto* withBox = new QGroupBox(tr("With memory"), this);
-    (new QVBoxLayout(withBox))->addWidget(m_with);
+    m_withoutTokens = new TokenTableModel(this);
+    m_withTokens = new TokenTableModel(this);
+    auto box = [this](const QString& title, TokenView* view, TokenTableModel* tokens) {
+        auto* group = new QGroupBox(title, this);
+        auto* table = new QTableView(group);
+        table->setModel(tokens);
+        table->verticalHeader()->hide();
+        table->verticalHeader()->setDefaultSectionSize(table->fontMetrics().height() + 6);
+        table->setSelectionBehavior(QAbstractItemView::SelectRows);
+        table->setWordWrap(false);
+        auto* header = table->horizontalHeader();
+        header->setSectionResizeMode(TokenTableModel::Index, QHeaderView::ResizeToContents);
+        header->setSectionResizeMode(TokenTableModel::Token, QHeaderView::Interactive);
+        header->resizeSection(TokenTableModel::Token, 140);
+        header->setSectionResizeMode(TokenTableModel::Probability, QHeaderView::ResizeToContents);
+        header->setSectionResizeMode(TokenTableModel::Alternatives, QHeaderView::Stretch);
+        auto* split = new QSplitter(Qt::Vertical, group);
+        split->addWidget(view);
+        split->addWidget(table);
+        split->setStretchFactor(0, 1);
+        split->setStretchFactor(1, 2);
+        split->setChildrenCollapsible(false);
+        (new QVBoxLayout(group))->addWidget(split);
+        return group;
+    };
+    auto* withoutBox = box(tr("Without memory (the plain model)"), m_without, m_withoutTokens);
+    auto* withBox = box(tr("With memory"), m_with, m_withTokens);
     auto* answers = new QHBoxLayout;
     answers->addWidget(withoutBox, 1);
     answers->addWidget(withBox, 1);
     m_diffLabel = new QLabel(this);
     m_diffLabel->setWordWrap(true);
     m_diffLabel->setText(tr("Words only the plain model says are marked red, words the memory adds green. "
-                            "Hover a word to see each token's probability."));
+                            "Hover a word for its token's probability; the tables list every token."));
 
     m_gauge = new ScopeGauge(this);
     m_gauge->setObjectName(QStringLiteral("scopeGauge"));
@@ -313,6 +340,8 @@ void QueryPanel::showResult(const CompareView& v) {
     m_last = v;
     m_without->setAnswer(v.withoutMemory, v.withoutTokens, sideFlags(v.diff, 1), QColor(0xff, 0xc8, 0xc8));
     m_with->setAnswer(v.withMemory, v.withTokens, sideFlags(v.diff, 2), QColor(0xc4, 0xf0, 0xc4));
+    m_withoutTokens->setTokens(v.withoutTokens);
+    m_withTokens->setTokens(v.withTokens);
     m_gauge->setScore(v.score);
     m_nearest->setText(v.nearestFactId != 0
                            ? tr("fact %1: %2").arg(v.nearestFactId).arg(v.nearestText.toHtmlEscaped())

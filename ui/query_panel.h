@@ -13,11 +13,13 @@ class QLabel;
 class QLineEdit;
 class QPushButton;
 class QSlider;
+class QTableView;
 class QTimer;
 
 namespace larimar::ui {
 
 class Engine;
+class TokenTableModel;
 
 /// Read-only text of one generated answer. Knows which characters each token covers, so a
 /// hover shows the token's probability and the alternatives the model weighed.
@@ -73,6 +75,8 @@ public:
     QPushButton* compareButton() const { return m_compare; }
     TokenView* withoutView() const { return m_without; }
     TokenView* withView() const { return m_with; }
+    TokenTableModel* withoutTokens() const { return m_withoutTokens; }
+    TokenTableModel* withTokens() const { return m_withTokens; }
     ScopeGauge* gauge() const { return m_gauge; }
     QSlider* thresholdSlider() const { return m_slider; }
     QLabel* scopeLabel() const { return m_scopeLabel; }
@@ -97,6 +101,8 @@ private:
     QPushButton* m_compare;
     TokenView* m_without;
     TokenView* m_with;
+    TokenTableModel* m_withoutTokens;
+    TokenTableModel* m_withTokens;
     QLabel* m_diffLabel;
     ScopeGauge* m_gauge;
     QSlider* m_slider;

@@ -4,6 +4,8 @@
 #include <QColor>
 #include <QFont>
 
+#include <algorithm>
+
 namespace larimar::ui {
 
 namespace {
@@ -153,6 +155,63 @@ QVariant HistoryTableModel::headerData(int section, Qt::Orientation orientation,
     case Actor: return tr("Actor");
     case Reason: return tr("Reason");
     case Digest: return tr("Memory digest");
+    }
+    return {};
+}
+
+// --- tokens --------------------------------------------------------------------------------
+
+namespace {
+/// A token as a reader sees it: visible spaces and line breaks.
+QString visibleToken(const QString& t) {
+    QString s = t;
+    s.replace(QLatin1Char(' '), QChar(0x00B7)).replace(QLatin1Char('\n'), QStringLiteral("\\n"));
+    return s;
+}
+} // namespace
+
+void TokenTableModel::setTokens(const QVector<TokenInfo>& tokens) {
+    beginResetModel();
+    m_tokens = tokens;
+    endResetModel();
+}
+
+int TokenTableModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : m_tokens.size(); }
+int TokenTableModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+
+QVariant TokenTableModel::data(const QModelIndex& index, int role) const {
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) return {};
+    const TokenInfo& t = m_tokens[index.row()];
+    if (role == Qt::DisplayRole) {
+        switch (index.column()) {
+        case Index: return index.row() + 1;
+        case Token: return visibleToken(t.text);
+        case Probability: return QStringLiteral("%1").arg(t.probability, 0, 'f', 3);
+        case Alternatives: {
+            QStringList alts;
+            for (const auto& [alt, p] : t.alternatives)
+                if (alt != t.text) alts << QStringLiteral("%1 %2%").arg(visibleToken(alt)).arg(100.0 * p, 0, 'f', 1);
+            return alts.join(QStringLiteral(", "));
+        }
+        }
+    }
+    if (role == Qt::BackgroundRole && index.column() == Probability) {
+        // Pale red for tokens the model was unsure of.
+        const int shade = static_cast<int>(255 - 70 * (1.0 - std::clamp(t.probability, 0.0, 1.0)));
+        return QBrush(QColor(255, shade, shade));
+    }
+    if (role == Qt::TextAlignmentRole && (index.column() == Index || index.column() == Probability))
+        return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
+    return {};
+}
+
+QVariant TokenTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
+    switch (section) {
+    case Index: return tr("#");
+    case Token: return tr("Token");
+    case Probability: return tr("p");
+    case Alternatives: return tr("Alternatives (p)");
     }
     return {};
 }

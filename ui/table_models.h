@@ -53,6 +53,24 @@ private:
     qint64 m_broken = 0;
 };
 
+/// The tokens of one generated answer: text, probability and the alternatives the model weighed.
+class TokenTableModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    enum Column { Index, Token, Probability, Alternatives, ColumnCount };
+    using QAbstractTableModel::QAbstractTableModel;
+
+    void setTokens(const QVector<TokenInfo>& tokens);
+
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+private:
+    QVector<TokenInfo> m_tokens;
+};
+
 class ImportTableModel : public QAbstractTableModel {
     Q_OBJECT
 public:

@@ -61,7 +61,9 @@ protected:
         for (QAbstractItemModel* m : {static_cast<QAbstractItemModel*>(w->factsPanel()->model()),
                                       static_cast<QAbstractItemModel*>(w->factsPanel()->proxy()),
                                       static_cast<QAbstractItemModel*>(w->historyPanel()->model()),
-                                      static_cast<QAbstractItemModel*>(w->historyPanel()->proxy())})
+                                      static_cast<QAbstractItemModel*>(w->historyPanel()->proxy()),
+                                      static_cast<QAbstractItemModel*>(w->queryPanel()->withTokens()),
+                                      static_cast<QAbstractItemModel*>(w->queryPanel()->withoutTokens())})
             m_testers.push_back(std::make_unique<Tester>(m, Tester::FailureReportingMode::Fatal));
         m_window->start([] { return larimar::test::makeFakeModel("ui-test-model"); }, QStringLiteral("synthetic"),
                         workspacePath());
@@ -182,6 +184,8 @@ TEST_F(Workbench, CompareShowsTheFactAndForgetTurnsItBack) {
     EXPECT_FALSE(query()->withView()->markedRanges().isEmpty()) << "the differing words are marked";
     EXPECT_FALSE(query()->withoutView()->markedRanges().isEmpty());
     EXPECT_TRUE(query()->withView()->tokenToolTip(1).contains(QStringLiteral("p = "))) << "token probability on hover";
+    EXPECT_EQ(query()->withTokens()->rowCount(), static_cast<int>(after.withTokens.size())) << "and listed";
+    EXPECT_GT(query()->withTokens()->rowCount(), 0);
     ASSERT_TRUE(query()->gauge()->score().has_value());
     EXPECT_GE(*query()->gauge()->score(), query()->threshold());
     EXPECT_TRUE(query()->scopeLabel()->text().contains(QStringLiteral("in scope")));
