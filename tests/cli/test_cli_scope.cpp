@@ -1,0 +1,161 @@
+// In-process tests of `larimar scope`, `larimar eval scope` and `larimar train-scope` with the fake
+// model (tests/core/fake_text_model.h) and the real USE-Lite encoder (skipped without
+// models/fetch-assets.sh), on a small CounterFact fixture (tests/data/scope/counterfact-val-8.json).
+#include "../core/fake_text_model.h"
+
+#include "app/cli/cli.h"
+#include "core/scope/scope_classifier.h"
+#include "core/scope/scope_detectors.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kFixture = LARIMAR_TEST_DATA_DIR "/scope/counterfact-val-8.json";
+
+struct Result {
+    int code;
+    std::string out, err;
+    nlohmann::json json() const { return nlohmann::json::parse(out); }
+};
+
+class CliScope : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (!larimar::sharedSentenceEncoder()) GTEST_SKIP() << "no USE-Lite assets: run models/fetch-assets.sh";
+        std::string tmpl = (fs::temp_directory_path() / "larimar-cli-scope-XXXXXX").string();
+        ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+        m_dir = tmpl;
+        m_model = larimar::test::makeFakeModel();
+    }
+    void TearDown() override {
+        std::error_code ec;
+        if (!m_dir.empty()) fs::remove_all(m_dir, ec);
+    }
+    std::string file(const std::string& name) const { return (m_dir / name).string(); }
+
+    Result run(std::vector<std::string> args) {
+        args.insert(args.begin(), {"--workspace", file("ws.larimar")});
+        std::ostringstream out, err;
+        auto model = m_model;
+        const int code = larimar::cli::run(args, out, err, [model](const larimar::cli::GlobalOptions&) { return model; });
+        return {code, out.str(), err.str()};
+    }
+
+    fs::path m_dir;
+    std::shared_ptr<larimar::SyntheticTextModel> m_model;
+};
+
+} // namespace
+
+TEST_F(CliScope, EmptyWorkspaceThenAWrittenFactThenItsThreshold) {
+    auto r = run({"--json", "scope", "Fredville is the capital of Freedonia."});
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto j = r.json();
+    EXPECT_FALSE(j.at("in_scope").get<bool>());
+    EXPECT_EQ(j.at("detector"), "esd use-lite");
+    EXPECT_TRUE(j.at("nearest_fact").is_null());
+    EXPECT_FALSE(j.at("isd").at("in_scope").get<bool>());
+
+    ASSERT_EQ(run({"write", "The capital of Freedonia is Fredville."}).code, 0);
+    ASSERT_EQ(run({"write", "Bananas are rich in potassium."}).code, 0);
+    r = run({"--json", "scope", "Fredville is the capital of Freedonia."});
+    ASSERT_EQ(r.code, 0) << r.err;
+    j = r.json();
+    EXPECT_TRUE(j.at("in_scope").get<bool>());
+    EXPECT_EQ(j.at("threshold"), larimar::kEsdThreshold);
+    EXPECT_EQ(j.at("threshold_from"), "detector default");
+    EXPECT_EQ(j.at("nearest_fact").at("id"), 1);
+    EXPECT_EQ(j.at("nearest_fact").at("text"), "The capital of Freedonia is Fredville.");
+    EXPECT_GT(j.at("nearest_fact").at("similarity").get<double>(), 0.8);
+    EXPECT_EQ(j.at("esd").at("score"), j.at("score"));
+    // The ISD scores the same prompt with the model's encoder and memory.
+    EXPECT_TRUE(j.at("isd").at("available").get<bool>());
+    EXPECT_TRUE(j.at("isd").contains("distance"));
+
+    // Text output names the decision, both detectors and the nearest fact.
+    r = run({"scope", "Fredville is the capital of Freedonia."});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("decision: in scope by esd use-lite"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("nearest fact 1"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("ISD:"), std::string::npos) << r.out;
+
+    // A workspace threshold, then a one-off one.
+    ASSERT_EQ(run({"scope", "--set-threshold", "0.99"}).code, 0);
+    j = run({"--json", "scope", "Fredville is the capital of Freedonia."}).json();
+    EXPECT_FALSE(j.at("in_scope").get<bool>());
+    EXPECT_EQ(j.at("threshold"), 0.99);
+    EXPECT_EQ(j.at("threshold_from"), "workspace setting");
+    j = run({"--json", "scope", "Fredville is the capital of Freedonia.", "--threshold", "0.5"}).json();
+    EXPECT_TRUE(j.at("in_scope").get<bool>());
+    // The query path uses the same workspace threshold.
+    j = run({"--json", "query", "Fredville is the capital of Freedonia."}).json();
+    EXPECT_FALSE(j.at("in_scope").get<bool>());
+    EXPECT_EQ(j.at("threshold"), 0.99);
+
+    // --detector isd decides with the internal detector.
+    j = run({"--json", "scope", "Fredville is the capital of Freedonia.", "--detector", "isd"}).json();
+    EXPECT_EQ(j.at("detector"), "isd distance");
+    EXPECT_TRUE(j.at("esd").at("available").get<bool>());
+
+    EXPECT_EQ(run({"scope"}).code, 1);
+    EXPECT_NE(run({"scope", "x", "--detector", "nope"}).code, 0);
+}
+
+TEST_F(CliScope, EvalScopeOnAFixtureWritesMetricsAndRoc) {
+    const auto roc = file("roc.svg");
+    const auto csv = file("scores.csv");
+    auto r = run({"--json", "eval", "scope", kFixture, "--roc", roc, "--csv", csv});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto j = r.json();
+    EXPECT_EQ(j.at("detector"), "esd use-lite");
+    EXPECT_EQ(j.at("facts"), 8);
+    EXPECT_EQ(j.at("positives"), 8);
+    EXPECT_EQ(j.at("negatives"), 8);
+    for (const char* k : {"eer", "f1", "auc", "precision", "recall"}) {
+        EXPECT_GE(j.at(k).get<double>(), 0.0) << k;
+        EXPECT_LE(j.at(k).get<double>(), 1.0) << k;
+    }
+    EXPECT_EQ(j.at("threshold"), larimar::kEsdThreshold);
+    EXPECT_FALSE(j.at("roc").empty());
+    EXPECT_GT(fs::file_size(roc), 100u);
+    std::ifstream in(csv);
+    std::string line;
+    int rows = 0;
+    while (std::getline(in, line)) ++rows;
+    EXPECT_EQ(rows, 1 + 16);
+    EXPECT_NE(r.err.find("eval scope:"), std::string::npos) << "no progress on stderr";
+
+    // Text output, --limit, the ISD and a bad ROC file name.
+    r = run({"eval", "scope", kFixture, "--limit", "4", "--threshold", "0.5"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("4 facts written"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("equal error rate"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("F1 at 0.500"), std::string::npos) << r.out;
+    r = run({"--json", "eval", "scope", kFixture, "--detector", "isd"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.json().at("detector"), "isd distance");
+    EXPECT_EQ(run({"eval", "scope", kFixture, "--roc", file("roc.txt")}).code, 1);
+}
+
+TEST_F(CliScope, TrainScopeSavesAClassifierTheEditorThenUses) {
+    const auto modelDir = file("model");
+    fs::create_directories(modelDir);
+    auto r = run({"--json", "train-scope", "--data", kFixture, "--output", modelDir, "--facts-per-memory", "4",
+                  "--iterations", "50"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.json().at("positives"), 8);
+    EXPECT_EQ(r.json().at("negatives"), 8);
+    const auto saved = fs::path(modelDir) / larimar::kScopeClassifierFile;
+    ASSERT_TRUE(fs::exists(saved));
+    EXPECT_EQ(larimar::ScopeClassifier::load(saved.string()).modelHash, m_model->weightsHash());
+    EXPECT_EQ(run({"train-scope", "--data", kFixture, "--output", file("missing")}).code, 1);
+}
