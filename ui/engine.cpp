@@ -129,7 +129,10 @@ void EngineWorker::openWorkspace(const QString& path) {
             [&] {
                 m_editor.reset();
                 EditorOptions o;
-                if (m_scopeFactory) o.scope = m_scopeFactory.make(m_model, ss(path));
+                if (m_scopeFactory)
+                    o.scope = m_scopeFactory.make(m_model, ss(path), [this](std::int64_t done, std::int64_t total) {
+                        emit openProgress(done, total);
+                    });
                 m_editor = std::make_unique<Editor>(m_model, ss(path), o);
                 if (o.scope && m_scopeFactory.connect) m_scopeFactory.connect(*o.scope, *m_editor);
                 m_lastPrompt.clear();
@@ -363,6 +366,7 @@ Engine::Engine(QObject* parent) : QObject(parent), m_cancel(std::make_shared<std
     connect(w, &EngineWorker::writeKeyReady, this, &Engine::writeKeyReady);
     connect(w, &EngineWorker::importPreviewReady, this, &Engine::importPreviewReady);
     connect(w, &EngineWorker::batchProgress, this, &Engine::batchProgress);
+    connect(w, &EngineWorker::openProgress, this, &Engine::openProgress);
     connect(w, &EngineWorker::batchFinished, this, &Engine::batchFinished);
     connect(w, &EngineWorker::edited, this, &Engine::edited);
     connect(w, &EngineWorker::historyExported, this, &Engine::historyExported);

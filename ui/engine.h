@@ -10,6 +10,7 @@
 #include <QThread>
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -27,11 +28,17 @@ class EngineWorker;
 
 /// Makes the model; called on the worker thread (loading takes seconds).
 using ModelFactory = std::function<std::shared_ptr<TextModel>()>;
+/// Reports (done, total) of long work while opening a workspace (a scope detector embedding
+/// the facts it has not seen).
+using OpenProgress = std::function<void(std::int64_t, std::int64_t)>;
+
 /// Makes the scope detector of each workspace opened (on the worker thread); empty: the
 /// Editor's default. `connect` (optional) runs once the Editor exists (a detector that reads
 /// the memory needs it).
 struct ScopeFactory {
-    std::function<std::shared_ptr<ScopeDetector>(const std::shared_ptr<TextModel>& model, const std::string& workspace)> make;
+    std::function<std::shared_ptr<ScopeDetector>(const std::shared_ptr<TextModel>& model, const std::string& workspace,
+                                                 const OpenProgress& progress)>
+        make;
     std::function<void(ScopeDetector&, const Editor&)> connect;
     explicit operator bool() const { return static_cast<bool>(make); }
 };
@@ -81,6 +88,8 @@ signals:
     void writeKeyReady(qint64 factId, const QVector<double>& key);
     void importPreviewReady(const QString& path, const larimar::ui::ImportRecords& records);
     void batchProgress(qint64 done, qint64 total);
+    /// Progress of opening a workspace (the scope detector preparing its facts).
+    void openProgress(qint64 done, qint64 total);
     /// written false: cancelled or failed (nothing was written).
     void batchFinished(bool written, const QString& message);
     /// A change was committed; summary for the status bar ("edit 5 (write): fact 3").

@@ -43,6 +43,7 @@ signals:
     void writeKeyReady(qint64 factId, const QVector<double>& key);
     void importPreviewReady(const QString& path, const larimar::ui::ImportRecords& records);
     void batchProgress(qint64 done, qint64 total);
+    void openProgress(qint64 done, qint64 total);
     void batchFinished(bool written, const QString& message);
     void edited(const QString& summary);
     void historyExported(const QString& path);

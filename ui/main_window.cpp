@@ -145,6 +145,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         connect(dialog, &QDialog::accepted, this, [this, dialog] { startBatch(dialog->records(), dialog->reason()); });
         dialog->open();
     });
+    connect(m_engine, &Engine::openProgress, this, [this](qint64 done, qint64 total) {
+        statusBar()->showMessage(tr("Preparing the scope detector: %1 of %2 facts").arg(done).arg(total), 3000);
+    });
     connect(m_engine, &Engine::batchProgress, this, [this](qint64 done, qint64 total) {
         if (!m_progress) return;
         m_progress->setMaximum(static_cast<int>(total));

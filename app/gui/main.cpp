@@ -7,6 +7,7 @@
 //   --size WxH          window size (screenshots at 1280x800, 1920x1080)
 //   --quit-after-start  start, wait until loaded, print the start-up time and exit 0 (smoke test)
 #include "core/model/text_model.h"
+#include "core/scope/scope_detectors.h"
 #include "core/util/model_paths.h"
 #include "ui/facts_panel.h"
 #include "ui/main_window.h"
@@ -55,9 +56,12 @@ int main(int argc, char** argv) {
                               QStringLiteral("text"));
     QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Window size, e.g. 1280x800."),
                             QStringLiteral("WxH"));
+    QCommandLineOption scope(QStringLiteral("scope"),
+                             QStringLiteral("Scope detector: auto (ESD when its assets are installed, else ISD), esd or isd."),
+                             QStringLiteral("kind"), QStringLiteral("auto"));
     QCommandLineOption quitAfterStart(QStringLiteral("quit-after-start"),
                                       QStringLiteral("Start, wait until loaded, print the start-up time and exit 0."));
-    parser.addOptions({model, screenshot, tab, prompt, size, quitAfterStart});
+    parser.addOptions({model, scope, screenshot, tab, prompt, size, quitAfterStart});
     parser.process(app);
 
     larimar::ui::MainWindow window;
@@ -81,12 +85,26 @@ int main(int argc, char** argv) {
                                   : QFileInfo(parser.positionalArguments().front()).absoluteFilePath();
     const std::string modelDir = parser.value(model).toStdString();
     const QString label = modelDir.empty() ? QStringLiteral("the bundled model") : parser.value(model);
+    // The same detector the CLI uses, made for each workspace opened.
+    larimar::ui::ScopeFactory scopeFactory;
+    scopeFactory.make = [modelDir, kind = parser.value(scope).toStdString()](
+                            const std::shared_ptr<larimar::TextModel>& m, const std::string& path,
+                            const larimar::ui::OpenProgress& progress) {
+        larimar::ScopeDetectorSetup s;
+        s.kind = kind;
+        s.model = m;
+        s.modelDir = larimar::resolveModelDir(modelDir); // the ISD's classifier lives beside the model
+        s.workspacePath = path;
+        s.progress = progress;
+        return larimar::makeScopeDetector(s);
+    };
+    scopeFactory.connect = [](larimar::ScopeDetector& d, const larimar::Editor& e) { larimar::connectScopeDetector(d, e); };
     // Runs on the engine's worker thread: the window is up while the model loads.
     window.start(
         [modelDir]() -> std::shared_ptr<larimar::TextModel> {
             return larimar::loadTextModel(larimar::resolveModelDir(modelDir));
         },
-        label, workspace);
+        label, workspace, scopeFactory);
     window.show();
 
     const bool shoot = parser.isSet(screenshot);
