@@ -158,6 +158,8 @@ void EngineWorker::publishState() {
         r.reason = qs(e.reason);
         r.digestBefore = qs(e.memoryDigestBefore);
         r.digestAfter = qs(e.memoryDigestAfter);
+        r.modelId = qs(e.modelId);
+        r.hash = qs(e.hash);
         times[e.id] = r.time;
         s->edits.append(r);
     }

@@ -40,6 +40,8 @@ struct EditRow {
     QString reason;
     QString digestBefore;
     QString digestAfter;
+    QString modelId;
+    QString hash; ///< this row's audit hash
 };
 
 /// What the engine has open: shown in the status bar and the About box.

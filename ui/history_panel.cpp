@@ -13,8 +13,12 @@
 #include <QPushButton>
 #include <QSortFilterProxyModel>
 #include <QStandardPaths>
+#include <QSplitter>
 #include <QTableView>
+#include <QTextBrowser>
 #include <QVBoxLayout>
+
+#include <algorithm>
 
 namespace larimar::ui {
 
@@ -56,6 +60,10 @@ HistoryPanel::HistoryPanel(Engine* engine, QWidget* parent) : QWidget(parent), m
     header->resizeSection(HistoryTableModel::Facts, 140);
     header->setSectionResizeMode(HistoryTableModel::Reason, QHeaderView::Stretch);
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &HistoryPanel::updateButtons);
+    connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &HistoryPanel::showDetails);
+    m_details = new QTextBrowser(this);
+    m_details->setObjectName(QStringLiteral("editDetails"));
+    m_details->setPlaceholderText(tr("Select an edit to see what it did."));
 
     m_rollback = new QPushButton(tr("&Roll Back to Here..."), this);
     m_rollback->setObjectName(QStringLiteral("rollback"));
@@ -72,13 +80,20 @@ HistoryPanel::HistoryPanel(Engine* engine, QWidget* parent) : QWidget(parent), m
 
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(top);
-    layout->addWidget(m_view, 1);
+    auto* split = new QSplitter(Qt::Vertical, this);
+    split->addWidget(m_view);
+    split->addWidget(m_details);
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 1);
+    split->setChildrenCollapsible(false);
+    layout->addWidget(split, 1);
     layout->addLayout(bottom);
     connect(m_proxy, &QAbstractItemModel::modelReset, this, &HistoryPanel::updateButtons);
     updateButtons();
 }
 
 void HistoryPanel::setState(const EngineStatePtr& state) {
+    m_state = state;
     const qint64 selected = selectedEditId();
     m_model->setEdits(state->edits);
     m_model->setBrokenEdit(state->auditOk ? 0 : state->auditBrokenEdit);
@@ -97,6 +112,39 @@ void HistoryPanel::setState(const EngineStatePtr& state) {
                                 .arg(state->auditMessage));
     }
     updateButtons();
+    showDetails();
+}
+
+void HistoryPanel::showDetails() {
+    const qint64 id = selectedEditId();
+    const int row = m_model->rowOf(id);
+    if (id == 0 || row < 0 || !m_state) {
+        m_details->clear();
+        return;
+    }
+    const EditRow& e = m_model->edits()[row];
+    QHash<qint64, const FactRow*> facts;
+    for (const auto& f : m_state->facts) facts.insert(f.id, &f);
+    QString html = tr("<b>Edit %1</b> &middot; %2 &middot; %3 UTC &middot; by %4 &middot; model %5")
+                       .arg(e.id)
+                       .arg(e.op.toHtmlEscaped(), e.time.left(19).replace(QLatin1Char('T'), QLatin1Char(' ')),
+                            e.actor.toHtmlEscaped(), e.modelId.toHtmlEscaped());
+    if (!e.reason.isEmpty()) html += tr("<br>Reason: %1").arg(e.reason.toHtmlEscaped());
+    html += tr("<br>Memory: <tt>%1</tt> &rarr; <tt>%2</tt><br>Audit hash: <tt>%3</tt>")
+                .arg(e.digestBefore.left(16), e.digestAfter.left(16), e.hash.left(16));
+    html += tr("<br>%1:").arg(factCount(e.factIds.size()));
+    const int shown = std::min<int>(static_cast<int>(e.factIds.size()), 200);
+    html += QStringLiteral("<ul style='margin-top:0'>");
+    for (int i = 0; i < shown; ++i) {
+        const FactRow* f = facts.value(e.factIds[i]);
+        html += QStringLiteral("<li>%1: %2 <i>(now %3)</i></li>")
+                    .arg(e.factIds[i])
+                    .arg(f ? f->text.toHtmlEscaped() : QString())
+                    .arg(f && f->written ? tr("written") : tr("forgotten"));
+    }
+    html += QStringLiteral("</ul>");
+    if (shown < e.factIds.size()) html += tr("... and %1 more").arg(e.factIds.size() - shown);
+    m_details->setHtml(html);
 }
 
 qint64 HistoryPanel::selectedEditId() const {

@@ -10,6 +10,7 @@ class QLineEdit;
 class QPushButton;
 class QSortFilterProxyModel;
 class QTableView;
+class QTextBrowser;
 
 namespace larimar::ui {
 
@@ -26,6 +27,8 @@ public:
     QTableView* view() const { return m_view; }
     QLineEdit* filterEdit() const { return m_filter; }
     QLabel* auditLabel() const { return m_audit; }
+    /// What the selected edit did, fact by fact.
+    QTextBrowser* details() const { return m_details; }
     QPushButton* rollbackButton() const { return m_rollback; }
     /// The selected edit (0: none).
     qint64 selectedEditId() const;
@@ -40,6 +43,7 @@ public slots:
 
 private:
     void updateButtons();
+    void showDetails();
 
     Engine* m_engine;
     HistoryTableModel* m_model;
@@ -49,6 +53,8 @@ private:
     QLabel* m_audit;
     QPushButton* m_rollback;
     QPushButton* m_export;
+    QTextBrowser* m_details;
+    EngineStatePtr m_state;
 };
 
 } // namespace larimar::ui

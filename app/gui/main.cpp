@@ -5,17 +5,21 @@
 //   --tab NAME          show facts|query|memory|history first (with --screenshot: that panel)
 //   --prompt TEXT       ask TEXT in Query & compare once loaded (screenshots with real answers)
 //   --size WxH          window size (screenshots at 1280x800, 1920x1080)
+//   --import FILE       read FILE once loaded and show its import preview (with --screenshot the
+//                       dialog is saved beside the window as FILE-dialog.png)
 //   --quit-after-start  start, wait until loaded, print the start-up time and exit 0 (smoke test)
 #include "core/model/text_model.h"
 #include "core/scope/scope_detectors.h"
 #include "core/util/model_paths.h"
 #include "ui/facts_panel.h"
+#include "ui/history_panel.h"
 #include "ui/main_window.h"
 #include "ui/query_panel.h"
 #include "ui/table_models.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QDialog>
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QLineEdit>
@@ -61,7 +65,9 @@ int main(int argc, char** argv) {
                              QStringLiteral("kind"), QStringLiteral("auto"));
     QCommandLineOption quitAfterStart(QStringLiteral("quit-after-start"),
                                       QStringLiteral("Start, wait until loaded, print the start-up time and exit 0."));
-    parser.addOptions({model, scope, screenshot, tab, prompt, size, quitAfterStart});
+    QCommandLineOption import(QStringLiteral("import"), QStringLiteral("Preview importing this file once loaded."),
+                              QStringLiteral("file"));
+    parser.addOptions({model, scope, screenshot, tab, prompt, size, import, quitAfterStart});
     parser.process(app);
 
     larimar::ui::MainWindow window;
@@ -108,17 +114,18 @@ int main(int argc, char** argv) {
     window.show();
 
     const bool shoot = parser.isSet(screenshot);
-    if (shoot || parser.isSet(quitAfterStart) || parser.isSet(prompt)) {
+    if (shoot || parser.isSet(quitAfterStart) || parser.isSet(prompt) || parser.isSet(import)) {
         const QString file = parser.value(screenshot);
+        const QString importFile = parser.value(import);
         const QString question = parser.value(prompt);
         const bool quit = shoot || parser.isSet(quitAfterStart);
         auto* engine = window.engine();
         // The first time the engine is idle the model and the workspace are loaded (or failed).
         struct Progress {
-            bool ready = false, asked = false, selected = false;
+            bool ready = false, asked = false, selected = false, imported = false;
         };
         auto step = std::make_shared<Progress>();
-        QObject::connect(engine, &larimar::ui::Engine::idle, &window, [&window, engine, file, question, quit, step, &clock] {
+        QObject::connect(engine, &larimar::ui::Engine::idle, &window, [&window, engine, file, question, importFile, quit, step, &clock] {
             if (!step->ready) {
                 step->ready = true;
                 std::fprintf(stderr, "larimar-workbench: ready in %lld ms (%s)\n", static_cast<long long>(clock.elapsed()),
@@ -131,11 +138,19 @@ int main(int argc, char** argv) {
                 window.queryPanel()->compareNow();
                 return;
             }
+            if (!importFile.isEmpty() && !step->imported && engine->hasWorkspace()) {
+                step->imported = true;
+                window.importFile(importFile);
+                return;
+            }
             if (!quit) return;
             // Show a selected fact's write key in the memory panel of a screenshot.
             auto* facts = window.factsPanel();
             if (!step->selected && facts->model()->rowCount() > 0 && !facts->view()->currentIndex().isValid()) {
                 step->selected = true;
+                // ... and the newest edit's details in the history.
+                if (const auto state = engine->state(); state && !state->edits.isEmpty())
+                    window.historyPanel()->selectEdit(state->edits.back().id);
                 facts->selectFact(facts->model()->facts().back().id);
                 if (engine->pending() > 0) return; // the write key request makes the engine idle again
             }
@@ -145,6 +160,14 @@ int main(int argc, char** argv) {
                     std::fprintf(stderr, "larimar-workbench: cannot write %s\n", file.toLocal8Bit().constData());
                     code = 1;
                 }
+                // Dialogs open over the window (an import preview, an error) are saved beside it.
+                if (!file.isEmpty())
+                    for (QDialog* d : window.findChildren<QDialog*>())
+                        if (d->isVisible()) {
+                            QString name = file;
+                            name.insert(name.lastIndexOf(QLatin1Char('.')), QStringLiteral("-dialog"));
+                            d->grab().save(name);
+                        }
                 QApplication::exit(code);
             });
         });

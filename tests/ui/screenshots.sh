@@ -39,4 +39,9 @@ for size in 1280x800 1920x1080; do
     [[ -s "$OUT/$tab-$size.png" ]] || { echo "screenshots: no $OUT/$tab-$size.png" >&2; exit 1; }
   done
 done
+# The import preview of a CSV file, over the Facts tab.
+xvfb-run -a -s "-screen 0 1280x800x24" "$BUILD/bin/larimar-workbench" "${MODEL_ARGS[@]}" --size 1280x800 --tab facts \
+  --import "$(dirname "$0")/../data/datasets/facts.csv" --screenshot "$OUT/import-1280x800.png" "$WS" 2>&1 |
+  grep -v XDG_RUNTIME_DIR || true
+[[ -s "$OUT/import-1280x800-dialog.png" ]] || { echo "screenshots: no import preview" >&2; exit 1; }
 echo "screenshots: wrote $(ls "$OUT"/*.png | wc -l) PNGs to $OUT"

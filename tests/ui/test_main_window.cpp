@@ -28,6 +28,7 @@
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
+#include <QTextBrowser>
 #include <QTimer>
 #include <gtest/gtest.h>
 #include <qcustomplot.h>
@@ -199,6 +200,8 @@ TEST_F(Workbench, CompareShowsTheFactAndForgetTurnsItBack) {
     EXPECT_EQ(cell(facts()->model(), 0, FactTableModel::State), QStringLiteral("forgotten"));
     EXPECT_EQ(cell(history()->model(), 1, HistoryTableModel::Op), QStringLiteral("forget"));
     EXPECT_EQ(cell(history()->model(), 1, HistoryTableModel::Reason), QStringLiteral("wrong city"));
+    history()->selectEdit(2);
+    EXPECT_TRUE(history()->details()->toPlainText().contains(kFact)) << "the edit's details name its facts";
 
     CompareView again = ask(kPrompt);
     EXPECT_EQ(again.withMemory, plain) << "the with-memory answer changes back";
