@@ -23,7 +23,7 @@ namespace evalsupport {
 
 void addCommonOptions(CLI::App& sub, CommonOptions& o) {
     sub.add_option("--limit", o.limit, "Use only the first N cases (after --shuffle)")->check(CLI::NonNegativeNumber);
-    sub.add_option("--seed", o.seed, "Seed of every random choice (--shuffle, the forgotten subset)");
+    sub.add_option("--seed", o.seed, "Seed of every random choice (--shuffle; eval forget: which facts are forgotten)")->capture_default_str();
     sub.add_flag("--shuffle", o.shuffle, "Shuffle the cases with --seed before taking --limit");
     sub.add_option("--csv", o.csv, "Write one row per case to this CSV file");
     sub.add_option("--plot", o.plot, "Draw the experiment's figure to this .png or .svg file");

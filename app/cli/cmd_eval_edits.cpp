@@ -45,15 +45,17 @@ public:
         m_sub->add_option("--sweep", m_sweep, "Batch mode over these batch sizes, e.g. 1,4,16,64,128 (the batch-editing curve)");
         m_sub->add_option("--max-eval-per-batch", m_maxEvalPerBatch, "Batch mode: evaluate at most this many cases of each batch (0: all)")
             ->check(CLI::NonNegativeNumber);
-        m_sub->add_option("--every", m_every, "Sequential mode: measure retention after every k edits")->check(CLI::PositiveNumber);
+        m_sub->add_option("--every", m_every, "Sequential mode: measure retention after every k edits")->capture_default_str()->check(CLI::PositiveNumber);
         m_sub->add_option("--unrelated", m_unrelated, "Sequential mode: held-out cases whose neighbourhood prompts measure test retention")
+            ->capture_default_str()
             ->check(CLI::NonNegativeNumber);
         m_sub->add_flag("--no-locality", m_noLocality, "Skip the output-unchanged locality measure");
         m_sub->add_option("--max-paraphrases", m_maxParaphrases, "At most this many paraphrase prompts per case (0: all)")->check(CLI::NonNegativeNumber);
         m_sub->add_option("--max-neighbourhood", m_maxNeighbourhood, "At most this many neighbourhood prompts per case (0: all)")->check(CLI::NonNegativeNumber);
-        m_sub->add_option("--generation-tokens", m_generationTokens, "Tokens generated for generation accuracy and locality")->check(CLI::PositiveNumber);
+        m_sub->add_option("--generation-tokens", m_generationTokens, "Tokens generated for generation accuracy and locality")->capture_default_str()->check(CLI::PositiveNumber);
         if (!cf)
             m_sub->add_option("--target", m_target, "Edit target: alt (the counterfactual answer) or answers (answers[0], as the public code)")
+                ->capture_default_str()
                 ->check(CLI::IsMember({"alt", "answers"}));
     }
     bool parsed() const override { return m_sub && m_sub->parsed(); }

@@ -30,7 +30,7 @@ public:
         m_sub->add_option("--n", m_sizes, "Facts written, e.g. --n 128,256 (default: K and 2K, the paper's table)")
             ->delimiter(',')
             ->check(CLI::PositiveNumber);
-        m_sub->add_option("--forget-fraction", m_fraction, "Fraction of the written facts forgotten")->check(CLI::Range(0.0, 1.0));
+        m_sub->add_option("--forget-fraction", m_fraction, "Fraction of the written facts forgotten")->capture_default_str()->check(CLI::Range(0.0, 1.0));
     }
     bool parsed() const override { return m_sub && m_sub->parsed(); }
 

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Reproduces every number and figure of docs/RESULTS.md. Run from the repository root:
+#     docs/results/reproduce.sh MODEL_DIR [OUT_DIR]
+# MODEL_DIR: a model directory (the bundled model, or a training checkpoint copied elsewhere).
+# Writes OUT_DIR/<experiment>.{json,txt,png} (default docs/results) and per-case CSVs to $TMPDIR.
+# Each run is sized to take a few minutes on 2 CPU cores; raise the --limit values for tighter numbers.
+set -eu
+MODEL=${1:?usage: docs/results/reproduce.sh MODEL_DIR [OUT_DIR]}
+OUT=${2:-docs/results}
+LARIMAR=${LARIMAR:-build/bin/larimar}
+TMP=${TMPDIR:-/tmp}
+CF=../shared/data/counterfact/easyedit-val.json
+ZSRE=../shared/data/zsre/zsre-train-1k.json
+mkdir -p "$OUT"
+
+run() {
+    name=$1
+    shift
+    echo "== $name: larimar --model MODEL $*" >&2
+    "$LARIMAR" --model "$MODEL" "$@" --json-out "$OUT/$name.json" --plot "$OUT/$name.png" | tee "$OUT/$name.txt"
+}
+
+# CounterFact, single edit (the paper's main table), and zsRE, single edit.
+run cf-single eval counterfact "$CF" --limit 500 --csv "$TMP/cf-single.csv"
+run zsre-single eval zsre "$ZSRE" --skip-invalid --limit 200 --csv "$TMP/zsre-single.csv"
+# Batch editing: the accuracy curve over the number of edits written into one memory.
+run cf-batch eval counterfact "$CF" --limit 512 --sweep 1,4,16,64,128,256,512 --no-generation
+# Sequential editing: edit retention and test retention after every 20 edits (zsRE as the paper, and CounterFact).
+run zsre-sequential eval zsre "$ZSRE" --skip-invalid --mode sequential --limit 200 --every 20
+run cf-sequential eval counterfact "$CF" --mode sequential --limit 200 --every 20
+# Selective forgetting: N = K and N = 2K facts written, half of them forgotten.
+run forget eval forget "$CF" --forget-fraction 0.5 --limit 100
