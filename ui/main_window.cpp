@@ -276,6 +276,8 @@ void MainWindow::workspaceOpened(const EngineInfo& info) {
     m_workspaceLabel->setToolTip(tr("The workspace file: facts, audited history and memory snapshots"));
     m_sizeLabel->setText(tr("K x C = %1 x %2").arg(info.slotCount).arg(info.width));
     m_sizeLabel->setToolTip(tr("memory slots x latent width"));
+    if (info.workspace != m_shownWorkspace) m_query->clearResult();
+    m_shownWorkspace = info.workspace;
     m_query->setInfo(info);
     for (QWidget* w : m_workspaceStatus) w->show();
     auto s = settings();

@@ -97,6 +97,7 @@ private:
     QAction* m_openAction = nullptr;
     QPointer<QProgressDialog> m_progress;
     QString m_lastError;
+    QString m_shownWorkspace;
     bool m_loading = false;
 };
 

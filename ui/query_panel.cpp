@@ -330,6 +330,19 @@ void QueryPanel::setInfo(const EngineInfo& info) {
     m_gauge->setToolTip(tr("Scope score from the detector \"%1\" (bar) against the threshold (red line)").arg(info.detector));
 }
 
+void QueryPanel::clearResult() {
+    m_last = CompareView();
+    m_without->setAnswer({}, {}, {}, {});
+    m_with->setAnswer({}, {}, {}, {});
+    m_without->setPlaceholderText(tr("(no answer yet)"));
+    m_with->setPlaceholderText(tr("(no answer yet)"));
+    m_withoutTokens->setTokens({});
+    m_withTokens->setTokens({});
+    m_gauge->setScore(std::nullopt);
+    m_nearest->clear();
+    updateScopeLabel();
+}
+
 void QueryPanel::compareNow() {
     const QString prompt = m_prompt->text().trimmed();
     if (prompt.isEmpty() || !m_engine->hasWorkspace()) return;

@@ -92,6 +92,8 @@ public slots:
     void compareNow();
     void showResult(const larimar::ui::CompareView& view);
     void setInfo(const larimar::ui::EngineInfo& info);
+    /// Forgets the last answer (another workspace was opened).
+    void clearResult();
 
 private:
     void updateScopeLabel();

@@ -417,4 +417,32 @@ TEST_F(Workbench, TenThousandFactImportKeepsTheWindowResponsive) {
     EXPECT_EQ(history()->model()->rowCount(), 1);
 }
 
+TEST_F(Workbench, AnotherWorkspaceOpensEmptyAndIsRemembered) {
+    writeFact(kFact);
+    const QString second = m_dir.filePath(QStringLiteral("second.larimar"));
+    m_window->openWorkspace(second);
+    ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->info().workspace == second && engine()->pending() == 0; }, kWait))
+        << m_window->lastError().toStdString();
+    EXPECT_EQ(facts()->model()->rowCount(), 0) << "a new workspace starts empty";
+    EXPECT_EQ(history()->model()->rowCount(), 0);
+    EXPECT_TRUE(m_window->windowTitle().contains(QStringLiteral("second.larimar")));
+    const QStringList recent = m_window->recentWorkspaces();
+    ASSERT_GE(recent.size(), 2);
+    EXPECT_EQ(recent.front(), second) << "the newest first";
+    EXPECT_TRUE(recent.contains(workspacePath()));
+    EXPECT_EQ(MainWindow::startWorkspacePath(), second) << "the next start opens the last workspace";
+
+    // Help > About names the version and the model.
+    QAction* about = nullptr;
+    for (QAction* a : m_window->findChildren<QAction*>())
+        if (a->text().contains(QStringLiteral("About Larimar"))) about = a;
+    ASSERT_NE(about, nullptr);
+    about->trigger();
+    QMessageBox* box = nullptr;
+    ASSERT_TRUE(QTest::qWaitFor([&] { return (box = dialog<QMessageBox>()) != nullptr; }, kWait));
+    EXPECT_TRUE(box->text().contains(QStringLiteral(LARIMAR_VERSION)));
+    EXPECT_TRUE(box->informativeText().contains(QStringLiteral("ui-test-model 1")));
+    box->close();
+}
+
 } // namespace
