@@ -90,6 +90,9 @@ CLI::App* setupEvalScope(CLI::App& eval, EvalScopeArgs& a) {
     s->add_option("--latency-facts", a.latencyFacts,
                   "ESD: also time queries with this many stored facts (padded with random vectors)")
         ->check(CLI::Range(0, 10'000'000));
+    s->add_flag("--control", a.control,
+                "Control run: write the facts of other cases (rotated by half), so no query is about a written "
+                "fact; a detector that reads the memory drops to chance, one that judges the wording does not");
     return s;
 }
 
@@ -100,7 +103,18 @@ int executeEvalScope(Context& ctx, const EvalScopeArgs& a) {
         if (ext != ".png" && ext != ".svg") throw UserError("--roc " + a.roc + ": the file must end in .png or .svg");
     }
     std::vector<std::string> skipped;
-    const auto cases = loadEditCases(a.file, DatasetFormat::Auto, &skipped);
+    auto cases = loadEditCases(a.file, DatasetFormat::Auto, &skipped);
+    if (a.control) {
+        std::size_t n = cases.size();
+        if (a.limit > 0) n = std::min(n, static_cast<std::size_t>(a.limit));
+        cases.resize(n);
+        std::vector<EditCase> rotated = cases;
+        for (std::size_t i = 0; i < n; ++i) {
+            rotated[i].prompt = cases[(i + n / 2) % n].prompt;
+            rotated[i].targetNew = cases[(i + n / 2) % n].targetNew;
+        }
+        cases = std::move(rotated);
+    }
     for (const auto& s : skipped) ctx.err << "skipped " << s << "\n";
 
     ScopeDetectorSetup setup;
@@ -187,6 +201,7 @@ int executeEvalScope(Context& ctx, const EvalScopeArgs& a) {
                             {"accuracy", m.accuracy},
                             {"auc", m.auc},
                             {"seconds_per_query", scores.secondsPerQuery},
+                            {"control", a.control},
                             {"roc_file", a.roc.empty() ? nlohmann::json() : nlohmann::json(a.roc)},
                             {"roc", roc}};
         if (latency)
@@ -195,6 +210,7 @@ int executeEvalScope(Context& ctx, const EvalScopeArgs& a) {
         return 0;
     }
     const ScopeMetrics atEer = scopeMetrics(scores.positives, scores.negatives, m.eerThreshold);
+    if (a.control) ctx.out << "CONTROL RUN: the written facts are other cases' facts; no query is about them\n";
     ctx.out << "Scope detector " << detector->name() << " on " << a.file << ": " << scores.facts << " facts written, "
             << m.positives << " rephrases (positives), " << m.negatives << " neighbourhood prompts (negatives)\n"
             << "  equal error rate   " << pct(m.eer) << " at threshold " << fixed3(m.eerThreshold)

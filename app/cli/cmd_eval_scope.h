@@ -1,6 +1,6 @@
 #pragma once
 /// `larimar eval scope FILE [--limit N] [--roc FILE.png|svg] [--detector esd|isd]
-/// [--threshold T] [--csv FILE] [--latency-facts N]`: the scope detector on CounterFact-style data
+/// [--threshold T] [--csv FILE] [--latency-facts N] [--control]`: the scope detector on CounterFact-style data
 /// (core/scope/scope_eval.h). A subcommand of EvalCommand, kept in its own file.
 #include "app/cli/command.h"
 
@@ -13,6 +13,7 @@ struct EvalScopeArgs {
     int limit = 1000;
     double threshold = -1e300; // unset: the detector's default
     int latencyFacts = 0;      // > 0: also time queries against this many stored facts
+    bool control = false;      // write other cases' facts: no query is about a written fact
 };
 
 /// Declares `eval scope` on the eval command; returns the subcommand.

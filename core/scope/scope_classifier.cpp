@@ -121,9 +121,29 @@ ScopeTrainResult trainScopeClassifier(TextModel& model, const std::vector<EditCa
     std::vector<Eigen::RowVectorXd> rows;
     std::vector<double> labels;
     for (std::size_t g = 0; g < cases.size(); g += static_cast<std::size_t>(group)) {
-        const std::size_t end = std::min(cases.size(), g + static_cast<std::size_t>(group));
+        std::size_t end = std::min(cases.size(), g + static_cast<std::size_t>(group));
+        // Paraphrases of facts NOT written into this memory are negatives too: CounterFact's
+        // paraphrases and neighbourhood prompts differ in style, and without these the
+        // classifier learns the style instead of reading the memory (measured: the same scores
+        // with and without the facts written). They come from the next group (the last group
+        // takes the previous one; a single group is split in half).
+        std::size_t otherBegin = end, otherEnd = std::min(cases.size(), end + (end - g));
+        if (otherBegin == otherEnd) {
+            otherBegin = g >= (end - g) ? g - (end - g) : 0;
+            otherEnd = g;
+        }
+        if (otherBegin == otherEnd && end - g >= 2) {
+            otherBegin = g + (end - g) / 2;
+            otherEnd = end;
+            end = otherBegin;
+        }
         std::vector<std::string> facts, queries;
         std::vector<double> queryLabels;
+        for (std::size_t i = otherBegin; i < otherEnd; ++i)
+            for (const auto& p : cases[i].paraphrasePrompts) {
+                queries.push_back(p);
+                queryLabels.push_back(0.0);
+            }
         for (std::size_t i = g; i < end; ++i) {
             facts.push_back(cases[i].editText());
             for (const auto& p : cases[i].paraphrasePrompts) {

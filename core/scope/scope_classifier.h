@@ -1,7 +1,8 @@
 #pragma once
 /// The paper's internal scope detector: a binary classifier on Larimar encodings, trained with
 /// positives = paraphrases of written facts and negatives = nearby but different facts
-/// (CounterFact neighbourhood prompts), each read against a memory holding the written facts.
+/// (CounterFact neighbourhood prompts) and paraphrases of facts not written, each read against
+/// a memory holding the written facts.
 ///
 /// It is a logistic regression (2C + 3 weights) on features of the query's encoding z and the
 /// memory's readout r = read(z): the elementwise products and squared differences of z/|z| and
@@ -67,7 +68,9 @@ struct ScopeTrainResult {
 
 /// Trains the classifier on CounterFact-style cases: the cases are cut into groups of
 /// factsPerMemory; each group's edit texts are written into a fresh memory, then every
-/// paraphrase prompt of the group is a positive and every neighbourhood prompt a negative.
+/// paraphrase prompt of the group is a positive, and every neighbourhood prompt of the group
+/// and every paraphrase prompt of the next group (facts not written) a negative. The last
+/// kind keeps it from learning CounterFact's paraphrase style instead of reading the memory.
 /// progress(done, total) counts cases (encoding), then iterations. cancel is checked between
 /// batches (throws UserError "cancelled"). UserError when the cases give no positive or no
 /// negative. Cost: about 3 encodes per case, one memory write per group, O(iterations * n * C).

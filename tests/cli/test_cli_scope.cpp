@@ -153,7 +153,7 @@ TEST_F(CliScope, TrainScopeSavesAClassifierTheEditorThenUses) {
                   "--iterations", "50"});
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.json().at("positives"), 8);
-    EXPECT_EQ(r.json().at("negatives"), 8);
+    EXPECT_EQ(r.json().at("negatives"), 8 + 8);
     const auto saved = fs::path(modelDir) / larimar::kScopeClassifierFile;
     ASSERT_TRUE(fs::exists(saved));
     EXPECT_EQ(larimar::ScopeClassifier::load(saved.string()).modelHash, m_model->weightsHash());

@@ -294,7 +294,7 @@ TEST(ScopeClassifier, TrainsSavesLoadsAndSeparatesWrittenFromUnwritten) {
     const auto r = trainScopeClassifier(*model, syntheticCases(40), o, [&](std::int64_t, std::int64_t) { ++calls; });
     EXPECT_GT(calls, 0);
     EXPECT_EQ(r.positives, 40);
-    EXPECT_EQ(r.negatives, 40);
+    EXPECT_EQ(r.negatives, 40 + 40); // neighbours, and paraphrases of another group's facts
     EXPECT_GE(r.trainAccuracy, 0.95);
     EXPECT_EQ(r.classifier.width(), 32);
     EXPECT_EQ(r.classifier.modelHash, model->weightsHash());
@@ -326,10 +326,10 @@ TEST(ScopeClassifier, TrainsSavesLoadsAndSeparatesWrittenFromUnwritten) {
     EXPECT_LT(*e.isd->details(kUnrelated).probability, 0.5);
 }
 
-TEST(ScopeClassifier, RejectsDataWithoutNegativesAndBadFiles) {
+TEST(ScopeClassifier, RejectsDataWithoutPositivesAndBadFiles) {
     auto model = larimar::test::makeFakeModel();
     auto cases = syntheticCases(4);
-    for (auto& c : cases) c.neighbourhoodPrompts.clear();
+    for (auto& c : cases) c.paraphrasePrompts.clear(); // no positives
     EXPECT_THROW(trainScopeClassifier(*model, cases), UserError);
     TempDir dir;
     const auto bad = dir.file("bad.safetensors");
