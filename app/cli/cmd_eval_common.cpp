@@ -156,6 +156,7 @@ nlohmann::json summaryJson(const CounterFactSummary& s, EditMetric metric, bool 
 
 nlohmann::json settingsJson(const EditEvalOptions& o, const std::string& tokenUnit) {
     nlohmann::json j{{"limit", o.limit},
+                     {"max_eval", o.maxEval},
                      {"seed", o.seed},
                      {"shuffle", o.shuffle},
                      {"generation", o.generation},

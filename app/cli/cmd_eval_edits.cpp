@@ -43,7 +43,8 @@ public:
             ->check(CLI::IsMember({"single", "batch", "sequential"}));
         m_sub->add_option("--batch-size", m_batchSize, "Batch mode: edits written together into one memory")->check(CLI::PositiveNumber);
         m_sub->add_option("--sweep", m_sweep, "Batch mode over these batch sizes, e.g. 1,4,16,64,128 (the batch-editing curve)");
-        m_sub->add_option("--max-eval-per-batch", m_maxEvalPerBatch, "Batch mode: evaluate at most this many cases of each batch (0: all)")
+        m_sub->add_option("--max-eval", m_maxEval, "Evaluate at most this many cases (per batch size with --sweep), spread over whole "
+                                                    "batches (0: all)")
             ->check(CLI::NonNegativeNumber);
         m_sub->add_option("--every", m_every, "Sequential mode: measure retention after every k edits")->capture_default_str()->check(CLI::PositiveNumber);
         m_sub->add_option("--unrelated", m_unrelated, "Sequential mode: held-out cases whose neighbourhood prompts measure test retention")
@@ -74,7 +75,7 @@ public:
         o.seed = m_common.seed;
         o.shuffle = m_common.shuffle;
         o.batchSize = o.mode == EditMode::Batch ? m_batchSize : 1;
-        o.maxEvalPerBatch = m_maxEvalPerBatch;
+        o.maxEval = m_maxEval;
         o.every = m_every;
         o.unrelated = m_unrelated;
         o.maxParaphrases = m_maxParaphrases;
@@ -302,7 +303,7 @@ private:
     CLI::App* m_sub = nullptr;
     CommonOptions m_common;
     std::string m_mode = "single", m_sweep, m_target = "alt";
-    int m_batchSize = 1, m_maxEvalPerBatch = 0, m_every = 10, m_unrelated = 20;
+    int m_batchSize = 1, m_maxEval = 0, m_every = 10, m_unrelated = 20;
     int m_maxParaphrases = 0, m_maxNeighbourhood = 0, m_generationTokens = 8;
     bool m_noLocality = false;
 };

@@ -227,6 +227,13 @@ private:
     std::unordered_map<std::string, std::string> m_plain;
 };
 
+/// With maxEval: (batches used, cases evaluated per batch), about maxEval evaluated in all.
+std::pair<int, int> evaluatedShare(int groups, int n, int maxEval) {
+    if (maxEval <= 0 || static_cast<long long>(maxEval) >= static_cast<long long>(groups) * n) return {groups, n};
+    const int used = std::min(groups, (maxEval + n - 1) / n);
+    return {used, std::min(n, (maxEval + used - 1) / used)};
+}
+
 void checkOptions(const EditEvalOptions& o) {
     if (o.batchSize < 1) throw UserError("batch size must be at least 1");
     if (o.every < 1) throw UserError("--every must be at least 1");
@@ -329,11 +336,11 @@ CounterFactSummary evaluateEdits(TextModel& model, const std::vector<EditCase>& 
     checkOptions(o);
     const std::vector<EditCase> cases = selectCases(all, o.limit, o.shuffle, o.seed);
     const int n = o.mode == EditMode::Batch ? o.batchSize : 1;
-    const int groups = static_cast<int>(cases.size()) / n;
-    if (groups == 0)
+    const int allGroups = static_cast<int>(cases.size()) / n;
+    if (allGroups == 0)
         throw UserError("batch size " + std::to_string(n) + " needs at least that many cases; there are " +
                         std::to_string(cases.size()));
-    const int perGroup = o.maxEvalPerBatch > 0 ? std::min(o.maxEvalPerBatch, n) : n;
+    const auto [groups, perGroup] = evaluatedShare(allGroups, n, o.maxEval);
     const int total = groups * perGroup;
     CaseScorer scorer(model, o);
     std::vector<CaseResult> results;
@@ -376,8 +383,8 @@ std::vector<BatchPoint> sweepBatchSizes(TextModel& model, const std::vector<Edit
         if (n < 1) throw UserError("batch sizes must be at least 1");
         if (static_cast<std::size_t>(n) > cases.size()) continue;
         used.push_back(n);
-        const int perGroup = o.maxEvalPerBatch > 0 ? std::min(o.maxEvalPerBatch, n) : n;
-        total += static_cast<int>(cases.size()) / n * perGroup;
+        const auto [groups, perGroup] = evaluatedShare(static_cast<int>(cases.size()) / n, n, o.maxEval);
+        total += groups * perGroup;
     }
     if (used.empty()) throw UserError("every batch size is larger than the " + std::to_string(cases.size()) + " cases");
     std::vector<BatchPoint> points;

@@ -13,8 +13,9 @@
 ///      neighbourhood success        NLL(true) < NLL(new) (the edit's two targets; CounterFact's
 ///                                   neighbourhood prompts share the edit's true answer)
 ///      magnitudes                   mean of P(new) - P(true) (neighbourhood: P(true) - P(new))
-///    For the ROME schema the public code keeps only the text after the last ". " of each
-///    paraphrase prompt (they start with unrelated generated text): stripParaphrasePrefix.
+///    The public code keeps only the text after the last ". " of each paraphrase prompt (in
+///    CounterFact they start with unrelated generated text, in both the ROME and the EasyEdit
+///    files): stripParaphrasePrefix, which the CLI sets for CounterFact files.
 ///  - zsRE: token-level accuracy. The answer " target" is split into tokens t_1..t_n; token i
 ///    counts as correct when the greedy next token after prompt + t_1..t_{i-1}, conditioned on
 ///    the readout for the encoding of that same text, is t_i. Edit (prompt), paraphrase (the
@@ -54,7 +55,8 @@ struct EditEvalOptions {
     bool shuffle = false;         ///< shuffle the cases with `seed` before taking `limit`
     std::uint64_t seed = 1;       ///< every random choice of a run (shuffle, forget subset)
     int batchSize = 1;            ///< Batch: edits written together into one fresh memory
-    int maxEvalPerBatch = 0;      ///< Batch: evaluate at most this many cases per batch; 0: all
+    int maxEval = 0;              ///< Single/Batch: evaluate at most this many cases in all, spread
+                                  ///< evenly over the batches (all written in full); 0: all
     int every = 1;                ///< Sequential: measure retention after every k edits
     int unrelated = 20;           ///< Sequential: held-out cases whose neighbourhood prompts form
                                   ///< the test-retention set (taken after the edited cases)
@@ -63,7 +65,7 @@ struct EditEvalOptions {
     bool generation = true;       ///< greedy-generation accuracy of the edit prompt
     bool locality = true;         ///< "output unchanged" on the neighbourhood prompts (2 generations each)
     int generationTokens = 8;
-    bool stripParaphrasePrefix = false; ///< ROME schema (see above)
+    bool stripParaphrasePrefix = false; ///< CounterFact paraphrases (see above)
     bool zsreAnswerTarget = false; ///< zsRE: edit towards answers[0] (public code) instead of alt
     bool zsreNqPrefix = true;     ///< zsRE: locality prompt "nq question: " + loc + "?" (public code)
     double lambda = 1e-3;         ///< memory regulariser (relative; see EpisodicMemory)
@@ -75,7 +77,8 @@ std::vector<EditCase> selectCases(const std::vector<EditCase>& cases, int limit,
 
 /// Single (batchSize 1: a fresh memory per case holding its edit sentence) or Batch (fresh
 /// memory per group of batchSize consecutive cases, all their edit sentences written together;
-/// a last incomplete group is left out). Metrics of every evaluated case. Cost per evaluated case:
+/// a last incomplete group is left out). Metrics of every evaluated case: all, or with maxEval
+/// about maxEval of them, taken from as few whole batches as hold that many. Cost per evaluated case:
 /// CounterFact 1 + P + N encodings and 2 (1 + P + N) scores, plus 1 + 2N generations with
 /// generation and locality on; zsRE one encoding and one 1-token generation per answer token.
 /// Throws UserError when there are fewer cases than one batch.

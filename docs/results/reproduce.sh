@@ -24,7 +24,7 @@ run() {
 run cf-single eval counterfact "$CF" --limit 500 --csv "$TMP/cf-single.csv"
 run zsre-single eval zsre "$ZSRE" --skip-invalid --limit 200 --csv "$TMP/zsre-single.csv"
 # Batch editing: the accuracy curve over the number of edits written into one memory.
-run cf-batch eval counterfact "$CF" --limit 512 --sweep 1,4,16,64,128,256,512 --no-generation
+run cf-batch eval counterfact "$CF" --limit 512 --sweep 1,4,16,64,128,256,512 --max-eval 128 --no-generation
 # Sequential editing: edit retention and test retention after every 20 edits (zsRE as the paper, and CounterFact).
 run zsre-sequential eval zsre "$ZSRE" --skip-invalid --mode sequential --limit 200 --every 20
 run cf-sequential eval counterfact "$CF" --mode sequential --limit 200 --every 20

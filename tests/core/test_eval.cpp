@@ -137,6 +137,13 @@ TEST(EvalCounterFact, BatchWritesTheEditsIntoOneMemory) {
     ASSERT_EQ(s.cases, 2);
     EXPECT_DOUBLE_EQ(s.perCase[0].locality, 0.0);
     EXPECT_DOUBLE_EQ(s.editSuccess, 0.5); // both edits are read back as in single mode
+    // maxEval: both edits still written together, only one evaluated.
+    o.maxEval = 1;
+    const CounterFactSummary one = evaluateEdits(f.model, f.cases, o);
+    ASSERT_EQ(one.cases, 1);
+    EXPECT_EQ(one.perCase[0].caseId, "A");
+    EXPECT_DOUBLE_EQ(one.perCase[0].locality, 0.0); // Rome was written too
+    o.maxEval = 0;
     // An incomplete last group is left out; fewer cases than one batch is an error.
     o.batchSize = 3;
     EXPECT_THROW(evaluateEdits(f.model, f.cases, o), UserError);
@@ -150,6 +157,15 @@ TEST(EvalCounterFact, SweepSkipsSizesLargerThanTheFile) {
     EXPECT_EQ(points[0].batchSize, 1);
     EXPECT_EQ(points[1].batchSize, 2);
     EXPECT_EQ(points[1].summary.cases, 2);
+    // maxEval caps every point: size 1 uses one memory, size 2 one batch with one case evaluated.
+    std::vector<EditCase> many;
+    for (int i = 0; i < 8; ++i) many.push_back(f.cases[i % 2]);
+    o.maxEval = 3;
+    const auto capped = sweepBatchSizes(f.model, many, o, {1, 2, 8});
+    ASSERT_EQ(capped.size(), 3u);
+    EXPECT_EQ(capped[0].summary.cases, 3); // 3 single-edit memories
+    EXPECT_EQ(capped[1].summary.cases, 4); // 2 batches of 2
+    EXPECT_EQ(capped[2].summary.cases, 3); // 1 batch of 8, 3 of its cases evaluated
 }
 
 TEST(EvalCounterFact, ProgressAndCancel) {
