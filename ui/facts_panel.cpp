@@ -26,8 +26,7 @@ void FactFilterProxy::setStateFilter(StateFilter f) {
 
 bool FactFilterProxy::filterAcceptsRow(int sourceRow, const QModelIndex& sourceParent) const {
     if (m_state != All) {
-        const QModelIndex state = sourceModel()->index(sourceRow, FactTableModel::State, sourceParent);
-        const bool written = state.data().toString() == tr("written");
+        const bool written = sourceModel()->index(sourceRow, 0, sourceParent).data(WrittenRole).toBool();
         if (written != (m_state == Written)) return false;
     }
     return QSortFilterProxyModel::filterAcceptsRow(sourceRow, sourceParent);
@@ -144,9 +143,9 @@ void FactsPanel::updateButtons() {
 
 QVector<qint64> FactsPanel::selectedFactIds() const {
     QVector<qint64> ids;
-    const auto rows = m_view->selectionModel()->selectedRows(FactTableModel::State);
+    const auto rows = m_view->selectionModel()->selectedRows();
     for (const QModelIndex& i : rows)
-        if (i.data().toString() == tr("written")) ids.append(i.data(IdRole).toLongLong());
+        if (i.data(WrittenRole).toBool()) ids.append(i.data(IdRole).toLongLong());
     std::sort(ids.begin(), ids.end());
     return ids;
 }

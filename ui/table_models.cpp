@@ -46,6 +46,7 @@ QVariant FactTableModel::data(const QModelIndex& index, int role) const {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) return {};
     const FactRow& f = m_facts[index.row()];
     if (role == IdRole) return f.id;
+    if (role == WrittenRole) return f.written;
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
         case Id: return f.id;

@@ -10,6 +10,8 @@ namespace larimar::ui {
 
 /// Qt::UserRole on any cell: the row's id (fact id, edit id).
 constexpr int IdRole = Qt::UserRole;
+/// On any cell of the facts table: true while the fact is written.
+constexpr int WrittenRole = Qt::UserRole + 1;
 
 class FactTableModel : public QAbstractTableModel {
     Q_OBJECT

@@ -198,6 +198,11 @@ TEST_F(Workbench, CompareShowsTheFactAndForgetTurnsItBack) {
     answerReason(QStringLiteral("forgetReasonDialog"), QStringLiteral("wrong city"));
     ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->state()->written == 0; }, kWait));
     EXPECT_EQ(cell(facts()->model(), 0, FactTableModel::State), QStringLiteral("forgotten"));
+    facts()->proxy()->setStateFilter(FactFilterProxy::Written);
+    EXPECT_EQ(facts()->proxy()->rowCount(), 0) << "the state filter hides forgotten facts";
+    facts()->proxy()->setStateFilter(FactFilterProxy::Forgotten);
+    EXPECT_EQ(facts()->proxy()->rowCount(), 1);
+    facts()->proxy()->setStateFilter(FactFilterProxy::All);
     EXPECT_EQ(cell(history()->model(), 1, HistoryTableModel::Op), QStringLiteral("forget"));
     EXPECT_EQ(cell(history()->model(), 1, HistoryTableModel::Reason), QStringLiteral("wrong city"));
     history()->selectEdit(2);
