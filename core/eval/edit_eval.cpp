@@ -459,7 +459,7 @@ SequentialResult evaluateSequential(TextModel& model, const std::vector<EditCase
         if (written % o.every == 0 || written == static_cast<int>(edits.size())) measure(written);
         if (progress) progress(written, static_cast<int>(edits.size()));
     }
-    if (written > 0 && result.points.back().edits != written) measure(written);
+    if (written > 0 && result.points.back().edits != written && !cancelled(cancel)) measure(written);
     std::vector<CaseResult> finals;
     for (int i = 0; i < written && !cancelled(cancel); ++i) finals.push_back(scorer.evaluate(memory, edits[static_cast<std::size_t>(i)]));
     result.final = summarize(std::move(finals));

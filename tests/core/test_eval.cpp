@@ -306,3 +306,19 @@ TEST(EvalForget, ForgottenFactsAreNoLongerRecalled) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(EvalSequential, CancelStopsBetweenEdits) {
+    Fixture f;
+    std::atomic<bool> cancel{false};
+    EditEvalOptions o;
+    o.every = 5;
+    int calls = 0;
+    const SequentialResult r = evaluateSequential(f.model, f.cases, o, [&](int, int) { ++calls, cancel = true; }, &cancel);
+    EXPECT_EQ(calls, 1);
+    ASSERT_EQ(r.points.size(), 1u); // only the point before any edit
+    EXPECT_EQ(r.final.cases, 0);
+}
+
+} // namespace
