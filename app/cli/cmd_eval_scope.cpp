@@ -91,8 +91,9 @@ CLI::App* setupEvalScope(CLI::App& eval, EvalScopeArgs& a) {
                   "ESD: also time queries with this many stored facts (padded with random vectors)")
         ->check(CLI::Range(0, 10'000'000));
     s->add_flag("--control", a.control,
-                "Control run: write the facts of other cases (rotated by half), so no query is about a written "
-                "fact; a detector that reads the memory drops to chance, one that judges the wording does not");
+                "Control run: write the facts of other cases (the next N in the file), so no query is about a "
+                "written fact; a detector that reads the memory drops to chance, one that judges the wording "
+                "does not");
     return s;
 }
 
@@ -105,15 +106,16 @@ int executeEvalScope(Context& ctx, const EvalScopeArgs& a) {
     std::vector<std::string> skipped;
     auto cases = loadEditCases(a.file, DatasetFormat::Auto, &skipped);
     if (a.control) {
-        std::size_t n = cases.size();
+        // Queries of cases [0, n), facts of cases [n, 2n): none of the queries' facts is written.
+        std::size_t n = cases.size() / 2;
         if (a.limit > 0) n = std::min(n, static_cast<std::size_t>(a.limit));
-        cases.resize(n);
-        std::vector<EditCase> rotated = cases;
+        if (n == 0) throw UserError("--control needs at least 2 cases");
+        std::vector<EditCase> swapped(cases.begin(), cases.begin() + static_cast<std::ptrdiff_t>(n));
         for (std::size_t i = 0; i < n; ++i) {
-            rotated[i].prompt = cases[(i + n / 2) % n].prompt;
-            rotated[i].targetNew = cases[(i + n / 2) % n].targetNew;
+            swapped[i].prompt = cases[n + i].prompt;
+            swapped[i].targetNew = cases[n + i].targetNew;
         }
-        cases = std::move(rotated);
+        cases = std::move(swapped);
     }
     for (const auto& s : skipped) ctx.err << "skipped " << s << "\n";
 
