@@ -165,6 +165,7 @@ nlohmann::json settingsJson(const EditEvalOptions& o, const std::string& tokenUn
                      {"max_paraphrases", o.maxParaphrases},
                      {"max_neighbourhood", o.maxNeighbourhood},
                      {"lambda", o.lambda},
+                     {"no_memory", o.noMemory},
                      {"strip_paraphrase_prefix", o.stripParaphrasePrefix}};
     if (o.metric == EditMetric::Zsre) {
         j["target"] = o.zsreAnswerTarget ? "answers" : "alt";

@@ -79,7 +79,7 @@ public:
         std::vector<std::string> prompts{c.prompt};
         prompts.insert(prompts.end(), paras.begin(), paras.end());
         for (const auto& n : neigh) prompts.push_back(n.first);
-        const Eigen::MatrixXd readouts = memory.read(m_model.encode(prompts)).readout;
+        const Eigen::MatrixXd readouts = readout(memory, prompts);
         auto latent = [&](std::size_t row) { return Eigen::RowVectorXd(readouts.row(static_cast<Eigen::Index>(row))); };
 
         if (m_o.metric == EditMetric::CounterFact) {
@@ -158,7 +158,7 @@ public:
             const auto [ok, n] = tokenAccuracy(memory, c.prompt, target(c));
             return n ? double(ok) / n : 0.0;
         }
-        const Eigen::RowVectorXd z = memory.read(m_model.encode({c.prompt})).readout.row(0);
+        const Eigen::RowVectorXd z = readout(memory, {c.prompt}).row(0);
         return m_model.score(c.prompt, " " + c.targetNew, z) > m_model.score(c.prompt, " " + c.targetTrue, z) ? 1.0 : 0.0;
     }
 
@@ -172,7 +172,7 @@ public:
             if (withLocality) same += unchangedAt(memory, u.prompt);
             return {double(ok), n};
         }
-        const Eigen::RowVectorXd z = memory.read(m_model.encode({u.prompt})).readout.row(0);
+        const Eigen::RowVectorXd z = readout(memory, {u.prompt}).row(0);
         const double s = m_model.score(u.prompt, " " + u.answer, z) > m_model.score(u.prompt, " " + u.other, z) ? 1.0 : 0.0;
         if (withLocality) same += greedy(u.prompt, z) == plain(u.prompt) ? 1 : 0;
         return {s, 1};
@@ -190,9 +190,15 @@ public:
         return it->second;
     }
 
+    /// The memory readouts for the texts' encodings (zero with noMemory: the baseline).
+    Eigen::MatrixXd readout(const EpisodicMemory& memory, const std::vector<std::string>& texts) {
+        if (m_o.noMemory) return Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(texts.size()), m_model.latentSize());
+        return memory.read(m_model.encode(texts)).readout;
+    }
+
 private:
     int unchangedAt(const EpisodicMemory& memory, const std::string& prompt) {
-        const Eigen::RowVectorXd z = memory.read(m_model.encode({prompt})).readout.row(0);
+        const Eigen::RowVectorXd z = readout(memory, {prompt}).row(0);
         return greedy(prompt, z) == plain(prompt) ? 1 : 0;
     }
 
@@ -207,7 +213,7 @@ private:
             prefixes.push_back(p);
             p += t;
         }
-        const Eigen::MatrixXd readouts = memory.read(m_model.encode(prefixes)).readout;
+        const Eigen::MatrixXd readouts = readout(memory, prefixes);
         DecodeSettings d;
         d.maxNewTokens = 1;
         d.stopStrings.clear();

@@ -69,6 +69,8 @@ struct EditEvalOptions {
     bool zsreAnswerTarget = false; ///< zsRE: edit towards answers[0] (public code) instead of alt
     bool zsreNqPrefix = true;     ///< zsRE: locality prompt "nq question: " + loc + "?" (public code)
     double lambda = 1e-3;         ///< memory regulariser (relative; see EpisodicMemory)
+    bool noMemory = false;        ///< baseline: every readout zero (the public code's "unconstrained"
+                                  ///< mode): what the decoder answers without the edits
     TokenSplitter splitTokens;    ///< zsRE tokens; empty: splitWords
 };
 

@@ -103,6 +103,17 @@ TEST(EvalCounterFact, SummaryAveragesOverCasesLikeProcessResults) {
     EXPECT_DOUBLE_EQ(s.locality, 0.5);
 }
 
+TEST(EvalCounterFact, NoMemoryBaselineReadsNothing) {
+    Fixture f;
+    EditEvalOptions o = cfOptions();
+    o.noMemory = true;
+    const CaseResult r = evaluateEdits(f.model, {f.cases[0]}, o).perCase[0];
+    EXPECT_FALSE(r.editSuccess); // no scores set without memory: -5 vs -5
+    EXPECT_DOUBLE_EQ(r.neighbourhoodSuccess, 0.5); // Lyon never used the memory
+    EXPECT_DOUBLE_EQ(r.locality, 1.0);
+    EXPECT_FALSE(r.generationCorrect);
+}
+
 TEST(EvalCounterFact, OldEntryPointGivesTheSameNumbers) {
     Fixture f;
     CounterFactEvalOptions o;
