@@ -2,6 +2,9 @@
 // its answer with a memory readout is the written fact nearest to it, without one "plain
 // continuation of <prompt>", so a write visibly changes the with-memory answer and a forget
 // changes it back. Every wait is on a condition (QTest::qWaitFor pumps events), never a sleep.
+#include "core/model/bpe_trainer.h"
+#include "core/model/larimar_model.h"
+#include "core/model/text_model.h"
 #include "tests/core/fake_text_model.h"
 #include "ui/facts_panel.h"
 #include "ui/history_panel.h"
@@ -34,8 +37,12 @@
 #include <qcustomplot.h>
 #include <sqlite3.h>
 
+#include <filesystem>
 #include <future>
 #include <memory>
+
+// Qt's "slots" keyword macro would eat ModelConfig::memory.slots below; this file declares no slots.
+#undef slots
 
 using namespace larimar::ui;
 using larimar::SyntheticTextModel;
@@ -448,6 +455,62 @@ TEST_F(Workbench, AnotherWorkspaceOpensEmptyAndIsRemembered) {
     EXPECT_TRUE(box->text().contains(QStringLiteral(LARIMAR_VERSION)));
     EXPECT_TRUE(box->informativeText().contains(QStringLiteral("ui-test-model 1")));
     box->close();
+}
+
+/// A tiny random-weight Larimar model directory (K = 8, C = 8), made once per test binary: the
+/// real loading and generation path (libtorch on the engine thread), not the test double.
+std::string tinyModelDir() {
+    static const std::string dir = [] {
+        const std::string d = ::testing::TempDir() + "/ui-tiny-model";
+        std::filesystem::remove_all(d);
+        larimar::BpeTrainerOptions bo;
+        bo.vocabSize = 300;
+        larimar::BpeTrainer bpe(bo);
+        bpe.addText("The Eiffel Tower is located in Rome. Toko Yasuda plays the piano guitar.");
+        larimar::ModelConfig c;
+        c.name = "tiny-ui";
+        c.latentSize = 8;
+        c.encoder = {1, 2, 16, 32, 400, 48};
+        c.decoder.layers = 1;
+        c.decoder.heads = 2;
+        c.decoder.hidden = 16;
+        c.decoder.intermediate = 32;
+        c.decoder.vocab = 400;
+        c.decoder.maxPositions = 48;
+        c.memory.slots = 8;
+        c.memory.pinv = "exact";
+        larimar::LarimarModel::randomInit(c, 1, bpe.train().tokenizer).save(d);
+        return d;
+    }();
+    return dir;
+}
+
+TEST(WorkbenchRealModel, LoadsWritesAndAnswersOnTheEngineThread) {
+    QTemporaryDir dir;
+    MainWindow window;
+    const std::string modelDir = tinyModelDir();
+    window.start([modelDir]() -> std::shared_ptr<larimar::TextModel> { return larimar::loadTextModel(modelDir); },
+                 QString::fromStdString(modelDir), dir.filePath(QStringLiteral("real.larimar")));
+    ASSERT_TRUE(QTest::qWaitFor([&] { return window.engine()->state() && window.engine()->pending() == 0; }, kWait))
+        << window.lastError().toStdString();
+    EXPECT_EQ(window.engine()->info().slotCount, 8);
+    EXPECT_EQ(window.engine()->info().width, 8);
+
+    window.factsPanel()->newFactEdit()->setText(kFact);
+    window.factsPanel()->writeNewFact();
+    ASSERT_TRUE(QTest::qWaitFor([&] { return window.engine()->state()->written == 1; }, kWait)) << window.lastError().toStdString();
+    EXPECT_EQ(window.memoryPanel()->heatmap()->data()->keySize(), 8);
+    EXPECT_EQ(window.memoryPanel()->heatmap()->data()->valueSize(), 8);
+
+    QSignalSpy compared(window.engine(), &Engine::compared);
+    window.queryPanel()->promptEdit()->setText(kPrompt);
+    window.queryPanel()->compareNow();
+    ASSERT_TRUE(compared.wait(kWait) || compared.count() > 0) << window.lastError().toStdString();
+    const CompareView& v = window.queryPanel()->last();
+    EXPECT_TRUE(v.inScope) << "the default detector: in scope once a fact is written";
+    EXPECT_FALSE(v.withTokens.isEmpty()) << "the real model reports its tokens";
+    EXPECT_EQ(window.queryPanel()->withTokens()->rowCount(), v.withTokens.size());
+    EXPECT_EQ(window.memoryPanel()->readBars()->data()->size(), 8);
 }
 
 } // namespace
