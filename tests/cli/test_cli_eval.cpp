@@ -86,6 +86,24 @@ TEST_F(CliEval, CounterFactJsonCsvAndSettings) {
     EXPECT_EQ(nlohmann::json::parse(std::ifstream(file("saved.json"))).at("metrics").at("cases"), 4);
 }
 
+TEST_F(CliEval, SeedAndShuffleChooseTheCases) {
+    const std::string cf = kData + "/eval/counterfact-easyedit-6.json";
+    auto firstCase = [&](const std::vector<std::string>& extra) {
+        std::vector<std::string> args{"eval", "counterfact", cf, "--limit", "3", "--no-generation", "--csv", file("s.csv")};
+        args.insert(args.end(), extra.begin(), extra.end());
+        const auto r = run(args);
+        EXPECT_EQ(r.code, 0) << r.err;
+        const auto rows = lines(file("s.csv"));
+        return rows.size() > 3 ? rows[1].substr(0, rows[1].find(',')) + rows[2].substr(0, rows[2].find(',')) +
+                                     rows[3].substr(0, rows[3].find(','))
+                               : std::string();
+    };
+    const std::string plain = firstCase({}), a = firstCase({"--shuffle", "--seed", "5"}),
+                      b = firstCase({"--shuffle", "--seed", "5"});
+    EXPECT_EQ(a, b);
+    EXPECT_NE(plain, a);
+}
+
 TEST_F(CliEval, CounterFactTextOutputNamesThePaper) {
     const auto r = run({"eval", "counterfact", kData + "/datasets/counterfact-rome-3.json", "--no-generation"});
     ASSERT_EQ(r.code, 0) << r.err;
