@@ -328,6 +328,15 @@ void EngineWorker::writeKey(qint64 factId) {
     });
 }
 
+void EngineWorker::setWorkspaceThreshold(double threshold) {
+    const QString action = tr("Storing the scope threshold");
+    if (needEditor(action)) return;
+    guarded(action, tr("Check that the workspace file is writable."), [&] {
+        m_editor->workspace().setMeta("scope.threshold", QString::number(threshold, 'g', 6).toStdString());
+        emit thresholdSaved(threshold);
+    });
+}
+
 void EngineWorker::exportHistory(const QString& path) {
     const QString action = tr("Exporting the history to %1").arg(path);
     if (needEditor(action)) return;
@@ -372,6 +381,10 @@ Engine::Engine(QObject* parent) : QObject(parent), m_cancel(std::make_shared<std
     connect(w, &EngineWorker::batchFinished, this, &Engine::batchFinished);
     connect(w, &EngineWorker::edited, this, &Engine::edited);
     connect(w, &EngineWorker::historyExported, this, &Engine::historyExported);
+    connect(w, &EngineWorker::thresholdSaved, this, [this](double t) {
+        m_info.defaultThreshold = t;
+        emit thresholdSaved(t);
+    });
     connect(w, &EngineWorker::failed, this, &Engine::failed);
     connect(w, &EngineWorker::jobDone, this, [this] {
         if (--m_pending == 0) {
@@ -446,6 +459,10 @@ void Engine::compare(const QString& prompt, std::optional<double> threshold) {
 
 void Engine::requestWriteKey(qint64 factId) {
     dispatch([factId](EngineWorker& w) { w.writeKey(factId); });
+}
+
+void Engine::setWorkspaceThreshold(double threshold) {
+    dispatch([threshold](EngineWorker& w) { w.setWorkspaceThreshold(threshold); });
 }
 
 void Engine::exportHistory(const QString& path) {

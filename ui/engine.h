@@ -67,6 +67,8 @@ public:
     /// Query with and without memory; threshold empty: the workspace's or the detector's.
     void compare(const QString& prompt, std::optional<double> threshold = std::nullopt);
     void requestWriteKey(qint64 factId);
+    /// Stores the scope threshold in the workspace ("scope.threshold"; the CLI uses it too).
+    void setWorkspaceThreshold(double threshold);
     /// format from the extension: .json, else CSV.
     void exportHistory(const QString& path);
     /// Runs job on the worker thread, in order with the other calls (tests use it to hold the
@@ -95,6 +97,8 @@ signals:
     /// A change was committed; summary for the status bar ("edit 5 (write): fact 3").
     void edited(const QString& summary);
     void historyExported(const QString& path);
+    /// The workspace's threshold was stored.
+    void thresholdSaved(double threshold);
     /// An engine call failed: what was attempted, the engine's message, what to do now.
     void failed(const QString& action, const QString& message, const QString& hint);
     /// Emitted when pending() drops to zero (tests and the --screenshot option wait for it).

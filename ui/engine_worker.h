@@ -33,6 +33,7 @@ public:
     void undoLast();
     void compare(const QString& prompt, std::optional<double> threshold);
     void writeKey(qint64 factId);
+    void setWorkspaceThreshold(double threshold);
     void exportHistory(const QString& path);
 
 signals:
@@ -47,6 +48,7 @@ signals:
     void batchFinished(bool written, const QString& message);
     void edited(const QString& summary);
     void historyExported(const QString& path);
+    void thresholdSaved(double threshold);
     void failed(const QString& action, const QString& message, const QString& hint);
     void jobDone();
 

@@ -282,6 +282,15 @@ QueryPanel::QueryPanel(Engine* engine, QWidget* parent) : QWidget(parent), m_eng
             m_requery->start();
         }
     });
+    m_keep = new QPushButton(tr("&Keep for Workspace"), this);
+    m_keep->setObjectName(QStringLiteral("keepThreshold"));
+    m_keep->setToolTip(tr("Store this threshold in the workspace: the next start and the larimar CLI use it"));
+    m_keep->setEnabled(false);
+    connect(m_keep, &QPushButton::clicked, this, [this] { m_engine->setWorkspaceThreshold(threshold()); });
+    connect(m_engine, &Engine::thresholdSaved, this, [this](double t) {
+        m_workspaceThreshold = t;
+        updateScopeLabel();
+    });
     m_scopeLabel = new QLabel(this);
     m_scopeLabel->setObjectName(QStringLiteral("scopeLabel"));
     m_scopeLabel->setWordWrap(true);
@@ -297,7 +306,11 @@ QueryPanel::QueryPanel(Engine* engine, QWidget* parent) : QWidget(parent), m_eng
     grid->addWidget(m_scopeLabel, 0, 2);
     grid->addWidget(new QLabel(tr("Threshold:"), scopeBox), 1, 0);
     grid->addWidget(m_slider, 1, 1);
-    grid->addWidget(m_thresholdLabel, 1, 2);
+    auto* thresholdRow = new QHBoxLayout;
+    thresholdRow->addWidget(m_thresholdLabel);
+    thresholdRow->addWidget(m_keep);
+    thresholdRow->addStretch(1);
+    grid->addLayout(thresholdRow, 1, 2);
     grid->addWidget(new QLabel(tr("Nearest fact:"), scopeBox), 2, 0);
     grid->addWidget(m_nearest, 2, 1, 1, 2);
     grid->setColumnStretch(1, 2);
@@ -326,6 +339,7 @@ void QueryPanel::setThreshold(double t) {
 
 void QueryPanel::setInfo(const EngineInfo& info) {
     // The workspace's threshold until the user moves the slider.
+    m_workspaceThreshold = info.defaultThreshold;
     if (!m_thresholdTouched) setThreshold(info.defaultThreshold);
     m_gauge->setToolTip(tr("Scope score from the detector \"%1\" (bar) against the threshold (red line)").arg(info.detector));
 }
@@ -364,6 +378,7 @@ void QueryPanel::showResult(const CompareView& v) {
 
 void QueryPanel::updateScopeLabel() {
     m_thresholdLabel->setText(tr("threshold %1").arg(threshold(), 0, 'f', 2));
+    m_keep->setEnabled(m_engine->hasWorkspace() && std::abs(threshold() - m_workspaceThreshold) > 1e-9);
     if (m_last.prompt.isEmpty()) {
         m_scopeLabel->setText(tr("Ask something to see whether it is about the written facts."));
         return;

@@ -79,6 +79,7 @@ public:
     TokenTableModel* withTokens() const { return m_withTokens; }
     ScopeGauge* gauge() const { return m_gauge; }
     QSlider* thresholdSlider() const { return m_slider; }
+    QPushButton* keepThresholdButton() const { return m_keep; }
     QLabel* scopeLabel() const { return m_scopeLabel; }
     QLabel* nearestLabel() const { return m_nearest; }
     /// The last answer shown (empty prompt: none yet).
@@ -109,6 +110,8 @@ private:
     ScopeGauge* m_gauge;
     QSlider* m_slider;
     QLabel* m_thresholdLabel;
+    QPushButton* m_keep;
+    double m_workspaceThreshold = 0.5;
     QLabel* m_scopeLabel;
     QLabel* m_nearest;
     CompareView m_last;

@@ -198,6 +198,19 @@ TEST_F(Workbench, CompareShowsTheFactAndForgetTurnsItBack) {
     EXPECT_GE(*query()->gauge()->score(), query()->threshold());
     EXPECT_TRUE(query()->scopeLabel()->text().contains(QStringLiteral("in scope")));
 
+    // Moving the slider answers again at the new threshold, which can be kept for the workspace.
+    QSignalSpy requery(engine(), &Engine::compared);
+    query()->thresholdSlider()->setValue(query()->thresholdSlider()->maximum());
+    ASSERT_TRUE(requery.wait(kWait) || requery.count() > 0) << "moving the slider answers again";
+    EXPECT_DOUBLE_EQ(query()->last().threshold, 1.0);
+    ASSERT_TRUE(query()->keepThresholdButton()->isEnabled());
+    QSignalSpy kept(engine(), &Engine::thresholdSaved);
+    QTest::mouseClick(query()->keepThresholdButton(), Qt::LeftButton);
+    ASSERT_TRUE(kept.wait(kWait) || kept.count() > 0);
+    EXPECT_DOUBLE_EQ(engine()->info().defaultThreshold, 1.0);
+    EXPECT_FALSE(query()->keepThresholdButton()->isEnabled());
+    query()->setThreshold(0.5);
+
     // Forget it from the table, with one reason.
     facts()->selectFact(facts()->model()->facts().front().id);
     ASSERT_TRUE(facts()->forgetButton()->isEnabled());
