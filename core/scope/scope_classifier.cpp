@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 namespace larimar {
@@ -33,25 +34,25 @@ double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp
 
 } // namespace
 
-Eigen::RowVectorXd ScopeClassifier::features(const Eigen::RowVectorXd& z, const Eigen::RowVectorXd& readout) {
-    const Eigen::Index c = z.size();
+Eigen::RowVectorXd ScopeClassifier::features(const Eigen::RowVectorXd& z, const Eigen::RowVectorXd& readout,
+                                             const Eigen::RowVectorXd& weights) {
     const double norm = z.norm();
-    if (!(norm > 0) || readout.size() != c) throw Error("ScopeClassifier::features: zero encoding or size mismatch");
-    const Eigen::RowVectorXd zn = z / norm;
-    const Eigen::RowVectorXd rn = readout / norm;
-    Eigen::RowVectorXd f(2 * c + 3);
-    f.segment(0, c) = zn.cwiseProduct(rn);
-    f.segment(c, c) = (zn - rn).array().square().matrix();
-    const double rnorm = rn.norm();
-    f[2 * c] = rnorm > 0 ? zn.dot(rn) / rnorm : 0.0;
-    f[2 * c + 1] = (rn - zn).norm();
-    f[2 * c + 2] = rnorm;
+    if (!(norm > 0) || readout.size() != z.size()) throw Error("ScopeClassifier::features: zero encoding or size mismatch");
+    const double rnorm = readout.norm();
+    const double wnorm = weights.norm();
+    Eigen::RowVectorXd f(kFeatures);
+    f[0] = rnorm > 0 ? z.dot(readout) / (norm * rnorm) : 0.0;
+    f[1] = (readout - z).norm() / norm;
+    f[2] = rnorm / norm;
+    f[3] = wnorm;
+    f[4] = wnorm > 0 ? weights.cwiseAbs().maxCoeff() / wnorm : 0.0;
+    f[5] = wnorm > 0 ? weights.cwiseAbs().sum() / (wnorm * std::sqrt(static_cast<double>(weights.size()))) : 0.0;
     return f;
 }
 
-double ScopeClassifier::probability(const Eigen::RowVectorXd& z, const Eigen::RowVectorXd& readout) const {
-    const Eigen::RowVectorXd f = features(z, readout);
-    if (f.size() != weight.size()) throw Error("scope classifier: encoding width does not fit the classifier");
+double ScopeClassifier::probability(const Eigen::RowVectorXd& z, const Eigen::RowVectorXd& readout,
+                                    const Eigen::RowVectorXd& weights) const {
+    const Eigen::RowVectorXd f = features(z, readout, weights);
     const Eigen::RowVectorXd s = ((f.transpose() - mean).array() / scale.array()).matrix().transpose();
     return sigmoid(s.dot(weight) + bias);
 }
@@ -63,13 +64,14 @@ ScopeClassifier ScopeClassifier::load(const std::string& path) {
     const Eigen::VectorXd b = readF64(f, "bias");
     c.mean = readF64(f, "mean");
     c.scale = readF64(f, "scale");
-    if (b.size() != 1 || c.weight.size() < 5 || (c.weight.size() - 3) % 2 != 0 || c.mean.size() != c.weight.size() ||
+    if (b.size() != 1 || c.weight.size() != kFeatures || c.mean.size() != c.weight.size() ||
         c.scale.size() != c.weight.size() || !(c.scale.array() > 0).all() || !c.weight.allFinite())
         throw UserError(path + ": not a scope classifier (tensor sizes or values do not fit)");
     c.bias = b[0];
     const auto& meta = f.metadata();
     if (auto it = meta.find("model_id"); it != meta.end()) c.modelId = it->second;
     if (auto it = meta.find("model_hash"); it != meta.end()) c.modelHash = it->second;
+    if (auto it = meta.find("latent_size"); it != meta.end()) c.latentSize = std::atoi(it->second.c_str());
     return c;
 }
 
@@ -78,7 +80,8 @@ void ScopeClassifier::save(const std::string& path) const {
     b[0] = bias;
     safetensors::write(path, {f64Tensor("weight", weight), f64Tensor("bias", b), f64Tensor("mean", mean), f64Tensor("scale", scale)},
                        {{"format", "larimar-scope-classifier"},
-                        {"features", "z*r, (z-r)^2, cos(z,r), |r-z|, |r| (z, r scaled by 1/|z|)"},
+                        {"features", "cos(z,r), |r-z|/|z|, |r|/|z|, |w|, max|w|/|w|, |w|_1/(|w| sqrt K)"},
+                        {"latent_size", std::to_string(latentSize)},
                         {"model_id", modelId},
                         {"model_hash", modelHash}});
 }
@@ -162,7 +165,7 @@ ScopeTrainResult trainScopeClassifier(TextModel& model, const std::vector<EditCa
             const ReadResult read = memory.read(zq);
             for (Eigen::Index i = 0; i < zq.rows(); ++i) {
                 if (!(zq.row(i).norm() > 0)) continue;
-                rows.push_back(ScopeClassifier::features(zq.row(i), read.readout.row(i)));
+                rows.push_back(ScopeClassifier::features(zq.row(i), read.readout.row(i), read.weights.row(i)));
                 labels.push_back(queryLabels[static_cast<std::size_t>(i)]);
             }
         }
@@ -218,6 +221,7 @@ ScopeTrainResult trainScopeClassifier(TextModel& model, const std::vector<EditCa
     c.bias = b;
     c.modelId = model.id();
     c.modelHash = model.weightsHash();
+    c.latentSize = model.latentSize();
     const Eigen::VectorXd logits = (x * w).array() + b;
     std::int64_t correct = 0;
     for (Eigen::Index i = 0; i < n; ++i) correct += ((logits[i] >= 0) == (y[i] > 0.5)) ? 1 : 0;

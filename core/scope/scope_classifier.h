@@ -4,13 +4,16 @@
 /// (CounterFact neighbourhood prompts) and paraphrases of facts not written, each read against
 /// a memory holding the written facts.
 ///
-/// It is a logistic regression (2C + 3 weights) on features of the query's encoding z and the
-/// memory's readout r = read(z): the elementwise products and squared differences of z/|z| and
-/// r/|z|, cos(z, r), |r - z| / |z| and |r| / |z|, standardised with the training set's mean and
-/// spread. Small (a few KB) and fast (O(C) per query after the encode and the read).
+/// It is a logistic regression on how the memory answers the query, not on the query alone:
+/// with z the query's encoding, r = read(z) its readout and w its read weights, the features are
+/// cos(z, r), |r - z| / |z|, |r| / |z|, |w|, max|w_k| / |w| and |w|_1 / (|w| sqrt(K)),
+/// standardised with the training set's mean and spread. (A first version also took z * r and
+/// (z - r)^2 elementwise; it learned CounterFact's paraphrase wording and scored queries the same
+/// with or without their facts written: `larimar eval scope --control`.) Six weights; O(K + C)
+/// per query after the encode and the read.
 ///
 /// Saved beside the model as kScopeClassifierFile (safetensors: "weight", "bias", "mean",
-/// "scale"; metadata: the model's id and weights hash, which must match to be used).
+/// "scale"; metadata: the model's id, weights hash and latent size, which must match to be used).
 /// Thread-safety: immutable after construction.
 #include "core/eval/datasets.h"
 #include "core/memory/episodic_memory.h"
@@ -28,17 +31,20 @@ namespace larimar {
 inline constexpr const char* kScopeClassifierFile = "scope_classifier.safetensors";
 
 struct ScopeClassifier {
-    Eigen::VectorXd weight;  ///< F = 2C + 3
+    Eigen::VectorXd weight;  ///< kFeatures
     double bias = 0;
     Eigen::VectorXd mean;    ///< feature standardisation
     Eigen::VectorXd scale;
     std::string modelId, modelHash;
+    int latentSize = 0;      ///< C of the model it was trained for
 
-    /// The features of one query (1 x F). z must be non-zero.
-    static Eigen::RowVectorXd features(const Eigen::RowVectorXd& z, const Eigen::RowVectorXd& readout);
-    /// P(in scope). Throws Error when the sizes do not fit the classifier.
-    double probability(const Eigen::RowVectorXd& z, const Eigen::RowVectorXd& readout) const;
-    int width() const { return static_cast<int>((weight.size() - 3) / 2); }
+    static constexpr int kFeatures = 6;
+    /// The features of one query (1 x kFeatures). z must be non-zero.
+    static Eigen::RowVectorXd features(const Eigen::RowVectorXd& z, const Eigen::RowVectorXd& readout,
+                                       const Eigen::RowVectorXd& weights);
+    /// P(in scope).
+    double probability(const Eigen::RowVectorXd& z, const Eigen::RowVectorXd& readout,
+                       const Eigen::RowVectorXd& weights) const;
 
     /// Reads a classifier file. UserError naming the file when it is missing or malformed.
     static ScopeClassifier load(const std::string& path);

@@ -129,7 +129,7 @@ IsdDetails InternalScopeDetector::details(const std::string& prompt) {
         const double norm = zi.norm();
         IsdDetails d;
         d.distance = norm > 0 ? (ri - zi).norm() / norm : 1.0;
-        if (m_classifier && norm > 0) d.probability = m_classifier->probability(zi, ri);
+        if (m_classifier && norm > 0) d.probability = m_classifier->probability(zi, ri, read.weights.row(i));
         d.score = d.probability ? *d.probability : 1.0 - d.distance;
         if (first || d.score > best.score) best = d;
         first = false;
@@ -181,7 +181,7 @@ std::shared_ptr<ScopeDetector> makeScopeDetector(const ScopeDetectorSetup& setup
         if (std::filesystem::exists(path)) {
             auto c = std::make_shared<ScopeClassifier>(ScopeClassifier::load(path.string()));
             // A classifier trained on another model's encodings would be meaningless here.
-            if (c->modelHash == setup.model->weightsHash() && c->width() == setup.model->latentSize())
+            if (c->modelHash == setup.model->weightsHash() && c->latentSize == setup.model->latentSize())
                 classifier = std::move(c);
         }
     }

@@ -296,7 +296,8 @@ TEST(ScopeClassifier, TrainsSavesLoadsAndSeparatesWrittenFromUnwritten) {
     EXPECT_EQ(r.positives, 40);
     EXPECT_EQ(r.negatives, 40 + 40); // neighbours, and paraphrases of another group's facts
     EXPECT_GE(r.trainAccuracy, 0.95);
-    EXPECT_EQ(r.classifier.width(), 32);
+    EXPECT_EQ(r.classifier.latentSize, 32);
+    EXPECT_EQ(r.classifier.weight.size(), ScopeClassifier::kFeatures);
     EXPECT_EQ(r.classifier.modelHash, model->weightsHash());
 
     TempDir dir;
