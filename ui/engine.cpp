@@ -16,8 +16,12 @@ namespace larimar::ui {
 
 namespace {
 
-QString qs(const std::string& s) { return QString::fromStdString(s); }
-std::string ss(const QString& s) { return s.toStdString(); }
+QString qs(const std::string& s) {
+    return QString::fromStdString(s);
+}
+std::string ss(const QString& s) {
+    return s.toStdString();
+}
 
 QString summary(const EditResult& r) {
     QString facts;
@@ -42,13 +46,16 @@ QVector<TokenInfo> tokens(const GeneratedText& g) {
         ti.bytes = QByteArray::fromStdString(t.text);
         ti.text = qs(t.text);
         ti.probability = t.probability;
-        for (const auto& [alt, p] : t.alternatives) ti.alternatives.append({qs(alt), p});
+        for (const auto& [alt, p] : t.alternatives)
+            ti.alternatives.append({qs(alt), p});
         out.append(ti);
     }
     return out;
 }
 
-QVector<double> toVector(const Eigen::RowVectorXd& v) { return QVector<double>(v.data(), v.data() + v.size()); }
+QVector<double> toVector(const Eigen::RowVectorXd& v) {
+    return QVector<double>(v.data(), v.data() + v.size());
+}
 
 const char* kHintChange = QT_TRANSLATE_NOOP("Engine", "Nothing was changed. Fix what the message names and try again.");
 
@@ -71,7 +78,8 @@ template <class F> bool EngineWorker::guarded(const QString& action, const QStri
         emit failed(action, qs(e.what()),
                     tr("This is a problem inside Larimar or on this machine (disk full, file not "
                        "writable, damaged model files). The workspace keeps its last committed state. "
-                       "%1").arg(hint));
+                       "%1")
+                        .arg(hint));
     }
     return false;
 }
@@ -186,12 +194,14 @@ void EngineWorker::publishState() {
     s->width = static_cast<int>(m.cols());
     s->memory.resize(static_cast<int>(m.size()));
     for (Eigen::Index k = 0; k < m.rows(); ++k)
-        for (Eigen::Index c = 0; c < m.cols(); ++c) s->memory[static_cast<int>(k * m.cols() + c)] = m(k, c);
+        for (Eigen::Index c = 0; c < m.cols(); ++c)
+            s->memory[static_cast<int>(k * m.cols() + c)] = m(k, c);
     const Eigen::VectorXd sv = ed.singularValues();
     s->singularValues = QVector<double>(sv.data(), sv.data() + sv.size());
     for (const auto& sf : ed.slotFacts(5)) {
         QVector<QPair<qint64, double>> top;
-        for (const auto& [id, w] : sf.facts) top.append({id, w});
+        for (const auto& [id, w] : sf.facts)
+            top.append({id, w});
         if (sf.slot >= s->slotFacts.size()) s->slotFacts.resize(sf.slot + 1);
         s->slotFacts[sf.slot] = top;
     }
@@ -253,13 +263,15 @@ void EngineWorker::writeBatch(const ImportRecords& records, const QString& reaso
     }
     std::vector<FactRecord> facts;
     facts.reserve(static_cast<std::size_t>(records->size()));
-    for (const auto& r : *records) facts.push_back({ss(r.text), ss(r.subject), ss(r.prompt), ss(r.target), ss(r.source)});
+    for (const auto& r : *records)
+        facts.push_back({ss(r.text), ss(r.subject), ss(r.prompt), ss(r.target), ss(r.source)});
     try {
         const EditResult r = m_editor->writeBatch(
             facts, ss(reason), [this](std::int64_t done, std::int64_t total) { emit batchProgress(done, total); },
             cancel);
         emit edited(summary(r));
-        emit batchFinished(true, tr("Wrote %1 as edit %2.").arg(factCount(static_cast<qint64>(r.factIds.size()))).arg(r.editId));
+        emit batchFinished(
+            true, tr("Wrote %1 as edit %2.").arg(factCount(static_cast<qint64>(r.factIds.size()))).arg(r.editId));
         publishState();
     } catch (const EditCancelled&) {
         emit batchFinished(false, tr("Import cancelled; nothing was written."));
@@ -302,7 +314,9 @@ void EngineWorker::compare(const QString& prompt, std::optional<double> threshol
         v.withoutTokens = tokens(r.query.withoutMemory);
         v.withTokens = tokens(r.query.withMemory);
         for (const auto& d : r.diff)
-            v.diff.append({d.kind == DiffSegment::Kind::Same ? 0 : d.kind == DiffSegment::Kind::Removed ? 1 : 2,
+            v.diff.append({d.kind == DiffSegment::Kind::Same      ? 0
+                           : d.kind == DiffSegment::Kind::Removed ? 1
+                                                                  : 2,
                            qs(d.text)});
         v.differs = r.differs;
         v.inScope = r.query.inScope;
@@ -314,7 +328,7 @@ void EngineWorker::compare(const QString& prompt, std::optional<double> threshol
         // Out of scope the query reads nothing; the memory panel still shows where the prompt
         // would read.
         v.readWeights = r.query.readWeights.size() > 0 ? toVector(r.query.readWeights)
-                                                        : toVector(m_editor->readWeights(ss(prompt)));
+                                                       : toVector(m_editor->readWeights(ss(prompt)));
         m_lastPrompt = ss(prompt);
         emit compared(v);
     });
@@ -443,7 +457,9 @@ void Engine::writeBatch(const ImportRecords& records, const QString& reason) {
     dispatch([records, reason, cancel = m_cancel](EngineWorker& w) { w.writeBatch(records, reason, cancel.get()); });
 }
 
-void Engine::cancelBatch() { m_cancel->store(true); }
+void Engine::cancelBatch() {
+    m_cancel->store(true);
+}
 
 void Engine::rollback(qint64 editId, const QString& reason) {
     dispatch([editId, reason](EngineWorker& w) { w.rollback(editId, reason); });

@@ -15,7 +15,9 @@ namespace larimar::ui {
 inline QString countOf(qint64 n, const char* one, const char* many) {
     return QStringLiteral("%1 %2").arg(n).arg(QLatin1String(n == 1 ? one : many));
 }
-inline QString factCount(qint64 n) { return countOf(n, "fact", "facts"); }
+inline QString factCount(qint64 n) {
+    return countOf(n, "fact", "facts");
+}
 
 /// One row of the facts table.
 struct FactRow {
@@ -52,7 +54,7 @@ struct EngineInfo {
     QString detector;
     double defaultThreshold = 0.5;
     int slotCount = 0; ///< K
-    int width = 0; ///< C
+    int width = 0;     ///< C
 };
 
 /// Everything the panels show about the workspace, rebuilt after every change.
@@ -64,8 +66,8 @@ struct EngineState {
     // The memory.
     int slotCount = 0;
     int width = 0;
-    QVector<double> memory;         ///< K x C, row-major
-    QVector<double> singularValues; ///< descending
+    QVector<double> memory;                            ///< K x C, row-major
+    QVector<double> singularValues;                    ///< descending
     QVector<QVector<QPair<qint64, double>>> slotFacts; ///< per slot: (fact id, key[slot])
     QString digest;
     // The audit chain.

@@ -76,7 +76,9 @@ FactsPanel::FactsPanel(Engine* engine, QWidget* parent) : QWidget(parent), m_eng
     header->resizeSection(FactTableModel::Source, 160);
     connect(m_view->selectionModel(), &QItemSelectionModel::selectionChanged, this, &FactsPanel::updateButtons);
     connect(m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this,
-            [this](const QModelIndex& current) { emit currentFactChanged(current.isValid() ? current.data(IdRole).toLongLong() : 0); });
+            [this](const QModelIndex& current) {
+                emit currentFactChanged(current.isValid() ? current.data(IdRole).toLongLong() : 0);
+            });
 
     m_newFact = new QLineEdit(this);
     m_newFact->setObjectName(QStringLiteral("newFact"));
@@ -133,8 +135,8 @@ void FactsPanel::updateButtons() {
     m_forget->setEnabled(open && !selectedFactIds().isEmpty());
     m_import->setEnabled(open);
     m_newFact->setEnabled(open);
-    const int written = static_cast<int>(std::count_if(m_model->facts().begin(), m_model->facts().end(),
-                                                       [](const FactRow& f) { return f.written; }));
+    const int written = static_cast<int>(
+        std::count_if(m_model->facts().begin(), m_model->facts().end(), [](const FactRow& f) { return f.written; }));
     m_count->setText(tr("%1 shown, %2 written, %3 forgotten")
                          .arg(m_proxy->rowCount())
                          .arg(written)
@@ -155,8 +157,7 @@ void FactsPanel::selectFact(qint64 id) {
     if (row < 0) return;
     const QModelIndex i = m_proxy->mapFromSource(m_model->index(row, 0));
     if (!i.isValid()) return;
-    m_view->selectionModel()->setCurrentIndex(
-        i, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    m_view->selectionModel()->setCurrentIndex(i, QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
     m_view->scrollTo(i);
 }
 

@@ -12,8 +12,8 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QSortFilterProxyModel>
-#include <QStandardPaths>
 #include <QSplitter>
+#include <QStandardPaths>
 #include <QTableView>
 #include <QTextBrowser>
 #include <QVBoxLayout>
@@ -100,7 +100,7 @@ void HistoryPanel::setState(const EngineStatePtr& state) {
     if (selected != 0) selectEdit(selected);
     if (state->auditOk) {
         m_audit->setText(tr("<span style='color:#1e7b34'>&#10004; Audit verified</span>: %1")
-                            .arg(countOf(state->edits.size(), "edit", "edits")));
+                             .arg(countOf(state->edits.size(), "edit", "edits")));
         m_audit->setToolTip(state->auditMessage);
     } else {
         const int row = m_model->rowOf(state->auditBrokenEdit);
@@ -124,7 +124,8 @@ void HistoryPanel::showDetails() {
     }
     const EditRow& e = m_model->edits()[row];
     QHash<qint64, const FactRow*> facts;
-    for (const auto& f : m_state->facts) facts.insert(f.id, &f);
+    for (const auto& f : m_state->facts)
+        facts.insert(f.id, &f);
     QString html = tr("<b>Edit %1</b> &middot; %2 &middot; %3 UTC &middot; by %4 &middot; model %5")
                        .arg(e.id)
                        .arg(e.op.toHtmlEscaped(), e.time.left(19).replace(QLatin1Char('T'), QLatin1Char(' ')),
@@ -165,9 +166,10 @@ void HistoryPanel::updateButtons() {
     const qint64 id = selectedEditId();
     const bool last = !m_model->edits().isEmpty() && id == m_model->edits().back().id;
     m_rollback->setEnabled(m_engine->hasWorkspace() && id != 0 && !last);
-    m_rollback->setToolTip(last ? tr("This is the latest edit; select an earlier one to roll back to.")
-                                : tr("Make the facts and the memory exactly as they were right after the selected edit. "
-                                     "The rollback is itself an audited edit, so it can be undone."));
+    m_rollback->setToolTip(last
+                               ? tr("This is the latest edit; select an earlier one to roll back to.")
+                               : tr("Make the facts and the memory exactly as they were right after the selected edit. "
+                                    "The rollback is itself an audited edit, so it can be undone."));
     m_export->setEnabled(m_engine->hasWorkspace());
 }
 
@@ -188,15 +190,16 @@ void HistoryPanel::rollbackToSelected() {
 }
 
 void HistoryPanel::exportHistory() {
-    auto* dialog = new QFileDialog(this, tr("Export History"),
-                                   QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation),
-                                   tr("CSV (*.csv);;JSON (*.json)"));
+    auto* dialog =
+        new QFileDialog(this, tr("Export History"), QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation),
+                        tr("CSV (*.csv);;JSON (*.json)"));
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->setAcceptMode(QFileDialog::AcceptSave);
     dialog->setDefaultSuffix(QStringLiteral("csv"));
     dialog->selectFile(QStringLiteral("larimar-history.csv"));
     connect(dialog, &QFileDialog::filterSelected, dialog, [dialog](const QString& filter) {
-        dialog->setDefaultSuffix(filter.contains(QLatin1String("json")) ? QStringLiteral("json") : QStringLiteral("csv"));
+        dialog->setDefaultSuffix(filter.contains(QLatin1String("json")) ? QStringLiteral("json")
+                                                                        : QStringLiteral("csv"));
     });
     connect(dialog, &QFileDialog::fileSelected, this, [this](const QString& path) { m_engine->exportHistory(path); });
     dialog->open();

@@ -36,7 +36,8 @@ ImportDialog::ImportDialog(const QString& path, const ImportRecords& records, QW
     m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 8);
     auto* header = m_view->horizontalHeader();
     header->setSectionResizeMode(ImportTableModel::Text, QHeaderView::Stretch);
-    for (int c : {ImportTableModel::Subject, ImportTableModel::Prompt, ImportTableModel::Target, ImportTableModel::Source}) {
+    for (int c :
+         {ImportTableModel::Subject, ImportTableModel::Prompt, ImportTableModel::Target, ImportTableModel::Source}) {
         header->setSectionResizeMode(c, QHeaderView::Interactive);
         header->resizeSection(c, 120);
     }
@@ -61,6 +62,8 @@ ImportDialog::ImportDialog(const QString& path, const ImportRecords& records, QW
     resize(860, 480);
 }
 
-QString ImportDialog::reason() const { return m_reason->text().trimmed(); }
+QString ImportDialog::reason() const {
+    return m_reason->text().trimmed();
+}
 
 } // namespace larimar::ui

@@ -32,7 +32,9 @@
 #include <QToolBar>
 
 // The bundled icons live in larimar_ui (a static library): make sure they are linked in.
-static void initLarimarResources() { Q_INIT_RESOURCE(larimar_workbench); }
+static void initLarimarResources() {
+    Q_INIT_RESOURCE(larimar_workbench);
+}
 
 namespace larimar::ui {
 
@@ -40,9 +42,8 @@ namespace {
 constexpr int kMaxRecent = 8;
 const char* kWorkspaceFilter = QT_TRANSLATE_NOOP("MainWindow", "Larimar workspaces (*.larimar);;All files (*)");
 const char* kImportFilter = QT_TRANSLATE_NOOP(
-    "MainWindow",
-    "Fact files (*.txt *.csv *.jsonl *.json);;Plain text, one fact per line (*.txt);;CSV (*.csv);;"
-    "JSON Lines (*.jsonl);;CounterFact / zsRE JSON (*.json);;All files (*)");
+    "MainWindow", "Fact files (*.txt *.csv *.jsonl *.json);;Plain text, one fact per line (*.txt);;CSV (*.csv);;"
+                  "JSON Lines (*.jsonl);;CounterFact / zsRE JSON (*.json);;All files (*)");
 } // namespace
 
 QIcon appIcon() {
@@ -206,15 +207,15 @@ void MainWindow::createActions() {
     quit->setShortcut(QKeySequence::Quit);
 
     auto* edit = menuBar()->addMenu(tr("&Edit"));
-    m_undoAction = edit->addAction(style->standardIcon(QStyle::SP_ArrowBack), tr("&Undo Last Edit"), m_engine,
-                                   &Engine::undoLast);
+    m_undoAction =
+        edit->addAction(style->standardIcon(QStyle::SP_ArrowBack), tr("&Undo Last Edit"), m_engine, &Engine::undoLast);
     m_undoAction->setShortcut(QKeySequence::Undo);
     m_undoAction->setToolTip(tr("Roll back the last edit (Ctrl+Z); undoing an undo redoes it"));
-    m_forgetAction = edit->addAction(style->standardIcon(QStyle::SP_TrashIcon), tr("&Forget Selected Facts..."), this,
-                                     [this] {
-                                         m_tabs->setCurrentWidget(m_facts);
-                                         m_facts->forgetSelected();
-                                     });
+    m_forgetAction =
+        edit->addAction(style->standardIcon(QStyle::SP_TrashIcon), tr("&Forget Selected Facts..."), this, [this] {
+            m_tabs->setCurrentWidget(m_facts);
+            m_facts->forgetSelected();
+        });
     m_forgetAction->setShortcut(QKeySequence::Delete);
     edit->addSeparator();
     auto* find = edit->addAction(tr("&Find..."), this, [this] {
@@ -279,13 +280,15 @@ void MainWindow::workspaceOpened(const EngineInfo& info) {
     if (info.workspace != m_shownWorkspace) m_query->clearResult();
     m_shownWorkspace = info.workspace;
     m_query->setInfo(info);
-    for (QWidget* w : m_workspaceStatus) w->show();
+    for (QWidget* w : m_workspaceStatus)
+        w->show();
     auto s = settings();
     const QString path = QFileInfo(info.workspace).absoluteFilePath();
     QStringList recent = s->value(QStringLiteral("recentWorkspaces")).toStringList();
     recent.removeAll(path);
     recent.prepend(path);
-    while (recent.size() > kMaxRecent) recent.removeLast();
+    while (recent.size() > kMaxRecent)
+        recent.removeLast();
     s->setValue(QStringLiteral("recentWorkspaces"), recent);
     s->setValue(QStringLiteral("lastWorkspace"), path);
     updateRecentMenu();
@@ -330,11 +333,11 @@ void MainWindow::updateRecentMenu() {
 }
 
 void MainWindow::chooseWorkspace(bool create) {
-    auto* dialog = new QFileDialog(this, create ? tr("New Workspace") : tr("Open Workspace"),
-                                   QFileInfo(m_engine->info().workspace.isEmpty() ? defaultWorkspacePath()
-                                                                                  : m_engine->info().workspace)
-                                       .absolutePath(),
-                                   tr(kWorkspaceFilter));
+    auto* dialog = new QFileDialog(
+        this, create ? tr("New Workspace") : tr("Open Workspace"),
+        QFileInfo(m_engine->info().workspace.isEmpty() ? defaultWorkspacePath() : m_engine->info().workspace)
+            .absolutePath(),
+        tr(kWorkspaceFilter));
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     if (create) {
         dialog->setAcceptMode(QFileDialog::AcceptSave);
@@ -357,8 +360,8 @@ void MainWindow::chooseWorkspace(bool create) {
 void MainWindow::chooseImportFile() {
     if (!m_engine->hasWorkspace()) return;
     auto s = settings();
-    auto* dialog = new QFileDialog(this, tr("Import Facts"), s->value(QStringLiteral("importDir")).toString(),
-                                   tr(kImportFilter));
+    auto* dialog =
+        new QFileDialog(this, tr("Import Facts"), s->value(QStringLiteral("importDir")).toString(), tr(kImportFilter));
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     dialog->setFileMode(QFileDialog::ExistingFile);
     connect(dialog, &QFileDialog::fileSelected, this, [this](const QString& path) {
@@ -405,12 +408,13 @@ void MainWindow::startBatch(const ImportRecords& records, const QString& reason)
 void MainWindow::showError(const QString& action, const QString& message, const QString& hint) {
     m_lastError = action + QStringLiteral(": ") + message;
     statusBar()->showMessage(m_lastError, 10000);
-    auto* box = new QMessageBox(QMessageBox::Warning, tr("Larimar Workbench"), tr("<b>%1 failed.</b>").arg(action.toHtmlEscaped()),
-                                QMessageBox::Ok, this);
+    auto* box = new QMessageBox(QMessageBox::Warning, tr("Larimar Workbench"),
+                                tr("<b>%1 failed.</b>").arg(action.toHtmlEscaped()), QMessageBox::Ok, this);
     box->setObjectName(QStringLiteral("errorDialog"));
     box->setAttribute(Qt::WA_DeleteOnClose);
-    box->setInformativeText(hint.isEmpty() ? message.toHtmlEscaped()
-                                           : tr("%1<p><b>What to do:</b> %2</p>").arg(message.toHtmlEscaped(), hint.toHtmlEscaped()));
+    box->setInformativeText(
+        hint.isEmpty() ? message.toHtmlEscaped()
+                       : tr("%1<p><b>What to do:</b> %2</p>").arg(message.toHtmlEscaped(), hint.toHtmlEscaped()));
     box->open();
 }
 
@@ -430,7 +434,8 @@ void MainWindow::showAbout() {
             .arg(i.slotCount)
             .arg(i.width)
             .arg(i.detector.isEmpty() ? tr("-") : i.detector.toHtmlEscaped(),
-                 i.workspace.isEmpty() ? tr("none open") : i.workspace.toHtmlEscaped(), QString::fromLatin1(qVersion())));
+                 i.workspace.isEmpty() ? tr("none open") : i.workspace.toHtmlEscaped(),
+                 QString::fromLatin1(qVersion())));
     box->open();
 }
 

@@ -41,7 +41,8 @@ QCPBars* makeBars(QCustomPlot* plot, const QColor& colour, const QString& xLabel
 
 void setBars(QCPBars* bars, const QVector<double>& values) {
     QVector<double> keys(values.size());
-    for (int i = 0; i < keys.size(); ++i) keys[i] = i;
+    for (int i = 0; i < keys.size(); ++i)
+        keys[i] = i;
     bars->setData(keys, values, true);
     auto* plot = bars->parentPlot();
     plot->xAxis->setRange(-0.5, std::max(1.0, values.size() - 0.5));
@@ -115,7 +116,8 @@ MemoryPanel::MemoryPanel(QWidget* parent) : QWidget(parent) {
 void MemoryPanel::setState(const EngineStatePtr& state) {
     m_state = state;
     m_factText.clear();
-    for (const auto& f : state->facts) m_factText.insert(f.id, f.text);
+    for (const auto& f : state->facts)
+        m_factText.insert(f.id, f.text);
     const int k = state->slotCount, c = state->width;
     m_heat->data()->setSize(c, k);
     m_heat->data()->setRange(QCPRange(0, std::max(1, c - 1)), QCPRange(0, std::max(1, k - 1)));
@@ -131,7 +133,8 @@ void MemoryPanel::setState(const EngineStatePtr& state) {
     // Whole cells: cell centres are at integer slots and dimensions.
     m_heatPlot->xAxis->setRange(-0.5, std::max(1, c) - 0.5);
     m_heatPlot->yAxis->setRange(-0.5, std::max(1, k) - 0.5);
-    m_heatTitle->setText(tr("Memory M (K = %1 slots x C = %2), %3 written").arg(k).arg(c).arg(factCount(state->written)));
+    m_heatTitle->setText(
+        tr("Memory M (K = %1 slots x C = %2), %3 written").arg(k).arg(c).arg(factCount(state->written)));
     m_heatPlot->replot(QCustomPlot::rpQueuedReplot);
 
     const auto& sv = state->singularValues;
@@ -186,7 +189,8 @@ void MemoryPanel::clearWriteKey() {
 QString MemoryPanel::slotToolTip(int slot) const {
     if (!m_state || slot < 0 || slot >= m_state->slotCount) return {};
     QString tip = tr("<b>slot %1</b>").arg(slot);
-    if (slot < m_state->readWeights.size()) tip += tr(" &nbsp; read weight %1").arg(m_state->readWeights[slot], 0, 'g', 3);
+    if (slot < m_state->readWeights.size())
+        tip += tr(" &nbsp; read weight %1").arg(m_state->readWeights[slot], 0, 'g', 3);
     const auto& top = slot < m_state->slotFacts.size() ? m_state->slotFacts[slot] : QVector<QPair<qint64, double>>();
     if (top.isEmpty()) return tip + tr("<br>no written fact weighs in this slot");
     tip += tr("<br>facts weighing most (key value):");
@@ -206,8 +210,8 @@ void MemoryPanel::hoverSlot(QCustomPlot* plot, QMouseEvent* event, bool slotsOnV
         QToolTip::hideText();
         return;
     }
-    const double coord = slotsOnValueAxis ? plot->yAxis->pixelToCoord(event->pos().y())
-                                          : plot->xAxis->pixelToCoord(event->pos().x());
+    const double coord =
+        slotsOnValueAxis ? plot->yAxis->pixelToCoord(event->pos().y()) : plot->xAxis->pixelToCoord(event->pos().x());
     const QString tip = slotToolTip(static_cast<int>(std::lround(coord)));
     if (tip.isEmpty())
         QToolTip::hideText();

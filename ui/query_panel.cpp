@@ -6,16 +6,16 @@
 #include <QEvent>
 #include <QGridLayout>
 #include <QGroupBox>
-#include <QHeaderView>
-#include <QSplitter>
-#include <QTableView>
 #include <QHBoxLayout>
+#include <QHeaderView>
 #include <QHelpEvent>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPainter>
 #include <QPushButton>
 #include <QSlider>
+#include <QSplitter>
+#include <QTableView>
 #include <QTextBlock>
 #include <QTextCursor>
 #include <QTimer>
@@ -35,7 +35,8 @@ QVector<bool> sideFlags(const QVector<QPair<int, QString>>& diff, int changedKin
     for (const auto& [kind, words] : diff) {
         if (kind != 0 && kind != changedKind) continue;
         const auto parts = words.split(QLatin1Char(' '), Qt::SkipEmptyParts);
-        for (int i = 0; i < parts.size(); ++i) flags.append(kind == changedKind);
+        for (int i = 0; i < parts.size(); ++i)
+            flags.append(kind == changedKind);
     }
     return flags;
 }
@@ -45,21 +46,26 @@ QVector<QPair<int, int>> wordRanges(const QString& text) {
     QVector<QPair<int, int>> out;
     int i = 0;
     while (i < text.size()) {
-        while (i < text.size() && text[i].isSpace()) ++i;
+        while (i < text.size() && text[i].isSpace())
+            ++i;
         const int b = i;
-        while (i < text.size() && !text[i].isSpace()) ++i;
+        while (i < text.size() && !text[i].isSpace())
+            ++i;
         if (i > b) out.append({b, i});
     }
     return out;
 }
 
-QString percent(double p) { return QStringLiteral("%1%").arg(100.0 * p, 0, 'f', p >= 0.995 || p < 0.1 ? 1 : 0); }
+QString percent(double p) {
+    return QStringLiteral("%1%").arg(100.0 * p, 0, 'f', p >= 0.995 || p < 0.1 ? 1 : 0);
+}
 
 /// A token for a tooltip: spaces as middle dots, part of a character as its bytes.
 QString showToken(const QString& text, const QByteArray& bytes) {
     if (text.contains(QChar::ReplacementCharacter)) {
         QStringList hex;
-        for (char b : bytes) hex << QStringLiteral("%1").arg(static_cast<unsigned char>(b), 2, 16, QLatin1Char('0'));
+        for (char b : bytes)
+            hex << QStringLiteral("%1").arg(static_cast<unsigned char>(b), 2, 16, QLatin1Char('0'));
         return QStringLiteral("&lt;bytes %1&gt;").arg(hex.join(QLatin1Char(' ')));
     }
     return text.toHtmlEscaped().replace(QLatin1Char(' '), QStringLiteral("&middot;"));
@@ -92,7 +98,8 @@ void TokenView::setAnswer(const QString& text, const QVector<TokenInfo>& tokens,
     // the decoded text (a character belongs to the token holding its first byte).
     const QByteArray utf8 = text.toUtf8();
     QByteArray all;
-    for (const auto& t : tokens) all += t.bytes;
+    for (const auto& t : tokens)
+        all += t.bytes;
     if (!tokens.isEmpty() && all.startsWith(utf8)) {
         QVector<int> byteToChar(utf8.size() + 1, static_cast<int>(text.size()));
         int b = 0;
@@ -102,7 +109,8 @@ void TokenView::setAnswer(const QString& text, const QVector<TokenInfo>& tokens,
                                    ? QChar::surrogateToUcs4(text[c], text[c + 1])
                                    : text[c].unicode();
             const int len = u < 0x80 ? 1 : u < 0x800 ? 2 : u < 0x10000 ? 3 : 4;
-            for (int i = 0; i < len && b < utf8.size(); ++i) byteToChar[b++] = c;
+            for (int i = 0; i < len && b < utf8.size(); ++i)
+                byteToChar[b++] = c;
         }
         int offset = 0;
         for (const auto& t : tokens) {
@@ -174,8 +182,12 @@ void ScopeGauge::setThreshold(double threshold) {
     update();
 }
 
-QSize ScopeGauge::sizeHint() const { return {240, fontMetrics().height() + 10}; }
-QSize ScopeGauge::minimumSizeHint() const { return {120, fontMetrics().height() + 10}; }
+QSize ScopeGauge::sizeHint() const {
+    return {240, fontMetrics().height() + 10};
+}
+QSize ScopeGauge::minimumSizeHint() const {
+    return {120, fontMetrics().height() + 10};
+}
 
 void ScopeGauge::paintEvent(QPaintEvent*) {
     QPainter p(this);
@@ -327,7 +339,9 @@ QueryPanel::QueryPanel(Engine* engine, QWidget* parent) : QWidget(parent), m_eng
     updateScopeLabel();
 }
 
-double QueryPanel::threshold() const { return static_cast<double>(m_slider->value()) / kSliderSteps; }
+double QueryPanel::threshold() const {
+    return static_cast<double>(m_slider->value()) / kSliderSteps;
+}
 
 void QueryPanel::setThreshold(double t) {
     m_programmatic = true;
@@ -341,7 +355,8 @@ void QueryPanel::setInfo(const EngineInfo& info) {
     // The workspace's threshold until the user moves the slider.
     m_workspaceThreshold = info.defaultThreshold;
     if (!m_thresholdTouched) setThreshold(info.defaultThreshold);
-    m_gauge->setToolTip(tr("Scope score from the detector \"%1\" (bar) against the threshold (red line)").arg(info.detector));
+    m_gauge->setToolTip(
+        tr("Scope score from the detector \"%1\" (bar) against the threshold (red line)").arg(info.detector));
 }
 
 void QueryPanel::clearResult() {
@@ -370,9 +385,9 @@ void QueryPanel::showResult(const CompareView& v) {
     m_withoutTokens->setTokens(v.withoutTokens);
     m_withTokens->setTokens(v.withTokens);
     m_gauge->setScore(v.score);
-    m_nearest->setText(v.nearestFactId != 0
-                           ? tr("fact %1: %2").arg(v.nearestFactId).arg(v.nearestText.toHtmlEscaped())
-                           : (v.nearestText.isEmpty() ? tr("(the detector names none)") : v.nearestText.toHtmlEscaped()));
+    m_nearest->setText(v.nearestFactId != 0 ? tr("fact %1: %2").arg(v.nearestFactId).arg(v.nearestText.toHtmlEscaped())
+                                            : (v.nearestText.isEmpty() ? tr("(the detector names none)")
+                                                                       : v.nearestText.toHtmlEscaped()));
     updateScopeLabel();
 }
 
@@ -384,9 +399,12 @@ void QueryPanel::updateScopeLabel() {
         return;
     }
     const bool in = m_last.score >= threshold();
-    QString text = in ? tr("<b>in scope</b>: answered with the memory") : tr("<b>out of scope</b>: answered by the plain model");
-    if (std::abs(m_last.threshold - threshold()) > 1e-9) text += tr(" (at the new threshold; answering again...)");
-    else if (!m_last.differs) text += tr("; both answers agree");
+    QString text =
+        in ? tr("<b>in scope</b>: answered with the memory") : tr("<b>out of scope</b>: answered by the plain model");
+    if (std::abs(m_last.threshold - threshold()) > 1e-9)
+        text += tr(" (at the new threshold; answering again...)");
+    else if (!m_last.differs)
+        text += tr("; both answers agree");
     m_scopeLabel->setText(text);
 }
 

@@ -18,7 +18,8 @@ QString shortTime(const QString& iso) {
 
 QString idList(const QVector<qint64>& ids) {
     QStringList parts;
-    for (int i = 0; i < ids.size() && i < 6; ++i) parts << QString::number(ids[i]);
+    for (int i = 0; i < ids.size() && i < 6; ++i)
+        parts << QString::number(ids[i]);
     QString s = parts.join(QStringLiteral(", "));
     if (ids.size() > 6) s += QObject::tr(", ... (%1)").arg(ids.size());
     return s;
@@ -39,8 +40,12 @@ int FactTableModel::rowOf(qint64 id) const {
     return -1;
 }
 
-int FactTableModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : m_facts.size(); }
-int FactTableModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+int FactTableModel::rowCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : m_facts.size();
+}
+int FactTableModel::columnCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : ColumnCount;
+}
 
 QVariant FactTableModel::data(const QModelIndex& index, int role) const {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) return {};
@@ -49,11 +54,16 @@ QVariant FactTableModel::data(const QModelIndex& index, int role) const {
     if (role == WrittenRole) return f.written;
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-        case Id: return f.id;
-        case State: return f.written ? tr("written") : tr("forgotten");
-        case Text: return f.text;
-        case Source: return f.source;
-        case Written: return shortTime(f.createdAt);
+        case Id:
+            return f.id;
+        case State:
+            return f.written ? tr("written") : tr("forgotten");
+        case Text:
+            return f.text;
+        case Source:
+            return f.source;
+        case Written:
+            return shortTime(f.createdAt);
         }
     }
     if (role == Qt::ToolTipRole) {
@@ -76,13 +86,19 @@ QVariant FactTableModel::data(const QModelIndex& index, int role) const {
 }
 
 QVariant FactTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return QAbstractTableModel::headerData(section, orientation, role);
     switch (section) {
-    case Id: return tr("ID");
-    case State: return tr("State");
-    case Text: return tr("Fact");
-    case Source: return tr("Source");
-    case Written: return tr("Written (UTC)");
+    case Id:
+        return tr("ID");
+    case State:
+        return tr("State");
+    case Text:
+        return tr("Fact");
+    case Source:
+        return tr("Source");
+    case Written:
+        return tr("Written (UTC)");
     }
     return {};
 }
@@ -107,8 +123,12 @@ int HistoryTableModel::rowOf(qint64 id) const {
     return -1;
 }
 
-int HistoryTableModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : m_edits.size(); }
-int HistoryTableModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+int HistoryTableModel::rowCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : m_edits.size();
+}
+int HistoryTableModel::columnCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : ColumnCount;
+}
 
 QVariant HistoryTableModel::data(const QModelIndex& index, int role) const {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) return {};
@@ -116,13 +136,20 @@ QVariant HistoryTableModel::data(const QModelIndex& index, int role) const {
     if (role == IdRole) return e.id;
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-        case Id: return e.id;
-        case Time: return shortTime(e.time);
-        case Op: return e.op;
-        case Facts: return idList(e.factIds);
-        case Actor: return e.actor;
-        case Reason: return e.reason;
-        case Digest: return e.digestAfter.left(12);
+        case Id:
+            return e.id;
+        case Time:
+            return shortTime(e.time);
+        case Op:
+            return e.op;
+        case Facts:
+            return idList(e.factIds);
+        case Actor:
+            return e.actor;
+        case Reason:
+            return e.reason;
+        case Digest:
+            return e.digestAfter.left(12);
         }
     }
     if (role == Qt::ToolTipRole) {
@@ -130,7 +157,8 @@ QVariant HistoryTableModel::data(const QModelIndex& index, int role) const {
             return tr("memory before: %1\nmemory after: %2").arg(e.digestBefore, e.digestAfter);
         if (index.column() == Facts) {
             QStringList all;
-            for (qint64 id : e.factIds) all << QString::number(id);
+            for (qint64 id : e.factIds)
+                all << QString::number(id);
             return all.join(QStringLiteral(", "));
         }
         return {};
@@ -147,15 +175,23 @@ QVariant HistoryTableModel::data(const QModelIndex& index, int role) const {
 }
 
 QVariant HistoryTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return QAbstractTableModel::headerData(section, orientation, role);
     switch (section) {
-    case Id: return tr("Edit");
-    case Time: return tr("Time (UTC)");
-    case Op: return tr("Operation");
-    case Facts: return tr("Facts");
-    case Actor: return tr("Actor");
-    case Reason: return tr("Reason");
-    case Digest: return tr("Memory digest");
+    case Id:
+        return tr("Edit");
+    case Time:
+        return tr("Time (UTC)");
+    case Op:
+        return tr("Operation");
+    case Facts:
+        return tr("Facts");
+    case Actor:
+        return tr("Actor");
+    case Reason:
+        return tr("Reason");
+    case Digest:
+        return tr("Memory digest");
     }
     return {};
 }
@@ -177,17 +213,24 @@ void TokenTableModel::setTokens(const QVector<TokenInfo>& tokens) {
     endResetModel();
 }
 
-int TokenTableModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : m_tokens.size(); }
-int TokenTableModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+int TokenTableModel::rowCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : m_tokens.size();
+}
+int TokenTableModel::columnCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : ColumnCount;
+}
 
 QVariant TokenTableModel::data(const QModelIndex& index, int role) const {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) return {};
     const TokenInfo& t = m_tokens[index.row()];
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-        case Index: return index.row() + 1;
-        case Token: return visibleToken(t.text);
-        case Probability: return QStringLiteral("%1").arg(t.probability, 0, 'f', 3);
+        case Index:
+            return index.row() + 1;
+        case Token:
+            return visibleToken(t.text);
+        case Probability:
+            return QStringLiteral("%1").arg(t.probability, 0, 'f', 3);
         case Alternatives: {
             QStringList alts;
             for (const auto& [alt, p] : t.alternatives)
@@ -207,12 +250,17 @@ QVariant TokenTableModel::data(const QModelIndex& index, int role) const {
 }
 
 QVariant TokenTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return QAbstractTableModel::headerData(section, orientation, role);
     switch (section) {
-    case Index: return tr("#");
-    case Token: return tr("Token");
-    case Probability: return tr("p");
-    case Alternatives: return tr("Alternatives (p)");
+    case Index:
+        return tr("#");
+    case Token:
+        return tr("Token");
+    case Probability:
+        return tr("p");
+    case Alternatives:
+        return tr("Alternatives (p)");
     }
     return {};
 }
@@ -228,30 +276,43 @@ void ImportTableModel::setRecords(const ImportRecords& records) {
 int ImportTableModel::rowCount(const QModelIndex& parent) const {
     return parent.isValid() || !m_records ? 0 : m_records->size();
 }
-int ImportTableModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+int ImportTableModel::columnCount(const QModelIndex& parent) const {
+    return parent.isValid() ? 0 : ColumnCount;
+}
 
 QVariant ImportTableModel::data(const QModelIndex& index, int role) const {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid)) return {};
     if (role != Qt::DisplayRole && role != Qt::ToolTipRole) return {};
     const ImportRecord& r = (*m_records)[index.row()];
     switch (index.column()) {
-    case Text: return r.text;
-    case Subject: return r.subject;
-    case Prompt: return r.prompt;
-    case Target: return r.target;
-    case Source: return r.source;
+    case Text:
+        return r.text;
+    case Subject:
+        return r.subject;
+    case Prompt:
+        return r.prompt;
+    case Target:
+        return r.target;
+    case Source:
+        return r.source;
     }
     return {};
 }
 
 QVariant ImportTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return QAbstractTableModel::headerData(section, orientation, role);
     switch (section) {
-    case Text: return tr("Fact to write");
-    case Subject: return tr("Subject");
-    case Prompt: return tr("Prompt");
-    case Target: return tr("Target");
-    case Source: return tr("Source");
+    case Text:
+        return tr("Fact to write");
+    case Subject:
+        return tr("Subject");
+    case Prompt:
+        return tr("Prompt");
+    case Target:
+        return tr("Target");
+    case Source:
+        return tr("Source");
     }
     return {};
 }

@@ -85,9 +85,10 @@ int main(int argc, char** argv) {
                               QStringLiteral("text"));
     QCommandLineOption size(QStringLiteral("size"), QStringLiteral("Window size, e.g. 1280x800."),
                             QStringLiteral("WxH"));
-    QCommandLineOption scope(QStringLiteral("scope"),
-                             QStringLiteral("Scope detector: auto (ESD when its assets are installed, else ISD), esd or isd."),
-                             QStringLiteral("kind"), QStringLiteral("auto"));
+    QCommandLineOption scope(
+        QStringLiteral("scope"),
+        QStringLiteral("Scope detector: auto (ESD when its assets are installed, else ISD), esd or isd."),
+        QStringLiteral("kind"), QStringLiteral("auto"));
     QCommandLineOption quitAfterStart(QStringLiteral("quit-after-start"),
                                       QStringLiteral("Start, wait until loaded, print the start-up time and exit 0."));
     QCommandLineOption import(QStringLiteral("import"), QStringLiteral("Preview importing this file once loaded."),
@@ -129,7 +130,9 @@ int main(int argc, char** argv) {
         s.progress = progress;
         return larimar::makeScopeDetector(s);
     };
-    scopeFactory.connect = [](larimar::ScopeDetector& d, const larimar::Editor& e) { larimar::connectScopeDetector(d, e); };
+    scopeFactory.connect = [](larimar::ScopeDetector& d, const larimar::Editor& e) {
+        larimar::connectScopeDetector(d, e);
+    };
     // Runs on the engine's worker thread: the window is up while the model loads.
     window.start(
         [modelDir]() -> std::shared_ptr<larimar::TextModel> {
@@ -150,54 +153,56 @@ int main(int argc, char** argv) {
             bool ready = false, asked = false, selected = false, imported = false;
         };
         auto step = std::make_shared<Progress>();
-        QObject::connect(engine, &larimar::ui::Engine::idle, &window, [&window, engine, file, question, importFile, quit, step, &clock] {
-            if (!step->ready) {
-                step->ready = true;
-                std::fprintf(stderr, "larimar-workbench: ready %lld ms after start (%lld ms in main; %s)\n", msSinceExec(),
-                             static_cast<long long>(clock.elapsed()),
-                             engine->info().modelId.isEmpty() ? "no model loaded"
-                                                              : engine->info().modelId.toUtf8().constData());
-            }
-            if (!question.isEmpty() && !step->asked && engine->hasWorkspace()) {
-                step->asked = true;
-                window.queryPanel()->promptEdit()->setText(question);
-                window.queryPanel()->compareNow();
-                return;
-            }
-            if (!importFile.isEmpty() && !step->imported && engine->hasWorkspace()) {
-                step->imported = true;
-                window.importFile(importFile);
-                return;
-            }
-            if (!quit) return;
-            // Show a selected fact's write key in the memory panel of a screenshot.
-            auto* facts = window.factsPanel();
-            if (!step->selected && facts->model()->rowCount() > 0 && !facts->view()->currentIndex().isValid()) {
-                step->selected = true;
-                // ... and the newest edit's details in the history.
-                if (const auto state = engine->state(); state && !state->edits.isEmpty())
-                    window.historyPanel()->selectEdit(state->edits.back().id);
-                facts->selectFact(facts->model()->facts().back().id);
-                if (engine->pending() > 0) return; // the write key request makes the engine idle again
-            }
-            // A screenshot waits a moment for queued replots; a smoke test need not.
-            QTimer::singleShot(file.isEmpty() ? 0 : 200, &window, [&window, file] {
-                int code = 0;
-                if (!file.isEmpty() && !window.grab().save(file)) {
-                    std::fprintf(stderr, "larimar-workbench: cannot write %s\n", file.toLocal8Bit().constData());
-                    code = 1;
+        QObject::connect(
+            engine, &larimar::ui::Engine::idle, &window,
+            [&window, engine, file, question, importFile, quit, step, &clock] {
+                if (!step->ready) {
+                    step->ready = true;
+                    std::fprintf(stderr, "larimar-workbench: ready %lld ms after start (%lld ms in main; %s)\n",
+                                 msSinceExec(), static_cast<long long>(clock.elapsed()),
+                                 engine->info().modelId.isEmpty() ? "no model loaded"
+                                                                  : engine->info().modelId.toUtf8().constData());
                 }
-                // Dialogs open over the window (an import preview, an error) are saved beside it.
-                if (!file.isEmpty())
-                    for (QDialog* d : window.findChildren<QDialog*>())
-                        if (d->isVisible()) {
-                            QString name = file;
-                            name.insert(name.lastIndexOf(QLatin1Char('.')), QStringLiteral("-dialog"));
-                            d->grab().save(name);
-                        }
-                QApplication::exit(code);
+                if (!question.isEmpty() && !step->asked && engine->hasWorkspace()) {
+                    step->asked = true;
+                    window.queryPanel()->promptEdit()->setText(question);
+                    window.queryPanel()->compareNow();
+                    return;
+                }
+                if (!importFile.isEmpty() && !step->imported && engine->hasWorkspace()) {
+                    step->imported = true;
+                    window.importFile(importFile);
+                    return;
+                }
+                if (!quit) return;
+                // Show a selected fact's write key in the memory panel of a screenshot.
+                auto* facts = window.factsPanel();
+                if (!step->selected && facts->model()->rowCount() > 0 && !facts->view()->currentIndex().isValid()) {
+                    step->selected = true;
+                    // ... and the newest edit's details in the history.
+                    if (const auto state = engine->state(); state && !state->edits.isEmpty())
+                        window.historyPanel()->selectEdit(state->edits.back().id);
+                    facts->selectFact(facts->model()->facts().back().id);
+                    if (engine->pending() > 0) return; // the write key request makes the engine idle again
+                }
+                // A screenshot waits a moment for queued replots; a smoke test need not.
+                QTimer::singleShot(file.isEmpty() ? 0 : 200, &window, [&window, file] {
+                    int code = 0;
+                    if (!file.isEmpty() && !window.grab().save(file)) {
+                        std::fprintf(stderr, "larimar-workbench: cannot write %s\n", file.toLocal8Bit().constData());
+                        code = 1;
+                    }
+                    // Dialogs open over the window (an import preview, an error) are saved beside it.
+                    if (!file.isEmpty())
+                        for (QDialog* d : window.findChildren<QDialog*>())
+                            if (d->isVisible()) {
+                                QString name = file;
+                                name.insert(name.lastIndexOf(QLatin1Char('.')), QStringLiteral("-dialog"));
+                                d->grab().save(name);
+                            }
+                    QApplication::exit(code);
+                });
             });
-        });
     }
     return app.exec();
 }

@@ -20,10 +20,9 @@
 #include <QFile>
 #include <QInputDialog>
 #include <QLabel>
-#include <QMimeData>
-#include <QUrl>
 #include <QLineEdit>
 #include <QMessageBox>
+#include <QMimeData>
 #include <QProgressDialog>
 #include <QPushButton>
 #include <QSignalSpy>
@@ -33,6 +32,7 @@
 #include <QTest>
 #include <QTextBrowser>
 #include <QTimer>
+#include <QUrl>
 #include <gtest/gtest.h>
 #include <qcustomplot.h>
 #include <sqlite3.h>
@@ -49,7 +49,9 @@ using larimar::SyntheticTextModel;
 
 // Readable QStrings in failure messages.
 QT_BEGIN_NAMESPACE
-inline void PrintTo(const QString& s, std::ostream* os) { *os << '"' << s.toStdString() << '"'; }
+inline void PrintTo(const QString& s, std::ostream* os) {
+    *os << '"' << s.toStdString() << '"';
+}
 QT_END_NAMESPACE
 
 namespace {
@@ -75,7 +77,8 @@ protected:
             m_testers.push_back(std::make_unique<Tester>(m, Tester::FailureReportingMode::Fatal));
         m_window->start([] { return larimar::test::makeFakeModel("ui-test-model"); }, QStringLiteral("synthetic"),
                         workspacePath());
-        ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->hasWorkspace() && engine()->state() && engine()->pending() == 0; }, kWait))
+        ASSERT_TRUE(QTest::qWaitFor(
+            [&] { return engine()->hasWorkspace() && engine()->state() && engine()->pending() == 0; }, kWait))
             << m_window->lastError().toStdString();
     }
 
@@ -118,7 +121,8 @@ protected:
     /// The first visible top-level dialog of type T with objectName name (null if none).
     template <class T> T* dialog(const QString& name = {}) {
         for (QWidget* w : QApplication::topLevelWidgets())
-            if (auto* d = qobject_cast<T*>(w); d && d->isVisible() && (name.isEmpty() || d->objectName() == name)) return d;
+            if (auto* d = qobject_cast<T*>(w); d && d->isVisible() && (name.isEmpty() || d->objectName() == name))
+                return d;
         for (auto* d : m_window->findChildren<T*>())
             if (d->isVisible() && (name.isEmpty() || d->objectName() == name)) return d;
         return nullptr;
@@ -132,9 +136,7 @@ protected:
         d->accept();
     }
 
-    QString cell(QAbstractItemModel* model, int row, int column) {
-        return model->index(row, column).data().toString();
-    }
+    QString cell(QAbstractItemModel* model, int row, int column) { return model->index(row, column).data().toString(); }
 
     QTemporaryDir m_dir;
     std::unique_ptr<MainWindow> m_window;
@@ -152,7 +154,9 @@ TEST_F(Workbench, StartsWithTheModelAndAnEmptyWorkspace) {
     EXPECT_EQ(history()->model()->rowCount(), 0);
     EXPECT_TRUE(m_window->windowTitle().contains(QStringLiteral("test.larimar")));
     EXPECT_EQ(m_window->findChild<QLabel*>(QStringLiteral("statusSize"))->text(), QStringLiteral("K x C = 16 x 32"));
-    EXPECT_TRUE(m_window->findChild<QLabel*>(QStringLiteral("statusWorkspace"))->text().contains(QStringLiteral("test.larimar")));
+    EXPECT_TRUE(m_window->findChild<QLabel*>(QStringLiteral("statusWorkspace"))
+                    ->text()
+                    .contains(QStringLiteral("test.larimar")));
     EXPECT_TRUE(m_window->recentWorkspaces().contains(workspacePath())) << "remembered in the settings";
 }
 
@@ -255,7 +259,12 @@ TEST_F(Workbench, CancelledBatchImportWritesNothing) {
     struct Release {
         std::promise<void>& p;
         bool done = false;
-        void operator()() { if (!done) { done = true; p.set_value(); } }
+        void operator()() {
+            if (!done) {
+                done = true;
+                p.set_value();
+            }
+        }
         ~Release() { (*this)(); }
     } release{gate};
     engine()->post([opened] { opened.wait(); });
@@ -280,7 +289,8 @@ TEST_F(Workbench, CancelledBatchImportWritesNothing) {
     m_window->importFile(file);
     ASSERT_TRUE(QTest::qWaitFor([&] { return (preview = dialog<ImportDialog>()) != nullptr; }, kWait));
     preview->accept();
-    ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->state()->written == 3; }, kWait)) << m_window->lastError().toStdString();
+    ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->state()->written == 3; }, kWait))
+        << m_window->lastError().toStdString();
     EXPECT_EQ(history()->model()->rowCount(), 1);
     EXPECT_EQ(cell(history()->model(), 0, HistoryTableModel::Op), QStringLiteral("batch"));
 }
@@ -299,7 +309,8 @@ TEST_F(Workbench, RollbackRestoresTheTable) {
     ASSERT_TRUE(history()->rollbackButton()->isEnabled());
     QTest::mouseClick(history()->rollbackButton(), Qt::LeftButton);
     answerReason(QStringLiteral("rollbackDialog"), QStringLiteral("back to the start"));
-    ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->state()->edits.size() == 4; }, kWait)) << m_window->lastError().toStdString();
+    ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->state()->edits.size() == 4; }, kWait))
+        << m_window->lastError().toStdString();
     auto* model = facts()->model();
     EXPECT_EQ(cell(model, model->rowOf(1), FactTableModel::State), QStringLiteral("written"));
     EXPECT_EQ(cell(model, model->rowOf(2), FactTableModel::State), QStringLiteral("forgotten"));
@@ -328,7 +339,8 @@ TEST_F(Workbench, MemoryPlotsHaveTheRightSizes) {
     ASSERT_EQ(m.size(), k * c);
     EXPECT_DOUBLE_EQ(memory()->heatmap()->data()->cell(5, 2), m[2 * c + 5]) << "row-major: slot 2, dimension 5";
     EXPECT_GT(memory()->heatmap()->dataRange().upper, 0) << "a written memory is not all zero";
-    EXPECT_EQ(memory()->heatmap()->dataRange().lower, -memory()->heatmap()->dataRange().upper) << "colour scale centred on zero";
+    EXPECT_EQ(memory()->heatmap()->dataRange().lower, -memory()->heatmap()->dataRange().upper)
+        << "colour scale centred on zero";
     EXPECT_EQ(memory()->spectrum()->data()->size(), std::min(k, c));
 
     ask(kPrompt);
@@ -340,7 +352,8 @@ TEST_F(Workbench, MemoryPlotsHaveTheRightSizes) {
     EXPECT_EQ(memory()->keyBars()->data()->size(), k) << "the selected fact's write key";
 
     bool named = false;
-    for (int s = 0; s < k; ++s) named = named || memory()->slotToolTip(s).contains(QStringLiteral("Toko Yasuda"));
+    for (int s = 0; s < k; ++s)
+        named = named || memory()->slotToolTip(s).contains(QStringLiteral("Toko Yasuda"));
     EXPECT_TRUE(named) << "hovering a slot names the facts weighing most in it";
 
     // A change redraws: after the next write the heatmap shows the new memory.
@@ -354,7 +367,8 @@ TEST_F(Workbench, EngineErrorsBecomeDialogsThatSayWhatToDo) {
     writeFact(kFact);
     // The same workspace with another model is refused; the window says so and what to do.
     MainWindow other;
-    other.start([] { return larimar::test::makeFakeModel("another-model"); }, QStringLiteral("synthetic"), workspacePath());
+    other.start([] { return larimar::test::makeFakeModel("another-model"); }, QStringLiteral("synthetic"),
+                workspacePath());
     ASSERT_TRUE(QTest::qWaitFor([&] { return other.engine()->pending() == 0; }, kWait));
     EXPECT_FALSE(other.engine()->hasWorkspace());
     EXPECT_TRUE(other.lastError().contains(QStringLiteral("another-model"))) << other.lastError().toStdString();
@@ -403,7 +417,8 @@ TEST_F(Workbench, TamperedHistoryShowsWhereTheAuditBreaks) {
 
     MainWindow window;
     Tester tester(window.historyPanel()->model(), Tester::FailureReportingMode::Fatal);
-    window.start([] { return larimar::test::makeFakeModel("ui-test-model"); }, QStringLiteral("synthetic"), workspacePath());
+    window.start([] { return larimar::test::makeFakeModel("ui-test-model"); }, QStringLiteral("synthetic"),
+                 workspacePath());
     ASSERT_TRUE(QTest::qWaitFor([&] { return window.engine()->state() && window.engine()->pending() == 0; }, kWait))
         << window.lastError().toStdString();
     const QString audit = window.historyPanel()->auditLabel()->text();
@@ -417,7 +432,8 @@ TEST_F(Workbench, TenThousandFactImportKeepsTheWindowResponsive) {
     {
         QFile f(file);
         ASSERT_TRUE(f.open(QIODevice::WriteOnly));
-        for (int i = 0; i < n; ++i) f.write(QStringLiteral("Fact number %1 is about topic %2.\n").arg(i).arg(i % 97).toUtf8());
+        for (int i = 0; i < n; ++i)
+            f.write(QStringLiteral("Fact number %1 is about topic %2.\n").arg(i).arg(i % 97).toUtf8());
     }
     m_window->importFile(file);
     ImportDialog* preview = nullptr;
@@ -434,7 +450,8 @@ TEST_F(Workbench, TenThousandFactImportKeepsTheWindowResponsive) {
     tick.start(0);
     QSignalSpy progress(engine(), &Engine::batchProgress);
     preview->accept();
-    ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->state()->written == n; }, 120000)) << m_window->lastError().toStdString();
+    ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->state()->written == n; }, 120000))
+        << m_window->lastError().toStdString();
     tick.stop();
     EXPECT_GT(progress.count(), 10) << "progress is reported per chunk";
     EXPECT_GT(ticks, 10) << "the event loop ran during the batch";
@@ -446,7 +463,8 @@ TEST_F(Workbench, AnotherWorkspaceOpensEmptyAndIsRemembered) {
     writeFact(kFact);
     const QString second = m_dir.filePath(QStringLiteral("second.larimar"));
     m_window->openWorkspace(second);
-    ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->info().workspace == second && engine()->pending() == 0; }, kWait))
+    ASSERT_TRUE(
+        QTest::qWaitFor([&] { return engine()->info().workspace == second && engine()->pending() == 0; }, kWait))
         << m_window->lastError().toStdString();
     EXPECT_EQ(facts()->model()->rowCount(), 0) << "a new workspace starts empty";
     EXPECT_EQ(history()->model()->rowCount(), 0);
@@ -511,7 +529,8 @@ TEST(WorkbenchRealModel, LoadsWritesAndAnswersOnTheEngineThread) {
 
     window.factsPanel()->newFactEdit()->setText(kFact);
     window.factsPanel()->writeNewFact();
-    ASSERT_TRUE(QTest::qWaitFor([&] { return window.engine()->state()->written == 1; }, kWait)) << window.lastError().toStdString();
+    ASSERT_TRUE(QTest::qWaitFor([&] { return window.engine()->state()->written == 1; }, kWait))
+        << window.lastError().toStdString();
     EXPECT_EQ(window.memoryPanel()->heatmap()->data()->keySize(), 8);
     EXPECT_EQ(window.memoryPanel()->heatmap()->data()->valueSize(), 8);
 
