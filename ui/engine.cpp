@@ -351,6 +351,15 @@ void EngineWorker::setWorkspaceThreshold(double threshold) {
     });
 }
 
+void EngineWorker::exportMemory(const QString& path) {
+    const QString action = tr("Exporting the memory to %1").arg(path);
+    if (needEditor(action)) return;
+    guarded(action, tr("Choose a folder you can write to."), [&] {
+        m_editor->exportMemoryNpy(ss(path));
+        emit memoryExported(path);
+    });
+}
+
 void EngineWorker::exportHistory(const QString& path) {
     const QString action = tr("Exporting the history to %1").arg(path);
     if (needEditor(action)) return;
@@ -395,6 +404,7 @@ Engine::Engine(QObject* parent) : QObject(parent), m_cancel(std::make_shared<std
     connect(w, &EngineWorker::batchFinished, this, &Engine::batchFinished);
     connect(w, &EngineWorker::edited, this, &Engine::edited);
     connect(w, &EngineWorker::historyExported, this, &Engine::historyExported);
+    connect(w, &EngineWorker::memoryExported, this, &Engine::memoryExported);
     connect(w, &EngineWorker::thresholdSaved, this, [this](double t) {
         m_info.defaultThreshold = t;
         emit thresholdSaved(t);
@@ -479,6 +489,10 @@ void Engine::requestWriteKey(qint64 factId) {
 
 void Engine::setWorkspaceThreshold(double threshold) {
     dispatch([threshold](EngineWorker& w) { w.setWorkspaceThreshold(threshold); });
+}
+
+void Engine::exportMemory(const QString& path) {
+    dispatch([path](EngineWorker& w) { w.exportMemory(path); });
 }
 
 void Engine::exportHistory(const QString& path) {

@@ -71,6 +71,8 @@ public:
     void setWorkspaceThreshold(double threshold);
     /// format from the extension: .json, else CSV.
     void exportHistory(const QString& path);
+    /// The memory matrix M (K x C, float64) as a NumPy .npy file.
+    void exportMemory(const QString& path);
     /// Runs job on the worker thread, in order with the other calls (tests use it to hold the
     /// worker while they act on the GUI).
     void post(std::function<void()> job);
@@ -97,6 +99,7 @@ signals:
     /// A change was committed; summary for the status bar ("edit 5 (write): fact 3").
     void edited(const QString& summary);
     void historyExported(const QString& path);
+    void memoryExported(const QString& path);
     /// The workspace's threshold was stored.
     void thresholdSaved(double threshold);
     /// An engine call failed: what was attempted, the engine's message, what to do now.

@@ -35,6 +35,7 @@ public:
     void writeKey(qint64 factId);
     void setWorkspaceThreshold(double threshold);
     void exportHistory(const QString& path);
+    void exportMemory(const QString& path);
 
 signals:
     void modelLoaded(const larimar::ui::EngineInfo& info);
@@ -48,6 +49,7 @@ signals:
     void batchFinished(bool written, const QString& message);
     void edited(const QString& summary);
     void historyExported(const QString& path);
+    void memoryExported(const QString& path);
     void thresholdSaved(double threshold);
     void failed(const QString& action, const QString& message, const QString& hint);
     void jobDone();

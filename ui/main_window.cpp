@@ -133,6 +133,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_engine, &Engine::workspaceOpened, this, &MainWindow::workspaceOpened);
     connect(m_engine, &Engine::stateChanged, this, &MainWindow::stateChanged);
     connect(m_engine, &Engine::edited, this, [this](const QString& s) { statusBar()->showMessage(s, 8000); });
+    connect(m_engine, &Engine::memoryExported, this,
+            [this](const QString& path) { statusBar()->showMessage(tr("Memory exported to %1").arg(path), 8000); });
     connect(m_engine, &Engine::historyExported, this,
             [this](const QString& path) { statusBar()->showMessage(tr("History exported to %1").arg(path), 8000); });
     connect(m_engine, &Engine::idle, this, [this] {
@@ -202,6 +204,18 @@ void MainWindow::createActions() {
     m_importAction->setToolTip(tr("Write every fact of a file as one batch (Ctrl+I)"));
     m_exportAction = file->addAction(tr("&Export History..."), m_history, &HistoryPanel::exportHistory);
     m_exportAction->setShortcut(Qt::CTRL | Qt::Key_E);
+    m_exportMemoryAction = file->addAction(tr("Export &Memory (.npy)..."), this, [this] {
+        auto* dialog = new QFileDialog(this, tr("Export Memory"),
+                                       QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation),
+                                       tr("NumPy arrays (*.npy)"));
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        dialog->setAcceptMode(QFileDialog::AcceptSave);
+        dialog->setDefaultSuffix(QStringLiteral("npy"));
+        dialog->selectFile(QStringLiteral("memory.npy"));
+        connect(dialog, &QFileDialog::fileSelected, m_engine, &Engine::exportMemory);
+        dialog->open();
+    });
+    m_exportMemoryAction->setToolTip(tr("Save the memory matrix M (K x C, float64) for NumPy"));
     file->addSeparator();
     auto* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
@@ -308,6 +322,7 @@ void MainWindow::updateActions() {
     const bool model = !m_engine->info().modelId.isEmpty();
     m_importAction->setEnabled(open);
     m_exportAction->setEnabled(open);
+    m_exportMemoryAction->setEnabled(open);
     m_undoAction->setEnabled(open && m_engine->state() && !m_engine->state()->edits.isEmpty());
     m_forgetAction->setEnabled(open);
     m_newAction->setEnabled(model || m_loading);

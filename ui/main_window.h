@@ -91,6 +91,7 @@ private:
     QMenu* m_recentMenu = nullptr;
     QAction* m_importAction = nullptr;
     QAction* m_exportAction = nullptr;
+    QAction* m_exportMemoryAction = nullptr;
     QAction* m_undoAction = nullptr;
     QAction* m_forgetAction = nullptr;
     QAction* m_newAction = nullptr;

@@ -459,6 +459,26 @@ TEST_F(Workbench, TenThousandFactImportKeepsTheWindowResponsive) {
     EXPECT_EQ(history()->model()->rowCount(), 1);
 }
 
+TEST_F(Workbench, ExportsHistoryAndMemory) {
+    writeFact(kFact);
+    const QString csv = m_dir.filePath(QStringLiteral("history.csv"));
+    const QString npy = m_dir.filePath(QStringLiteral("memory.npy"));
+    QSignalSpy history(engine(), &Engine::historyExported);
+    QSignalSpy memory(engine(), &Engine::memoryExported);
+    engine()->exportHistory(csv);
+    engine()->exportMemory(npy);
+    ASSERT_TRUE(QTest::qWaitFor([&] { return history.count() == 1 && memory.count() == 1; }, kWait))
+        << m_window->lastError().toStdString();
+    QFile f(csv);
+    ASSERT_TRUE(f.open(QIODevice::ReadOnly));
+    const QString text = QString::fromUtf8(f.readAll());
+    EXPECT_TRUE(text.contains(QStringLiteral("write"))) << text.toStdString();
+    QFile m(npy);
+    ASSERT_TRUE(m.open(QIODevice::ReadOnly));
+    EXPECT_TRUE(m.read(6) == QByteArray("\x93NUMPY", 6));
+    EXPECT_GE(m.size(), 16 * 32 * 8) << "K x C doubles";
+}
+
 TEST_F(Workbench, AnotherWorkspaceOpensEmptyAndIsRemembered) {
     writeFact(kFact);
     const QString second = m_dir.filePath(QStringLiteral("second.larimar"));
