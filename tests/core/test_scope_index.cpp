@@ -120,6 +120,41 @@ TEST(NearestFactIndex, AgreesWithBruteForceAfterRandomEdits) {
     }
 }
 
+TEST(NearestFactIndex, ExactAmongNearDuplicatesDespiteTheInt8FirstPass) {
+    // Rows closer to each other than the int8 quantisation error: the exact second pass must
+    // still pick the float brute-force winner.
+    std::mt19937 rng(5);
+    const int dim = 512;
+    NearestFactIndex index(dim);
+    const auto base = randomVector(rng, dim);
+    std::normal_distribution<float> tiny(0.0f, 1e-3f);
+    std::vector<std::vector<float>> rows;
+    for (int i = 0; i < 3000; ++i) {
+        auto v = base;
+        for (auto& x : v) x += tiny(rng);
+        index.add(i, v);
+        rows.push_back(v);
+    }
+    for (int q = 0; q < 20; ++q) {
+        auto query = base;
+        for (auto& x : query) x += tiny(rng);
+        double best = -2;
+        std::int64_t bestId = -1;
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            const double c = cosine(query, rows[i]);
+            if (c > best) {
+                best = c;
+                bestId = static_cast<std::int64_t>(i);
+            }
+        }
+        const auto n = index.nearest(query);
+        ASSERT_TRUE(n);
+        EXPECT_NEAR(n->cosine, best, 1e-6);
+        // Float rounding may order rows within 1e-6 differently; the winner's cosine must match.
+        if (n->id != bestId) EXPECT_NEAR(cosine(query, rows[static_cast<std::size_t>(n->id)]), best, 1e-6);
+    }
+}
+
 TEST(SplitSentences, SplitsAtTerminatorsFollowedBySpaceOrEnd) {
     using V = std::vector<std::string>;
     EXPECT_EQ(splitSentences("One. Two? Three! Four"), (V{"One.", "Two?", "Three!", "Four"}));
