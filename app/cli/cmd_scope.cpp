@@ -125,7 +125,13 @@ int ScopeCommand::execute(Context& ctx) {
 
     // The editor's own detector decides, as a query would; the other one is built beside it.
     const std::string path = workspacePath(ctx.global);
-    auto model = ctx.loadModel();
+    std::shared_ptr<TextModel> model;
+    try {
+        model = ctx.loadModel();
+    } catch (const UserError& e) {
+        if (m_detector == "isd") throw;
+        return executeWithoutModel(ctx, path, e.what());
+    }
     auto ed = [&] {
         const auto parent = std::filesystem::path(path).parent_path();
         std::error_code ec;
@@ -199,6 +205,58 @@ int ScopeCommand::execute(Context& ctx) {
             << thresholdFrom << ")\n";
     printReport(ctx.out, "ESD:  ", esdReport);
     printReport(ctx.out, "ISD:  ", isdReport);
+    return 0;
+}
+
+int ScopeCommand::executeWithoutModel(Context& ctx, const std::string& path, const std::string& why) {
+    // Without a model only the ESD can run: the facts come from the workspace file itself.
+    auto encoder = sharedSentenceEncoder();
+    if (!encoder) throw UserError(why + "; and the external scope detector's assets are missing too");
+    std::vector<Fact> facts;
+    double threshold = kEsdThreshold;
+    std::string thresholdFrom = "detector default";
+    EsdOptions o;
+    if (std::filesystem::exists(path)) {
+        auto ws = openWorkspace(ctx);
+        FactFilter written;
+        written.state = FactState::Written;
+        facts = ws->facts(written);
+        if (const auto t = ws->meta("scope.threshold")) {
+            try {
+                threshold = std::stod(*t);
+            } catch (const std::exception&) {
+                throw UserError("workspace setting scope.threshold is '" + *t + "', not a number");
+            }
+            thresholdFrom = "workspace setting";
+        }
+        o.workspacePath = path;
+    }
+    if (m_threshold > kUnset) {
+        threshold = m_threshold;
+        thresholdFrom = "--threshold";
+    }
+    EsdScopeDetector esd(encoder, o);
+    esd.reset(facts);
+    const DetectorReport r = reportEsd(esd, m_text, threshold);
+    DetectorReport isd;
+    isd.why = "no model: " + why;
+    if (ctx.global.json) {
+        nlohmann::json nearest;
+        if (r.nearestId) nearest = {{"id", *r.nearestId}, {"text", r.nearestText}, {"similarity", r.score}};
+        ctx.out << nlohmann::json{{"text", m_text},          {"detector", esd.name()},
+                                  {"threshold", threshold},  {"threshold_from", thresholdFrom},
+                                  {"in_scope", r.inScope},   {"score", r.score},
+                                  {"nearest_fact", nearest}, {"esd", r.json()},
+                                  {"isd", isd.json()}}
+                       .dump(2)
+                << "\n";
+        return 0;
+    }
+    ctx.out << "text:     " << m_text << "\n"
+            << "decision: " << (r.inScope ? "in scope" : "out of scope") << " by " << esd.name() << " (score "
+            << fixed3(r.score) << (r.inScope ? " >= " : " < ") << fixed3(threshold) << ", " << thresholdFrom << ")\n";
+    printReport(ctx.out, "ESD:  ", r);
+    printReport(ctx.out, "ISD:  ", isd);
     return 0;
 }
 

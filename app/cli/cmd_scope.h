@@ -9,7 +9,7 @@ namespace larimar::cli {
 /// `larimar scope TEXT [--threshold T] [--detector auto|esd|isd]`: the scores of both detectors
 /// (ESD when its assets exist, ISD always), the decision of the one the editor uses, the nearest
 /// fact and its similarity. `larimar scope --set-threshold T` stores the workspace's threshold
-/// ("scope.threshold"), `--clear-threshold` removes it (back to the detector's default).
+/// ("scope.threshold"). Without a loadable model it still runs the ESD on the workspace's facts.
 class ScopeCommand : public Command {
 public:
     std::string name() const override { return "scope"; }
@@ -20,9 +20,9 @@ public:
     int execute(Context& context) override;
 
 private:
+    int executeWithoutModel(Context& ctx, const std::string& path, const std::string& why);
     std::string m_text, m_detector = "auto";
     double m_threshold = -1e300, m_setThreshold = -1e300; // unset
-    bool m_clearThreshold = false;
 };
 
 /// `larimar train-scope [--data FILE] [--output MODEL_DIR] [--limit N] [--facts-per-memory N]`:

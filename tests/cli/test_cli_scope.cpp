@@ -110,6 +110,21 @@ TEST_F(CliScope, EmptyWorkspaceThenAWrittenFactThenItsThreshold) {
     EXPECT_NE(run({"scope", "x", "--detector", "nope"}).code, 0);
 }
 
+TEST_F(CliScope, WithoutAModelTheEsdStillAnswers) {
+    ASSERT_EQ(run({"write", "The capital of Freedonia is Fredville."}).code, 0);
+    std::ostringstream out, err;
+    // No model factory and a model directory that does not exist.
+    const int code = larimar::cli::run({"--workspace", file("ws.larimar"), "--model", file("no-model"), "--json", "scope",
+                                        "Fredville is the capital of Freedonia."},
+                                       out, err);
+    ASSERT_EQ(code, 0) << err.str();
+    const auto j = nlohmann::json::parse(out.str());
+    EXPECT_TRUE(j.at("in_scope").get<bool>());
+    EXPECT_EQ(j.at("nearest_fact").at("id"), 1);
+    EXPECT_FALSE(j.at("isd").at("available").get<bool>());
+    EXPECT_NE(j.at("isd").at("reason").get<std::string>().find("no model"), std::string::npos);
+}
+
 TEST_F(CliScope, EvalScopeOnAFixtureWritesMetricsAndRoc) {
     const auto roc = file("roc.svg");
     const auto csv = file("scores.csv");
