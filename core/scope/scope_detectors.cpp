@@ -45,7 +45,13 @@ void EsdScopeDetector::embedAndAdd(const std::vector<Fact>& facts, bool store) {
             if (store) rows.emplace_back(facts[i].id, std::move(vectors[i - begin]));
         }
         if (store) {
-            if (auto* c = cache()) c->store(m_options.encoderId, rows);
+            // The cache only saves work on the next open: the Editor has already committed these
+            // facts, so failing to store their vectors (a busy or read-only file) must not fail
+            // the write. They are embedded again on the next open.
+            try {
+                if (auto* c = cache()) c->store(m_options.encoderId, rows);
+            } catch (const std::exception&) {
+            }
         }
         if (m_options.progress) m_options.progress(static_cast<std::int64_t>(end), total);
     }
