@@ -6,6 +6,7 @@
 
 #include "ui/engine.h"
 #include "ui/engine_worker.h"
+#include "ui/evaluation_run.h"
 
 #include <QFileInfo>
 
@@ -369,10 +370,39 @@ void EngineWorker::exportHistory(const QString& path) {
     });
 }
 
+void EngineWorker::evaluate(const EvalRequest& request, const std::atomic<bool>* cancel) {
+    const QString action = tr("Evaluating %1").arg(QFileInfo(request.file).fileName());
+    EvalOutcomePtr outcome;
+    if (!m_model) {
+        emit failed(action, tr("No model is loaded."),
+                    tr("Start the workbench with --model DIR, or set LARIMAR_MODEL_DIR to a model directory."));
+    } else {
+        guarded(action,
+                tr("Choose a CounterFact (ROME or EasyEdit schema) or zsRE file, or fix the record the message "
+                   "names."),
+                [&] {
+                    outcome = runEvaluation(
+                        *m_model, request, [this](int done, int total) { emit evaluationProgress(done, total); },
+                        cancel);
+                });
+    }
+    if (!outcome) {
+        auto failedOutcome = std::make_shared<EvalOutcome>();
+        failedOutcome->request = request;
+        failedOutcome->error = tr("failed");
+        outcome = failedOutcome;
+    }
+    emit evaluationFinished(outcome);
+}
+
 // --- engine (GUI thread) -------------------------------------------------------------------
 
-Engine::Engine(QObject* parent) : QObject(parent), m_cancel(std::make_shared<std::atomic<bool>>(false)) {
+Engine::Engine(QObject* parent)
+    : QObject(parent), m_cancel(std::make_shared<std::atomic<bool>>(false)),
+      m_evalCancel(std::make_shared<std::atomic<bool>>(false)) {
     qRegisterMetaType<EngineInfo>();
+    qRegisterMetaType<EvalRequest>();
+    qRegisterMetaType<EvalOutcomePtr>();
     qRegisterMetaType<EngineStatePtr>();
     qRegisterMetaType<CompareView>();
     qRegisterMetaType<ImportRecords>();
@@ -409,6 +439,8 @@ Engine::Engine(QObject* parent) : QObject(parent), m_cancel(std::make_shared<std
         m_info.defaultThreshold = t;
         emit thresholdSaved(t);
     });
+    connect(w, &EngineWorker::evaluationProgress, this, &Engine::evaluationProgress);
+    connect(w, &EngineWorker::evaluationFinished, this, &Engine::evaluationFinished);
     connect(w, &EngineWorker::failed, this, &Engine::failed);
     connect(w, &EngineWorker::jobDone, this, [this] {
         if (--m_pending == 0) {
@@ -421,6 +453,7 @@ Engine::Engine(QObject* parent) : QObject(parent), m_cancel(std::make_shared<std
 
 Engine::~Engine() {
     m_cancel->store(true);
+    m_evalCancel->store(true);
     m_thread.requestInterruption();
     m_thread.quit();
     m_thread.wait();
@@ -497,6 +530,16 @@ void Engine::exportMemory(const QString& path) {
 
 void Engine::exportHistory(const QString& path) {
     dispatch([path](EngineWorker& w) { w.exportHistory(path); });
+}
+
+void Engine::evaluate(const EvalRequest& request) {
+    // A fresh flag per run: cancelling one run never cancels the next.
+    m_evalCancel = std::make_shared<std::atomic<bool>>(false);
+    dispatch([request, cancel = m_evalCancel](EngineWorker& w) { w.evaluate(request, cancel.get()); });
+}
+
+void Engine::cancelEvaluation() {
+    m_evalCancel->store(true);
 }
 
 void Engine::post(std::function<void()> job) {

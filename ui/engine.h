@@ -5,6 +5,7 @@
 /// the destructor, which cancels a running batch and then joins the thread
 /// (requestInterruption(), quit(), wait()).
 #include "ui/engine_types.h"
+#include "ui/evaluation_types.h"
 
 #include <QObject>
 #include <QThread>
@@ -73,6 +74,12 @@ public:
     void exportHistory(const QString& path);
     /// The memory matrix M (K x C, float64) as a NumPy .npy file.
     void exportMemory(const QString& path);
+    /// Runs the CounterFact/zsRE evaluation (ui/evaluation_run.h) on the loaded model, on the
+    /// worker thread; evaluationProgress, then evaluationFinished (also after an error, which
+    /// failed() reports). cancelEvaluation() stops it early.
+    void evaluate(const EvalRequest& request);
+    /// Raises the running evaluation's cancel flag (safe from the GUI thread at any time).
+    void cancelEvaluation();
     /// Runs job on the worker thread, in order with the other calls (tests use it to hold the
     /// worker while they act on the GUI).
     void post(std::function<void()> job);
@@ -100,6 +107,9 @@ signals:
     void edited(const QString& summary);
     void historyExported(const QString& path);
     void memoryExported(const QString& path);
+    void evaluationProgress(int done, int total);
+    /// outcome->error set: it failed (failed() was emitted too); cancelled: stopped early.
+    void evaluationFinished(const larimar::ui::EvalOutcomePtr& outcome);
     /// The workspace's threshold was stored.
     void thresholdSaved(double threshold);
     /// An engine call failed: what was attempted, the engine's message, what to do now.
@@ -115,6 +125,7 @@ private:
     QThread m_thread;
     EngineWorker* m_worker = nullptr;
     std::shared_ptr<std::atomic<bool>> m_cancel;
+    std::shared_ptr<std::atomic<bool>> m_evalCancel;
     int m_pending = 0;
     bool m_hasWorkspace = false;
     EngineInfo m_info;

@@ -36,6 +36,7 @@ public:
     void setWorkspaceThreshold(double threshold);
     void exportHistory(const QString& path);
     void exportMemory(const QString& path);
+    void evaluate(const EvalRequest& request, const std::atomic<bool>* cancel);
 
 signals:
     void modelLoaded(const larimar::ui::EngineInfo& info);
@@ -51,6 +52,8 @@ signals:
     void historyExported(const QString& path);
     void memoryExported(const QString& path);
     void thresholdSaved(double threshold);
+    void evaluationProgress(int done, int total);
+    void evaluationFinished(const larimar::ui::EvalOutcomePtr& outcome);
     void failed(const QString& action, const QString& message, const QString& hint);
     void jobDone();
 

@@ -1,5 +1,6 @@
 #include "ui/main_window.h"
 
+#include "ui/evaluation_panel.h"
 #include "ui/facts_panel.h"
 #include "ui/history_panel.h"
 #include "ui/import_dialog.h"
@@ -90,6 +91,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_tabs->addTab(m_query, tr("&Query && Compare"));
     m_tabs->addTab(m_memory, tr("&Memory"));
     m_tabs->addTab(m_history, tr("&History"));
+    m_evaluation = new EvaluationPanel(m_engine, m_tabs);
+    m_tabs->addTab(m_evaluation, tr("Eva&luation"));
     setCentralWidget(m_tabs);
 
     m_modelLabel = new QLabel(tr("Loading the model..."), this);
@@ -247,7 +250,7 @@ void MainWindow::createActions() {
     ask->setShortcut(Qt::CTRL | Qt::Key_L);
 
     auto* view = menuBar()->addMenu(tr("&View"));
-    const QStringList names = {tr("Facts"), tr("Query && Compare"), tr("Memory"), tr("History")};
+    const QStringList names = {tr("Facts"), tr("Query && Compare"), tr("Memory"), tr("History"), tr("Evaluation")};
     for (int i = 0; i < names.size(); ++i) {
         auto* a = view->addAction(names[i], this, [this, i] { m_tabs->setCurrentIndex(i); });
         a->setShortcut(QKeySequence(Qt::ALT | static_cast<Qt::Key>(Qt::Key_1 + i)));

@@ -1,5 +1,5 @@
 #pragma once
-/// The workbench's main window: the Facts, Query & compare, Memory and History tabs, menus,
+/// The workbench's main window: the Facts, Query & compare, Memory, History and Evaluation tabs, menus,
 /// toolbar and status bar; recent workspaces and window layout kept with QSettings. It owns the
 /// Engine (and so the one worker thread every engine call runs on).
 #include "ui/engine.h"
@@ -17,6 +17,7 @@ class QTabWidget;
 
 namespace larimar::ui {
 
+class EvaluationPanel;
 class FactsPanel;
 class HistoryPanel;
 class MemoryPanel;
@@ -28,7 +29,7 @@ QIcon appIcon();
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
-    enum Tab { FactsTab, QueryTab, MemoryTab, HistoryTab };
+    enum Tab { FactsTab, QueryTab, MemoryTab, HistoryTab, EvaluationTab };
 
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
@@ -46,6 +47,7 @@ public:
     QueryPanel* queryPanel() const { return m_query; }
     MemoryPanel* memoryPanel() const { return m_memory; }
     HistoryPanel* historyPanel() const { return m_history; }
+    EvaluationPanel* evaluationPanel() const { return m_evaluation; }
     /// The progress dialog of the running batch import (null when none).
     QProgressDialog* batchProgressDialog() const { return m_progress; }
     /// The last engine error shown: "action: message".
@@ -82,6 +84,7 @@ private:
     QueryPanel* m_query;
     MemoryPanel* m_memory;
     HistoryPanel* m_history;
+    EvaluationPanel* m_evaluation;
     QLabel* m_modelLabel;
     QLabel* m_sizeLabel;
     QLabel* m_factsLabel;

@@ -2,8 +2,10 @@
 // Starts with the bundled model (or --model DIR) and the given workspace, else the last one
 // used, else a new default one, with no questions asked. Options for scripts and CI:
 //   --screenshot FILE   wait until the model and workspace are loaded, save the window as PNG, exit
-//   --tab NAME          show facts|query|memory|history first (with --screenshot: that panel)
+//   --tab NAME          show facts|query|memory|history|evaluation first (with --screenshot: that panel)
 //   --prompt TEXT       ask TEXT in Query & compare once loaded (screenshots with real answers)
+//   --evaluate FILE     run the Evaluation tab on FILE once loaded (with --screenshot: when it is done)
+//   --eval-mode MODE    single, batch or sequential for --evaluate (default: the last one used)
 //   --size WxH          window size (screenshots at 1280x800, 1920x1080)
 //   --import FILE       read FILE once loaded and show its import preview (with --screenshot the
 //                       dialog is saved beside the window as FILE-dialog.png)
@@ -11,6 +13,7 @@
 #include "core/model/text_model.h"
 #include "core/scope/scope_detectors.h"
 #include "core/util/model_paths.h"
+#include "ui/evaluation_panel.h"
 #include "ui/facts_panel.h"
 #include "ui/history_panel.h"
 #include "ui/main_window.h"
@@ -18,6 +21,7 @@
 #include "ui/table_models.h"
 
 #include <QApplication>
+#include <QComboBox>
 #include <QCommandLineParser>
 #include <QDialog>
 #include <QElapsedTimer>
@@ -79,7 +83,7 @@ int main(int argc, char** argv) {
     QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                   QStringLiteral("Wait until loaded, save the window as PNG and exit."),
                                   QStringLiteral("file"));
-    QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("Panel to show: facts, query, memory or history."),
+    QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("Panel to show: facts, query, memory, history or evaluation."),
                            QStringLiteral("name"));
     QCommandLineOption prompt(QStringLiteral("prompt"), QStringLiteral("Ask this prompt once loaded."),
                               QStringLiteral("text"));
@@ -93,7 +97,13 @@ int main(int argc, char** argv) {
                                       QStringLiteral("Start, wait until loaded, print the start-up time and exit 0."));
     QCommandLineOption import(QStringLiteral("import"), QStringLiteral("Preview importing this file once loaded."),
                               QStringLiteral("file"));
-    parser.addOptions({model, scope, screenshot, tab, prompt, size, import, quitAfterStart});
+    QCommandLineOption evaluate(QStringLiteral("evaluate"),
+                                QStringLiteral("Run the evaluation on this CounterFact or zsRE file once loaded."),
+                                QStringLiteral("file"));
+    QCommandLineOption evalMode(QStringLiteral("eval-mode"),
+                                QStringLiteral("Evaluation mode for --evaluate: single, batch or sequential."),
+                                QStringLiteral("mode"));
+    parser.addOptions({model, scope, screenshot, tab, prompt, size, import, evaluate, evalMode, quitAfterStart});
     parser.process(app);
 
     larimar::ui::MainWindow window;
@@ -103,13 +113,23 @@ int main(int argc, char** argv) {
     }
     if (parser.isSet(tab)) {
         const QStringList names = {QStringLiteral("facts"), QStringLiteral("query"), QStringLiteral("memory"),
-                                   QStringLiteral("history")};
+                                   QStringLiteral("history"), QStringLiteral("evaluation")};
         const int i = static_cast<int>(names.indexOf(parser.value(tab).toLower()));
         if (i < 0) {
-            std::fprintf(stderr, "larimar-workbench: --tab takes facts, query, memory or history\n");
+            std::fprintf(stderr, "larimar-workbench: --tab takes facts, query, memory, history or evaluation\n");
             return 2;
         }
         window.tabs()->setCurrentIndex(i);
+    }
+
+    if (parser.isSet(evalMode)) {
+        const QStringList modes = {QStringLiteral("single"), QStringLiteral("batch"), QStringLiteral("sequential")};
+        const int i = static_cast<int>(modes.indexOf(parser.value(evalMode).toLower()));
+        if (i < 0) {
+            std::fprintf(stderr, "larimar-workbench: --eval-mode takes single, batch or sequential\n");
+            return 2;
+        }
+        window.evaluationPanel()->modeBox()->setCurrentIndex(i);
     }
 
     const QString workspace = parser.positionalArguments().isEmpty()
@@ -117,6 +137,12 @@ int main(int argc, char** argv) {
                                   : QFileInfo(parser.positionalArguments().front()).absoluteFilePath();
     const std::string modelDir = parser.value(model).toStdString();
     const QString label = modelDir.empty() ? QStringLiteral("the bundled model") : parser.value(model);
+    // zsRE answers are split into the model's BPE tokens in the Evaluation tab, as `larimar eval` does.
+    try {
+        window.evaluationPanel()->setTokenizerDir(QString::fromStdString(larimar::resolveModelDir(modelDir)));
+    } catch (const std::exception&) {
+        // No model directory: loading says so; the evaluation splits answers into words.
+    }
     // The same detector the CLI uses, made for each workspace opened.
     larimar::ui::ScopeFactory scopeFactory;
     scopeFactory.make = [modelDir, kind = parser.value(scope).toStdString()](
@@ -142,20 +168,21 @@ int main(int argc, char** argv) {
     window.show();
 
     const bool shoot = parser.isSet(screenshot);
-    if (shoot || parser.isSet(quitAfterStart) || parser.isSet(prompt) || parser.isSet(import)) {
+    if (shoot || parser.isSet(quitAfterStart) || parser.isSet(prompt) || parser.isSet(import) || parser.isSet(evaluate)) {
         const QString file = parser.value(screenshot);
         const QString importFile = parser.value(import);
+        const QString evalFile = parser.isSet(evaluate) ? QFileInfo(parser.value(evaluate)).absoluteFilePath() : QString();
         const QString question = parser.value(prompt);
         const bool quit = shoot || parser.isSet(quitAfterStart);
         auto* engine = window.engine();
         // The first time the engine is idle the model and the workspace are loaded (or failed).
         struct Progress {
-            bool ready = false, asked = false, selected = false, imported = false;
+            bool ready = false, asked = false, selected = false, imported = false, evaluated = false;
         };
         auto step = std::make_shared<Progress>();
         QObject::connect(
             engine, &larimar::ui::Engine::idle, &window,
-            [&window, engine, file, question, importFile, quit, step, &clock] {
+            [&window, engine, file, question, importFile, evalFile, quit, step, &clock] {
                 if (!step->ready) {
                     step->ready = true;
                     std::fprintf(stderr, "larimar-workbench: ready %lld ms after start (%lld ms in main; %s)\n",
@@ -173,6 +200,11 @@ int main(int argc, char** argv) {
                     step->imported = true;
                     window.importFile(importFile);
                     return;
+                }
+                if (!evalFile.isEmpty() && !step->evaluated && !engine->info().modelId.isEmpty()) {
+                    step->evaluated = true;
+                    window.evaluationPanel()->setFile(evalFile);
+                    if (window.evaluationPanel()->run()) return; // idle again once it is done
                 }
                 if (!quit) return;
                 // Show a selected fact's write key in the memory panel of a screenshot.
