@@ -72,6 +72,7 @@ QVariant EvalMetricModel::data(const QModelIndex& index, int role) const {
         default: return {};
         }
     }
+    if (role == Qt::ToolTipRole && index.column() == Note && !m.note.isEmpty()) return m.note;
     if (role == Qt::UserRole && index.column() == Value) return m.value;
     if (role == Qt::TextAlignmentRole && index.column() == Value)
         return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
@@ -243,6 +244,8 @@ EvaluationPanel::EvaluationPanel(Engine* engine, QWidget* parent) : QWidget(pare
     m_metricsView->horizontalHeader()->setSectionResizeMode(EvalMetricModel::Metric, QHeaderView::ResizeToContents);
     m_metricsView->horizontalHeader()->setSectionResizeMode(EvalMetricModel::Value, QHeaderView::ResizeToContents);
     m_metricsView->horizontalHeader()->setStretchLastSection(true);
+    m_metricsView->setWordWrap(false);
+    m_metricsView->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 8);
 
     m_cases = new EvalCaseModel(this);
     m_casesView = new QTableView(this);
@@ -264,6 +267,15 @@ EvaluationPanel::EvaluationPanel(Engine* engine, QWidget* parent) : QWidget(pare
     QFont bold = m_chart->font();
     bold.setBold(true);
     m_chart->plotLayout()->addElement(0, 0, new QCPTextElement(m_chart, tr("Run an evaluation to see its chart"), bold));
+    // The legend sits in a row below the axes, so it never covers a curve.
+    auto* legendRow = new QCPLayoutGrid;
+    m_chart->plotLayout()->addElement(2, 0, legendRow);
+    legendRow->setMargins(QMargins(5, 0, 5, 5));
+    m_chart->axisRect()->insetLayout()->take(m_chart->legend);
+    legendRow->addElement(0, 0, m_chart->legend);
+    m_chart->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    m_chart->legend->setBorderPen(Qt::NoPen);
+    m_chart->plotLayout()->setRowStretchFactor(2, 0.001);
     m_chart->legend->setFont(font());
     m_chart->yAxis->setRange(0, 100);
 
@@ -520,7 +532,7 @@ void EvaluationPanel::drawChart(const EvalOutcome& o) {
         m_chart->xAxis->setTicker(ticker);
         m_chart->xAxis->setLabel(QString());
         m_chart->xAxis->setRange(-0.6, std::max(0.6, keys.size() - 0.4));
-        m_chart->legend->setVisible(false);
+        m_chart->legend->setVisible(true);
         m_chart->xAxis->grid()->setVisible(false);
         if (title)
             title->setText(tr("%1, %2 mode: %3").arg(o.metric == QLatin1String("zsre") ? tr("zsRE") : tr("CounterFact"),
@@ -561,8 +573,6 @@ void EvaluationPanel::drawChart(const EvalOutcome& o) {
         m_chart->xAxis->setRange(lo, hi);
         m_chart->xAxis->grid()->setVisible(true);
         m_chart->legend->setVisible(true);
-        m_chart->legend->setBrush(QColor(255, 255, 255, 210));
-        m_chart->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignBottom | Qt::AlignLeft);
         if (title) title->setText(c.title + QStringLiteral(": ") + o.modelId);
     }
     m_chart->replot(QCustomPlot::rpQueuedReplot);

@@ -60,12 +60,12 @@ void addSummary(EvalOutcome& out, const CounterFactSummary& s, bool cf, const Ed
     };
     add(QObject::tr("cases evaluated"), s.cases, false);
     if (cf) {
-        add(QObject::tr("edit success"), s.editSuccess, true, QObject::tr("P(new) > P(true); paper, Larimar-1.3B: 100%"));
+        add(QObject::tr("edit success"), s.editSuccess, true, QObject::tr("P(new) > P(true); Larimar-1.3B: 100%"));
         add(QObject::tr("edit magnitude"), s.editMagnitude, false, QObject::tr("mean P(new) - P(true)"));
-        add(QObject::tr("paraphrase success"), s.paraphraseSuccess, true, QObject::tr("paper, Larimar-1.3B: 41.7%"));
+        add(QObject::tr("paraphrase success"), s.paraphraseSuccess, true, QObject::tr("Larimar-1.3B: 41.7%"));
         add(QObject::tr("paraphrase magnitude"), s.paraphraseMagnitude, false);
         add(QObject::tr("neighbourhood success"), s.neighbourhoodSuccess, true,
-            QObject::tr("P(true) > P(new); paper, Larimar-1.3B: 74.7%"));
+            QObject::tr("P(true) > P(new); Larimar-1.3B: 74.7%"));
         add(QObject::tr("neighbourhood magnitude"), s.neighbourhoodMagnitude, false);
     } else {
         add(QObject::tr("edit token accuracy"), s.editTokenAccuracy, true);
@@ -73,7 +73,7 @@ void addSummary(EvalOutcome& out, const CounterFactSummary& s, bool cf, const Ed
         add(QObject::tr("locality token accuracy"), s.neighbourhoodTokenAccuracy, true);
     }
     if (o.generation) add(QObject::tr("generation accuracy"), s.generationAccuracy, true, QObject::tr("greedy output starts with the new target"));
-    if (o.locality) add(QObject::tr("locality (output unchanged)"), s.locality, true, QObject::tr("neighbourhood prompts answered as before the edit"));
+    if (o.locality) add(QObject::tr("locality (output unchanged)"), s.locality, true, QObject::tr("neighbourhood answers as before the edit"));
     add(QObject::tr("seconds per edit"), s.secondsPerEdit, false, QObject::tr("encode + memory write"));
     add(QObject::tr("seconds per case"), s.secondsPerCase, false, QObject::tr("evaluation of one case"));
 }
@@ -167,7 +167,7 @@ EvalOutcomePtr runEvaluation(TextModel& model, const EvalRequest& request, const
         if (!r.points.empty()) {
             const SequentialPoint& last = r.points.back();
             out->metrics.append({QObject::tr("edit retention"), last.editRetention, true,
-                                 QObject::tr("after %1 edits; paper (zsRE), Larimar-1.3B: 0.97").arg(last.edits)});
+                                 QObject::tr("after %1 edits; Larimar-1.3B (zsRE): 97%").arg(last.edits)});
             out->metrics.append({QObject::tr("test retention"), last.testRetention, true,
                                  QObject::tr("after %1 edits").arg(last.edits)});
         }

@@ -44,4 +44,19 @@ xvfb-run -a -s "-screen 0 1280x800x24" "$BUILD/bin/larimar-workbench" "${MODEL_A
   --import "$(dirname "$0")/../data/datasets/facts.csv" --screenshot "$OUT/import-1280x800.png" "$WS" 2>&1 |
   grep -v XDG_RUNTIME_DIR || true
 [[ -s "$OUT/import-1280x800-dialog.png" ]] || { echo "screenshots: no import preview" >&2; exit 1; }
+# The Evaluation tab after a run on a CounterFact fixture: each mode's chart (bars, batch sweep,
+# sequential retention), and the dialog a malformed file gives.
+EVAL="$(dirname "$0")/../data/eval"
+for mode in single batch sequential; do
+  for size in 1280x800 1920x1080; do
+    xvfb-run -a -s "-screen 0 ${size}x24" "$BUILD/bin/larimar-workbench" "${MODEL_ARGS[@]}" --size "$size" \
+      --tab evaluation --evaluate "$EVAL/counterfact-easyedit-6.json" --eval-mode "$mode" \
+      --screenshot "$OUT/evaluation-$mode-$size.png" "$WS" 2>&1 | grep -v XDG_RUNTIME_DIR || true
+    [[ -s "$OUT/evaluation-$mode-$size.png" ]] || { echo "screenshots: no evaluation-$mode-$size.png" >&2; exit 1; }
+  done
+done
+xvfb-run -a -s "-screen 0 1280x800x24" "$BUILD/bin/larimar-workbench" "${MODEL_ARGS[@]}" --size 1280x800 \
+  --tab evaluation --evaluate "$EVAL/counterfact-bad-record.json" --eval-mode single \
+  --screenshot "$OUT/evaluation-error-1280x800.png" "$WS" 2>&1 | grep -v XDG_RUNTIME_DIR || true
+[[ -s "$OUT/evaluation-error-1280x800-dialog.png" ]] || { echo "screenshots: no evaluation error dialog" >&2; exit 1; }
 echo "screenshots: wrote $(ls "$OUT"/*.png | wc -l) PNGs to $OUT"
