@@ -346,7 +346,7 @@ EvaluationPanel::EvaluationPanel(Engine* engine, QWidget* parent) : QWidget(pare
     m_mode->setCurrentIndex(std::clamp(s->value(QStringLiteral("mode"), 0).toInt(), 0, 2));
     m_batchSize->setValue(s->value(QStringLiteral("batchSize"), m_batchSize->value()).toInt());
     m_sweep->setChecked(s->value(QStringLiteral("sweep"), true).toBool());
-    m_every->setValue(s->value(QStringLiteral("every"), 1).toInt());
+    m_every->setValue(s->value(QStringLiteral("every"), 10).toInt()); // the CLI's default
     m_limit->setValue(s->value(QStringLiteral("limit"), m_limit->value()).toInt());
     m_shuffle->setChecked(s->value(QStringLiteral("shuffle"), false).toBool());
     m_seed->setValue(s->value(QStringLiteral("seed"), 1).toInt());

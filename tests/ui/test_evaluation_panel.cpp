@@ -5,6 +5,8 @@
 // the problem. Every wait is on a condition, never a sleep.
 #include "core/eval/datasets.h"
 #include "core/eval/edit_eval.h"
+#include "core/model/bpe_trainer.h"
+#include "core/model/larimar_model.h"
 #include "tests/core/fake_text_model.h"
 #include "ui/evaluation_panel.h"
 #include "ui/evaluation_run.h"
@@ -28,6 +30,7 @@
 #include <gtest/gtest.h>
 #include <qcustomplot.h>
 
+#include <filesystem>
 #include <future>
 #include <limits>
 #include <memory>
@@ -264,6 +267,67 @@ TEST_F(Evaluation, MalformedFileGivesADialogNamingTheProblem) {
     runOn(kZsreBad, EvalRequest::Single);
     ASSERT_TRUE(QTest::qWaitFor([&] { return (box = errorDialog()) != nullptr; }, kWait));
     EXPECT_TRUE(box->informativeText().contains(QStringLiteral("alt"))) << box->informativeText().toStdString();
+}
+
+/// A tiny random-weight Larimar model directory (K = 8, C = 8) with room for zsRE's questions.
+std::string tinyModelDir() {
+    static const std::string dir = [] {
+        const std::string d = ::testing::TempDir() + "/ui-eval-tiny-model";
+        std::filesystem::remove_all(d);
+        larimar::BpeTrainerOptions bo;
+        bo.vocabSize = 300;
+        larimar::BpeTrainer bpe(bo);
+        bpe.addText("What is the product made by UniFirst? The name of the constellation which Delta Serpentis "
+                    "belongs to. nq question: who played the character uniform aircraft");
+        larimar::ModelConfig c;
+        c.name = "tiny-ui-eval";
+        c.latentSize = 8;
+        c.encoder = {1, 2, 16, 32, 400, 256};
+        c.decoder.layers = 1;
+        c.decoder.heads = 2;
+        c.decoder.hidden = 16;
+        c.decoder.intermediate = 32;
+        c.decoder.vocab = 400;
+        c.decoder.maxPositions = 256;
+        c.memory.slots = 8;
+        c.memory.pinv = "exact";
+        larimar::LarimarModel::randomInit(c, 1, bpe.train().tokenizer).save(d);
+        return d;
+    }();
+    return dir;
+}
+
+// The real loading and generation path (libtorch on the engine thread): zsRE answers are split
+// into the model's BPE tokens, as `larimar eval zsre` splits them.
+TEST(EvaluationRealModel, ZsreOnTheEngineThreadCountsBpeTokens) {
+    MainWindow::settings()->remove(QStringLiteral("evaluation"));
+    QTemporaryDir dir;
+    MainWindow window;
+    const std::string modelDir = tinyModelDir();
+    window.evaluationPanel()->setTokenizerDir(QString::fromStdString(modelDir));
+    window.start([modelDir]() -> std::shared_ptr<larimar::TextModel> { return larimar::loadTextModel(modelDir); },
+                 QString::fromStdString(modelDir), dir.filePath(QStringLiteral("real.larimar")));
+    ASSERT_TRUE(QTest::qWaitFor([&] { return window.engine()->hasWorkspace() && window.engine()->pending() == 0; }, kWait))
+        << window.lastError().toStdString();
+    auto* panel = window.evaluationPanel();
+    panel->setFile(kData + QStringLiteral("/datasets/zsre-3.jsonl"));
+    panel->limitSpin()->setValue(0);
+    QSignalSpy finished(panel, &EvaluationPanel::finished);
+    ASSERT_TRUE(panel->run());
+    ASSERT_TRUE(finished.wait(kWait) || finished.count() > 0);
+    const auto out = finished.front().at(0).value<EvalOutcomePtr>();
+    ASSERT_TRUE(out->error.isEmpty()) << window.lastError().toStdString();
+    EXPECT_EQ(out->metric, QStringLiteral("zsre"));
+    EXPECT_EQ(out->tokenUnit, QStringLiteral("bpe"));
+    EXPECT_EQ(out->modelId.left(12), QStringLiteral("tiny-ui-eval"));
+    EXPECT_EQ(panel->casesModel()->rowCount(), 3);
+    EXPECT_EQ(panel->casesModel()->headerData(EvalCaseModel::Neighbourhood, Qt::Horizontal).toString(),
+              QStringLiteral("Locality acc."));
+    for (int r = 0; r < 3; ++r) {
+        const double acc = panel->casesModel()->cases()[r].edit;
+        EXPECT_GE(acc, 0.0);
+        EXPECT_LE(acc, 1.0);
+    }
 }
 
 TEST(EvaluationRun, SweepSizesArePowersOfTwoUpToTheBatchSize) {
