@@ -66,10 +66,14 @@ QVariant EvalMetricModel::data(const QModelIndex& index, int role) const {
     const EvalMetric& m = m_rows[index.row()];
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-        case Metric: return m.name;
-        case Value: return m.percent ? percent(m.value) : number(m.value);
-        case Note: return m.note;
-        default: return {};
+        case Metric:
+            return m.name;
+        case Value:
+            return m.percent ? percent(m.value) : number(m.value);
+        case Note:
+            return m.note;
+        default:
+            return {};
         }
     }
     if (role == Qt::ToolTipRole && index.column() == Note && !m.note.isEmpty()) return m.note;
@@ -80,12 +84,17 @@ QVariant EvalMetricModel::data(const QModelIndex& index, int role) const {
 }
 
 QVariant EvalMetricModel::headerData(int section, Qt::Orientation orientation, int role) const {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return QAbstractTableModel::headerData(section, orientation, role);
     switch (section) {
-    case Metric: return tr("Metric");
-    case Value: return tr("Value");
-    case Note: return tr("Note");
-    default: return {};
+    case Metric:
+        return tr("Metric");
+    case Value:
+        return tr("Value");
+    case Note:
+        return tr("Note");
+    default:
+        return {};
     }
 }
 
@@ -111,17 +120,28 @@ QVariant EvalCaseModel::data(const QModelIndex& index, int role) const {
     const auto yesNo = [](bool b) { return b ? tr("yes") : tr("no"); };
     if (role == Qt::DisplayRole) {
         switch (index.column()) {
-        case Case: return r.caseId;
-        case Prompt: return r.prompt;
-        case NewTarget: return r.targetTrue.isEmpty() ? r.targetNew : tr("%1 (was %2)").arg(r.targetNew, r.targetTrue);
-        case Edit: return yesNo(r.editSuccess);
-        case EditScore: return m_zsre ? percent(r.edit) : QString::number(r.edit, 'g', 3);
-        case Paraphrase: return percent(r.paraphrase);
-        case Neighbourhood: return percent(r.neighbourhood);
-        case Generation: return yesNo(r.generationCorrect);
-        case Locality: return r.locality < 0 ? tr("n/a") : percent(r.locality);
-        case Generated: return r.generated;
-        default: return {};
+        case Case:
+            return r.caseId;
+        case Prompt:
+            return r.prompt;
+        case NewTarget:
+            return r.targetTrue.isEmpty() ? r.targetNew : tr("%1 (was %2)").arg(r.targetNew, r.targetTrue);
+        case Edit:
+            return yesNo(r.editSuccess);
+        case EditScore:
+            return m_zsre ? percent(r.edit) : QString::number(r.edit, 'g', 3);
+        case Paraphrase:
+            return percent(r.paraphrase);
+        case Neighbourhood:
+            return percent(r.neighbourhood);
+        case Generation:
+            return yesNo(r.generationCorrect);
+        case Locality:
+            return r.locality < 0 ? tr("n/a") : percent(r.locality);
+        case Generated:
+            return r.generated;
+        default:
+            return {};
         }
     }
     if (role == Qt::ForegroundRole && (index.column() == Edit || index.column() == Generation)) {
@@ -139,30 +159,48 @@ QVariant EvalCaseModel::headerData(int section, Qt::Orientation orientation, int
     if (orientation != Qt::Horizontal) return QAbstractTableModel::headerData(section, orientation, role);
     if (role == Qt::ToolTipRole) {
         switch (section) {
-        case Edit: return m_zsre ? tr("Every answer token right after the prompt") : tr("P(new) > P(true) on the prompt");
-        case EditScore: return m_zsre ? tr("Token accuracy of the answer after the prompt") : tr("P(new) - P(true) on the prompt");
+        case Edit:
+            return m_zsre ? tr("Every answer token right after the prompt") : tr("P(new) > P(true) on the prompt");
+        case EditScore:
+            return m_zsre ? tr("Token accuracy of the answer after the prompt") : tr("P(new) - P(true) on the prompt");
         case Paraphrase:
-            return m_zsre ? tr("Token accuracy after the rephrased prompt") : tr("Paraphrase prompts with P(new) > P(true)");
+            return m_zsre ? tr("Token accuracy after the rephrased prompt")
+                          : tr("Paraphrase prompts with P(new) > P(true)");
         case Neighbourhood:
-            return m_zsre ? tr("Token accuracy of the locality answer") : tr("Neighbourhood prompts with P(true) > P(new)");
-        case Generation: return tr("The greedy continuation starts with the new target");
-        case Locality: return tr("Neighbourhood prompts whose greedy output is unchanged by the edit");
-        default: return {};
+            return m_zsre ? tr("Token accuracy of the locality answer")
+                          : tr("Neighbourhood prompts with P(true) > P(new)");
+        case Generation:
+            return tr("The greedy continuation starts with the new target");
+        case Locality:
+            return tr("Neighbourhood prompts whose greedy output is unchanged by the edit");
+        default:
+            return {};
         }
     }
     if (role != Qt::DisplayRole) return QAbstractTableModel::headerData(section, orientation, role);
     switch (section) {
-    case Case: return tr("Case");
-    case Prompt: return tr("Prompt");
-    case NewTarget: return tr("New target");
-    case Edit: return tr("Edit");
-    case EditScore: return m_zsre ? tr("Edit acc.") : tr("Magnitude");
-    case Paraphrase: return m_zsre ? tr("Paraphrase acc.") : tr("Paraphrase");
-    case Neighbourhood: return m_zsre ? tr("Locality acc.") : tr("Neighbourhood");
-    case Generation: return tr("Generation");
-    case Locality: return tr("Unchanged");
-    case Generated: return tr("Generated");
-    default: return {};
+    case Case:
+        return tr("Case");
+    case Prompt:
+        return tr("Prompt");
+    case NewTarget:
+        return tr("New target");
+    case Edit:
+        return tr("Edit");
+    case EditScore:
+        return m_zsre ? tr("Edit acc.") : tr("Magnitude");
+    case Paraphrase:
+        return m_zsre ? tr("Paraphrase acc.") : tr("Paraphrase");
+    case Neighbourhood:
+        return m_zsre ? tr("Locality acc.") : tr("Neighbourhood");
+    case Generation:
+        return tr("Generation");
+    case Locality:
+        return tr("Unchanged");
+    case Generated:
+        return tr("Generated");
+    default:
+        return {};
     }
 }
 
@@ -266,7 +304,8 @@ EvaluationPanel::EvaluationPanel(Engine* engine, QWidget* parent) : QWidget(pare
     m_chart->plotLayout()->insertRow(0);
     QFont bold = m_chart->font();
     bold.setBold(true);
-    m_chart->plotLayout()->addElement(0, 0, new QCPTextElement(m_chart, tr("Run an evaluation to see its chart"), bold));
+    m_chart->plotLayout()->addElement(0, 0,
+                                      new QCPTextElement(m_chart, tr("Run an evaluation to see its chart"), bold));
     // The legend sits in a row below the axes, so it never covers a curve.
     auto* legendRow = new QCPLayoutGrid;
     m_chart->plotLayout()->addElement(2, 0, legendRow);
@@ -461,11 +500,10 @@ void EvaluationPanel::progress(int done, int total) {
     m_progress->setRange(0, std::max(1, total));
     m_progress->setValue(done);
     if (!m_cancelling)
-        m_status->setText(
-            tr("Evaluating %1 on %2: %3 of %4")
-                .arg(QFileInfo(file()).fileName(), m_engine->info().modelId)
-                .arg(done)
-                .arg(total));
+        m_status->setText(tr("Evaluating %1 on %2: %3 of %4")
+                              .arg(QFileInfo(file()).fileName(), m_engine->info().modelId)
+                              .arg(done)
+                              .arg(total));
 }
 
 void EvaluationPanel::showOutcome(const EvalOutcomePtr& outcome) {
@@ -486,8 +524,7 @@ void EvaluationPanel::showOutcome(const EvalOutcomePtr& outcome) {
     m_metrics->setMetrics(outcome->metrics);
     m_cases->setCases(outcome->cases, outcome->metric == QLatin1String("zsre"));
     drawChart(*outcome);
-    const QString what = tr("%1 (%2, %3 mode) on %4")
-                             .arg(name, outcome->format, outcome->mode, outcome->modelId);
+    const QString what = tr("%1 (%2, %3 mode) on %4").arg(name, outcome->format, outcome->mode, outcome->modelId);
     if (outcome->cancelled) {
         m_status->setText(tr("Cancelled: %1 of %2 cases evaluated before Cancel; the results cover those only. %3")
                               .arg(outcome->cases.size())
@@ -535,8 +572,9 @@ void EvaluationPanel::drawChart(const EvalOutcome& o) {
         m_chart->legend->setVisible(true);
         m_chart->xAxis->grid()->setVisible(false);
         if (title)
-            title->setText(tr("%1, %2 mode: %3").arg(o.metric == QLatin1String("zsre") ? tr("zsRE") : tr("CounterFact"),
-                                                     o.mode, o.modelId));
+            title->setText(
+                tr("%1, %2 mode: %3")
+                    .arg(o.metric == QLatin1String("zsre") ? tr("zsRE") : tr("CounterFact"), o.mode, o.modelId));
     } else {
         const EvalCurve& c = o.curve;
         if (c.logX) {

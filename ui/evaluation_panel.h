@@ -44,7 +44,19 @@ private:
 class EvalCaseModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { Case, Prompt, NewTarget, Edit, EditScore, Paraphrase, Neighbourhood, Generation, Locality, Generated, ColumnCount };
+    enum Column {
+        Case,
+        Prompt,
+        NewTarget,
+        Edit,
+        EditScore,
+        Paraphrase,
+        Neighbourhood,
+        Generation,
+        Locality,
+        Generated,
+        ColumnCount
+    };
     using QAbstractTableModel::QAbstractTableModel;
     void setCases(const QVector<EvalCaseRow>& cases, bool zsre);
     const QVector<EvalCaseRow>& cases() const { return m_rows; }

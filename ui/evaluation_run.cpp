@@ -50,7 +50,8 @@ std::array<double, 3> headline(const CounterFactSummary& s, bool cf) {
     return {s.editTokenAccuracy, s.paraphraseTokenAccuracy, s.neighbourhoodTokenAccuracy};
 }
 QStringList headlineNames(bool cf) {
-    if (cf) return {QObject::tr("edit success"), QObject::tr("paraphrase success"), QObject::tr("neighbourhood success")};
+    if (cf)
+        return {QObject::tr("edit success"), QObject::tr("paraphrase success"), QObject::tr("neighbourhood success")};
     return {QObject::tr("edit accuracy"), QObject::tr("paraphrase accuracy"), QObject::tr("locality accuracy")};
 }
 
@@ -72,14 +73,18 @@ void addSummary(EvalOutcome& out, const CounterFactSummary& s, bool cf, const Ed
         add(QObject::tr("paraphrase token accuracy"), s.paraphraseTokenAccuracy, true);
         add(QObject::tr("locality token accuracy"), s.neighbourhoodTokenAccuracy, true);
     }
-    if (o.generation) add(QObject::tr("generation accuracy"), s.generationAccuracy, true, QObject::tr("greedy output starts with the new target"));
-    if (o.locality) add(QObject::tr("locality (output unchanged)"), s.locality, true, QObject::tr("neighbourhood answers as before the edit"));
+    if (o.generation)
+        add(QObject::tr("generation accuracy"), s.generationAccuracy, true,
+            QObject::tr("greedy output starts with the new target"));
+    if (o.locality)
+        add(QObject::tr("locality (output unchanged)"), s.locality, true,
+            QObject::tr("neighbourhood answers as before the edit"));
     add(QObject::tr("seconds per edit"), s.secondsPerEdit, false, QObject::tr("encode + memory write"));
     add(QObject::tr("seconds per case"), s.secondsPerCase, false, QObject::tr("evaluation of one case"));
 }
 
-void addCases(EvalOutcome& out, const std::vector<CaseResult>& results, const std::map<std::string, const EditCase*>& byId,
-              bool cf) {
+void addCases(EvalOutcome& out, const std::vector<CaseResult>& results,
+              const std::map<std::string, const EditCase*>& byId, bool cf) {
     out.cases.reserve(static_cast<int>(results.size()));
     for (const CaseResult& r : results) {
         EvalCaseRow row;
@@ -116,8 +121,8 @@ QVector<int> sweepSizes(int n) {
     return sizes;
 }
 
-EvalOutcomePtr runEvaluation(TextModel& model, const EvalRequest& request, const std::function<void(int, int)>& progress,
-                             const std::atomic<bool>* cancel) {
+EvalOutcomePtr runEvaluation(TextModel& model, const EvalRequest& request,
+                             const std::function<void(int, int)>& progress, const std::atomic<bool>* cancel) {
     const auto t0 = std::chrono::steady_clock::now();
     auto out = std::make_shared<EvalOutcome>();
     out->request = request;

@@ -14,16 +14,16 @@ namespace larimar::ui {
 /// The settings of one evaluation run (the CLI's options of the same names).
 struct EvalRequest {
     enum Mode { Single, Batch, Sequential };
-    QString file;          ///< CounterFact (ROME or EasyEdit schema) or zsRE file
+    QString file; ///< CounterFact (ROME or EasyEdit schema) or zsRE file
     Mode mode = Single;
-    int batchSize = 4;     ///< Batch: edits written together
-    bool sweep = true;     ///< Batch: also the sizes 1, 2, 4, ... below batchSize (the curve)
-    int every = 1;         ///< Sequential: measure retention after every k edits
-    int limit = 0;         ///< the first N cases (after shuffling); 0: all
-    bool shuffle = false;  ///< shuffle the cases with seed before taking limit
+    int batchSize = 4;    ///< Batch: edits written together
+    bool sweep = true;    ///< Batch: also the sizes 1, 2, 4, ... below batchSize (the curve)
+    int every = 1;        ///< Sequential: measure retention after every k edits
+    int limit = 0;        ///< the first N cases (after shuffling); 0: all
+    bool shuffle = false; ///< shuffle the cases with seed before taking limit
     quint64 seed = 1;
     bool generation = true; ///< generation accuracy and "output unchanged" locality
-    QString tokenizerDir;  ///< zsRE tokens: the model's BPE tokenizer there; empty: words
+    QString tokenizerDir;   ///< zsRE tokens: the model's BPE tokenizer there; empty: words
 };
 
 /// One line of the results table.
@@ -47,7 +47,7 @@ struct EvalCaseRow {
     int paraphraseCount = 0, neighbourhoodCount = 0;
     bool generationCorrect = false;
     QString generated;
-    double locality = -1;     ///< output unchanged fraction; -1: not measured
+    double locality = -1; ///< output unchanged fraction; -1: not measured
     int batch = 0;
     double seconds = 0;
 };
@@ -63,15 +63,15 @@ struct EvalCurve {
 
 struct EvalOutcome {
     EvalRequest request;
-    QString metric;   ///< "counterfact" or "zsre"
-    QString format;   ///< the file's schema: counterfact, easyedit, zsre
-    QString mode;     ///< single, batch, sequential
+    QString metric; ///< "counterfact" or "zsre"
+    QString format; ///< the file's schema: counterfact, easyedit, zsre
+    QString mode;   ///< single, batch, sequential
     QString modelId;
     QString tokenUnit; ///< zsRE: "bpe" or "word"
     int casesInFile = 0;
     int casesSelected = 0; ///< after limit
     bool cancelled = false;
-    QString error;         ///< empty: the run finished (or was cancelled)
+    QString error; ///< empty: the run finished (or was cancelled)
     double seconds = 0;
     QVector<EvalMetric> metrics;
     QVector<EvalCaseRow> cases;

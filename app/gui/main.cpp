@@ -83,7 +83,8 @@ int main(int argc, char** argv) {
     QCommandLineOption screenshot(QStringLiteral("screenshot"),
                                   QStringLiteral("Wait until loaded, save the window as PNG and exit."),
                                   QStringLiteral("file"));
-    QCommandLineOption tab(QStringLiteral("tab"), QStringLiteral("Panel to show: facts, query, memory, history or evaluation."),
+    QCommandLineOption tab(QStringLiteral("tab"),
+                           QStringLiteral("Panel to show: facts, query, memory, history or evaluation."),
                            QStringLiteral("name"));
     QCommandLineOption prompt(QStringLiteral("prompt"), QStringLiteral("Ask this prompt once loaded."),
                               QStringLiteral("text"));
@@ -168,10 +169,12 @@ int main(int argc, char** argv) {
     window.show();
 
     const bool shoot = parser.isSet(screenshot);
-    if (shoot || parser.isSet(quitAfterStart) || parser.isSet(prompt) || parser.isSet(import) || parser.isSet(evaluate)) {
+    if (shoot || parser.isSet(quitAfterStart) || parser.isSet(prompt) || parser.isSet(import) ||
+        parser.isSet(evaluate)) {
         const QString file = parser.value(screenshot);
         const QString importFile = parser.value(import);
-        const QString evalFile = parser.isSet(evaluate) ? QFileInfo(parser.value(evaluate)).absoluteFilePath() : QString();
+        const QString evalFile =
+            parser.isSet(evaluate) ? QFileInfo(parser.value(evaluate)).absoluteFilePath() : QString();
         const QString question = parser.value(prompt);
         const bool quit = shoot || parser.isSet(quitAfterStart);
         auto* engine = window.engine();

@@ -117,7 +117,8 @@ protected:
 };
 
 TEST_F(Evaluation, StartsWithNoFileAndRunDisabled) {
-    EXPECT_EQ(m_window->tabs()->tabText(MainWindow::EvaluationTab).remove(QLatin1Char('&')), QStringLiteral("Evaluation"));
+    EXPECT_EQ(m_window->tabs()->tabText(MainWindow::EvaluationTab).remove(QLatin1Char('&')),
+              QStringLiteral("Evaluation"));
     EXPECT_TRUE(panel()->file().isEmpty()) << "defaults to nothing";
     EXPECT_FALSE(panel()->runButton()->isEnabled());
     EXPECT_FALSE(panel()->cancelButton()->isEnabled());
@@ -142,7 +143,8 @@ TEST_F(Evaluation, SingleModeFillsTheTablesWithEveryCase) {
     EXPECT_EQ(panel()->casesModel()->index(0, EvalCaseModel::Prompt).data().toString(), QStringLiteral("BBC One, by"));
     EXPECT_EQ(panel()->progressBar()->value(), 6);
     EXPECT_EQ(panel()->progressBar()->maximum(), 6);
-    EXPECT_TRUE(panel()->statusLabel()->text().startsWith(QStringLiteral("Done"))) << panel()->statusLabel()->text().toStdString();
+    EXPECT_TRUE(panel()->statusLabel()->text().startsWith(QStringLiteral("Done")))
+        << panel()->statusLabel()->text().toStdString();
     EXPECT_TRUE(panel()->runButton()->isEnabled()) << "ready for the next run";
     EXPECT_FALSE(panel()->cancelButton()->isEnabled());
 
@@ -158,7 +160,8 @@ TEST_F(Evaluation, SingleModeFillsTheTablesWithEveryCase) {
     EXPECT_DOUBLE_EQ(metric(QStringLiteral("generation accuracy")), expected.generationAccuracy);
     for (int r = 0; r < 6; ++r)
         EXPECT_EQ(panel()->casesModel()->index(r, EvalCaseModel::Edit).data().toString(),
-                  expected.perCase[static_cast<std::size_t>(r)].editSuccess ? QStringLiteral("yes") : QStringLiteral("no"));
+                  expected.perCase[static_cast<std::size_t>(r)].editSuccess ? QStringLiteral("yes")
+                                                                            : QStringLiteral("no"));
 
     // Single mode has no curve: the chart shows the headline percentages as bars.
     ASSERT_EQ(panel()->chart()->plottableCount(), 1);
@@ -231,7 +234,8 @@ TEST_F(Evaluation, CancelStopsTheRunAndSaysSo) {
     const auto out = finished.front().at(0).value<EvalOutcomePtr>();
     EXPECT_TRUE(out->cancelled);
     EXPECT_LT(panel()->casesModel()->rowCount(), 6) << "stopped before the end";
-    EXPECT_TRUE(panel()->statusLabel()->text().startsWith(QStringLiteral("Cancelled"))) << panel()->statusLabel()->text().toStdString();
+    EXPECT_TRUE(panel()->statusLabel()->text().startsWith(QStringLiteral("Cancelled")))
+        << panel()->statusLabel()->text().toStdString();
     EXPECT_FALSE(panel()->isRunning());
     EXPECT_TRUE(panel()->runButton()->isEnabled());
 
@@ -254,7 +258,8 @@ TEST_F(Evaluation, MalformedFileGivesADialogNamingTheProblem) {
     EXPECT_TRUE(text.contains(QStringLiteral("target_new"))) << text.toStdString();
     EXPECT_TRUE(text.contains(QStringLiteral("What to do"))) << text.toStdString();
     box->close();
-    EXPECT_TRUE(panel()->statusLabel()->text().contains(QStringLiteral("failed"))) << panel()->statusLabel()->text().toStdString();
+    EXPECT_TRUE(panel()->statusLabel()->text().contains(QStringLiteral("failed")))
+        << panel()->statusLabel()->text().toStdString();
     EXPECT_TRUE(panel()->runButton()->isEnabled()) << "another file can be run";
 
     // A file of facts, not of edit cases, is refused by name too.
@@ -307,7 +312,8 @@ TEST(EvaluationRealModel, ZsreOnTheEngineThreadCountsBpeTokens) {
     window.evaluationPanel()->setTokenizerDir(QString::fromStdString(modelDir));
     window.start([modelDir]() -> std::shared_ptr<larimar::TextModel> { return larimar::loadTextModel(modelDir); },
                  QString::fromStdString(modelDir), dir.filePath(QStringLiteral("real.larimar")));
-    ASSERT_TRUE(QTest::qWaitFor([&] { return window.engine()->hasWorkspace() && window.engine()->pending() == 0; }, kWait))
+    ASSERT_TRUE(
+        QTest::qWaitFor([&] { return window.engine()->hasWorkspace() && window.engine()->pending() == 0; }, kWait))
         << window.lastError().toStdString();
     auto* panel = window.evaluationPanel();
     panel->setFile(kData + QStringLiteral("/datasets/zsre-3.jsonl"));
