@@ -30,6 +30,7 @@
 #include <gtest/gtest.h>
 #include <qcustomplot.h>
 
+#include <atomic>
 #include <filesystem>
 #include <future>
 #include <limits>
@@ -334,6 +335,27 @@ TEST(EvaluationRealModel, ZsreOnTheEngineThreadCountsBpeTokens) {
         EXPECT_GE(acc, 0.0);
         EXPECT_LE(acc, 1.0);
     }
+}
+
+// Cancel during a run (here raised from its own progress report, so the point is certain): the
+// outcome covers the cases done and says it was cancelled.
+TEST(EvaluationRun, CancelMidRunKeepsTheCasesDone) {
+    auto model = larimar::test::makeFakeModel("eval-test-model");
+    EvalRequest r;
+    r.file = kCounterFact6;
+    std::atomic<bool> cancel{false};
+    int reports = 0;
+    const EvalOutcomePtr out = runEvaluation(
+        *model, r,
+        [&](int done, int) {
+            ++reports;
+            if (done == 2) cancel = true;
+        },
+        &cancel);
+    EXPECT_TRUE(out->cancelled);
+    EXPECT_EQ(out->cases.size(), 2);
+    EXPECT_EQ(out->casesSelected, 6);
+    EXPECT_GE(reports, 2);
 }
 
 TEST(EvaluationRun, SweepSizesArePowersOfTwoUpToTheBatchSize) {
