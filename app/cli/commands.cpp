@@ -5,22 +5,14 @@
 #include "app/cli/cmd_scope.h"
 #include "app/cli/cmd_train.h"
 #include "core/util/error.h"
+#include "core/util/model_paths.h"
 
 #include <cstdlib>
 #include <filesystem>
 
 namespace larimar::cli {
 
-std::string resolveModelDir(const GlobalOptions& global) {
-    namespace fs = std::filesystem;
-    std::string dir = global.model;
-    if (dir.empty())
-        if (const char* env = std::getenv("LARIMAR_MODEL_DIR")) dir = env;
-    if (dir.empty()) dir = std::string(LARIMAR_SOURCE_DIR) + "/models/larimar-small";
-    if (!fs::exists(fs::path(dir) / "config.json"))
-        throw UserError("no model found at " + dir + " (no config.json there); pass --model DIR");
-    return dir;
-}
+std::string resolveModelDir(const GlobalOptions& global) { return larimar::resolveModelDir(global.model); }
 
 std::vector<std::unique_ptr<Command>> makeCommands() {
     std::vector<std::unique_ptr<Command>> c;
