@@ -149,6 +149,9 @@ private:
         Series pf{"paper: forgotten", {1, 2}, {0.1, 2}, Series::Style::Points};
         Series pk{"paper: kept", {1, 2}, {99.7, 79}, Series::Style::Points};
         c.series = {f, k, pf, pk};
+        double maxX = 2;
+        for (double x : f.x) maxX = std::max(maxX, x);
+        c.xRange = std::make_pair(0.5, maxX + 0.5); // the points sit inside, not on the frame
         writeChart(m_common.plot, c);
     }
 
