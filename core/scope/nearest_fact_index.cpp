@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 namespace larimar {
@@ -87,6 +88,22 @@ std::optional<Neighbour> NearestFactIndex::nearest(const std::vector<float>& que
         }
     }
     return Neighbour{m_ids[best], std::clamp(bestDot, -1.0f, 1.0f)};
+}
+
+std::vector<float> NearestFactIndex::cosines(const std::vector<float>& query, const std::vector<std::int64_t>& ids) const {
+    std::vector<float> out(ids.size(), std::numeric_limits<float>::quiet_NaN());
+    if (empty() || ids.empty()) return out;
+    const auto q = normalised(query, "the query");
+    const auto dim = static_cast<std::size_t>(m_dimension);
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+        const auto it = m_rowOf.find(ids[k]);
+        if (it == m_rowOf.end()) continue;
+        const float* row = m_rows.data() + it->second * dim;
+        double dot = 0;
+        for (std::size_t i = 0; i < dim; ++i) dot += static_cast<double>(row[i]) * q[i];
+        out[k] = std::clamp(static_cast<float>(dot), -1.0f, 1.0f);
+    }
+    return out;
 }
 
 } // namespace larimar

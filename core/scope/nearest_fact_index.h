@@ -36,6 +36,10 @@ public:
     /// for a query of the wrong length, zero or not finite.
     std::optional<Neighbour> nearest(const std::vector<float>& query) const;
 
+    /// The cosine similarity of query with each of ids (in that order; NaN for an id not stored).
+    /// O(ids * dimension). Throws like nearest().
+    std::vector<float> cosines(const std::vector<float>& query, const std::vector<std::int64_t>& ids) const;
+
     bool contains(std::int64_t id) const { return m_rowOf.count(id) != 0; }
     std::size_t size() const { return m_ids.size(); }
     bool empty() const { return m_ids.empty(); }

@@ -7,6 +7,7 @@
 #include "core/util/model_paths.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -20,6 +21,13 @@ EsdScopeDetector::EsdScopeDetector(std::shared_ptr<const SentenceEncoder> encode
     : m_encoder(std::move(encoder)), m_options(std::move(options)) {
     if (!m_encoder) throw Error("EsdScopeDetector: no sentence encoder");
     if (m_options.batch < 1) m_options.batch = 64;
+    // A word of the query that no written fact has, but that the encoder's vocabulary holds as
+    // one whole piece, is a common word of the language (new wording), not an unknown name.
+    m_lexical.setUnseenWeight([encoder = m_encoder](const std::string& word) {
+        const auto ids = encoder->tokenizer().encode(word);
+        const bool common = ids.size() == 1 && encoder->tokenizer().piece(ids[0]) == "\u2581" + word;
+        return common ? kEsdCommonWordWeight : 1.0;
+    });
 }
 
 EsdScopeDetector::~EsdScopeDetector() = default;
@@ -41,6 +49,7 @@ void EsdScopeDetector::embedAndAdd(const std::vector<Fact>& facts, bool store) {
         std::vector<std::pair<std::int64_t, std::vector<float>>> rows;
         for (std::size_t i = begin; i < end; ++i) {
             m_index.add(facts[i].id, vectors[i - begin]);
+            m_lexical.add(facts[i].id, facts[i].text);
             m_texts[facts[i].id] = facts[i].text;
             if (store) rows.emplace_back(facts[i].id, std::move(vectors[i - begin]));
         }
@@ -59,6 +68,7 @@ void EsdScopeDetector::embedAndAdd(const std::vector<Fact>& facts, bool store) {
 
 void EsdScopeDetector::reset(const std::vector<Fact>& written) {
     m_index.clear();
+    m_lexical.clear();
     m_texts.clear();
     std::unordered_map<std::int64_t, std::vector<float>> stored;
     if (auto* c = cache(); c && !written.empty()) stored = c->load(m_options.encoderId, m_encoder->dimension());
@@ -70,6 +80,7 @@ void EsdScopeDetector::reset(const std::vector<Fact>& written) {
             continue;
         }
         m_index.add(f.id, it->second);
+        m_lexical.add(f.id, f.text);
         m_texts[f.id] = f.text;
     }
     embedAndAdd(missing, true);
@@ -80,6 +91,7 @@ void EsdScopeDetector::added(const std::vector<Fact>& facts) { embedAndAdd(facts
 void EsdScopeDetector::removed(const std::vector<std::int64_t>& factIds) {
     for (auto id : factIds) {
         m_index.remove(id);
+        m_lexical.remove(id);
         m_texts.erase(id);
     }
 }
@@ -90,11 +102,44 @@ void EsdScopeDetector::addEmbeddings(const std::vector<std::int64_t>& ids, const
 }
 
 ScopeDecision EsdScopeDetector::decide(const std::string& prompt, double threshold) const {
+    if (m_options.scoring == EsdScore::Hybrid) return decideHybrid(prompt, std::clamp(threshold, -1.0, 1.0));
     return decideScope(*m_encoder, m_index, prompt, static_cast<float>(std::clamp(threshold, -1.0, 1.0)));
 }
 
+ScopeDecision EsdScopeDetector::decideHybrid(const std::string& prompt, double threshold) const {
+    ScopeDecision decision;
+    if (m_index.empty()) return decision; // nothing written: out of scope, nothing embedded
+    const auto sentences = splitSentences(prompt);
+    if (sentences.empty()) return decision;
+    const auto embeddings = m_encoder->embed(sentences);
+    const double w = kEsdHybridCosineWeight;
+    for (std::size_t i = 0; i < sentences.size(); ++i) {
+        const auto nearest = m_index.nearest(embeddings[i]);
+        if (!nearest) continue;
+        std::vector<double> nearestLex;
+        const auto lexical = m_lexical.best(sentences[i], kEsdLexicalCandidates, {nearest->id}, &nearestLex);
+        std::vector<std::int64_t> ids;
+        ids.reserve(lexical.size());
+        for (const auto& m : lexical) ids.push_back(m.id);
+        const auto cosines = m_index.cosines(embeddings[i], ids);
+        auto consider = [&](std::int64_t id, double cosine, double lex) {
+            if (std::isnan(cosine)) return; // words without an embedding (cannot happen via added())
+            const double score = w * std::max(cosine, 0.0) + (1.0 - w) * lex;
+            if (!decision.nearestFactId || score > decision.score) {
+                decision.score = static_cast<float>(score);
+                decision.nearestFactId = id;
+                decision.sentence = static_cast<int>(i);
+            }
+        };
+        consider(nearest->id, nearest->cosine, nearestLex.at(0));
+        for (std::size_t k = 0; k < lexical.size(); ++k) consider(ids[k], cosines[k], lexical[k].similarity);
+    }
+    decision.inScope = decision.nearestFactId.has_value() && decision.score >= threshold;
+    return decision;
+}
+
 ScopeScore EsdScopeDetector::score(const std::string& prompt) {
-    const ScopeDecision d = decide(prompt, kEsdThreshold);
+    const ScopeDecision d = decide(prompt, defaultThreshold());
     ScopeScore s;
     s.score = d.score; // -1 when the index is empty
     s.nearestFactId = d.nearestFactId;
@@ -165,17 +210,18 @@ std::shared_ptr<const SentenceEncoder> sharedSentenceEncoder(const std::string& 
 
 std::shared_ptr<ScopeDetector> makeScopeDetector(const ScopeDetectorSetup& setup) {
     const std::string& kind = setup.kind;
-    if (kind != "auto" && kind != "esd" && kind != "isd")
-        throw UserError("unknown scope detector '" + kind + "' (choose auto, esd or isd)");
+    if (kind != "auto" && kind != "esd" && kind != "esd-hybrid" && kind != "esd-use-lite" && kind != "isd")
+        throw UserError("unknown scope detector '" + kind + "' (choose auto, esd, esd-hybrid, esd-use-lite or isd)");
     if (kind != "isd") {
         auto encoder = sharedSentenceEncoder(setup.assetDir);
         if (encoder) {
             EsdOptions o;
             o.workspacePath = setup.workspacePath;
             o.progress = setup.progress;
+            o.scoring = kind == "esd-use-lite" ? EsdScore::UseLite : EsdScore::Hybrid;
             return std::make_shared<EsdScopeDetector>(std::move(encoder), o);
         }
-        if (kind == "esd")
+        if (kind != "auto")
             throw UserError("the external scope detector needs Universal Sentence Encoder Lite (models/assets/use-lite" +
                             (setup.assetDir.empty() ? std::string() : ", looked in " + setup.assetDir) +
                             "); run models/fetch-assets.sh");

@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -80,7 +81,7 @@ TEST(EsdScopeDetector, WriteScoreForgetAndTheGenerationRecordsTheScore) {
     const auto id = w.factIds.at(0);
 
     const auto in = e.editor->query(kQuestion);
-    EXPECT_EQ(in.detector, "esd use-lite");
+    EXPECT_EQ(in.detector, "esd hybrid");
     EXPECT_TRUE(in.inScope) << in.scope.score;
     EXPECT_GE(in.scope.score, kEsdThreshold);
     ASSERT_TRUE(in.scope.nearestFactId.has_value());
@@ -96,7 +97,7 @@ TEST(EsdScopeDetector, WriteScoreForgetAndTheGenerationRecordsTheScore) {
     ASSERT_TRUE(gens[0].scopeScore.has_value());
     EXPECT_DOUBLE_EQ(*gens[0].scopeScore, in.scope.score);
     EXPECT_TRUE(gens[0].inScope);
-    EXPECT_EQ(gens[0].details.at("detector"), "esd use-lite");
+    EXPECT_EQ(gens[0].details.at("detector"), "esd hybrid");
     EXPECT_EQ(gens[0].details.at("nearest_fact_id"), id);
 
     e.editor->forget({id});
@@ -339,6 +340,155 @@ TEST(ScopeClassifier, RejectsDataWithoutPositivesAndBadFiles) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Hybrid score: the query must name what the fact is about
+
+namespace {
+// A workspace of 40 facts, 8 per relation wording, as a user who writes many facts of a kind
+// has: the IDF learns from them that the relation words are common and the names rare. (With
+// a handful of facts every word is rare, and wording alone can reach the threshold.)
+std::vector<Fact> handWrittenFacts() {
+    const std::vector<std::pair<std::string, std::string>> relations = {
+        {"The mother tongue of ", " is "}, {"", " plays the "}, {"", " is located in "},
+        {"The twin city of ", " is "}, {"", " professionally plays the sport "}};
+    const std::vector<std::vector<std::string>> subjects = {
+        {"Danielle Darrieux", "Orhan Veli", "Marta Kowalczyk", "Juho Lallukka", "Aldo Rinaldi", "Petra Novakova",
+         "Ilse Brandt", "Tomas Ferreira"},
+        {"Toko Yasuda", "Bram Visser", "Lena Okafor", "Mirko Tadic", "Ada Quist", "Rui Amaral", "Nils Berglund",
+         "Sanne Dijkstra"},
+        {"The Eiffel Tower", "Hagia Sophia", "Lake Bled", "Castle Kronborg", "Mount Olympus", "Temple Bar",
+         "Ponte Vecchio", "Sagrada Familia"},
+        {"Kyoto", "Tromso", "Gdansk", "Porto", "Bergen", "Tartu", "Bruges", "Graz"},
+        {"Michael Jordan", "Oskar Lindqvist", "Priya Raman", "Diego Salas", "Yuki Tanaka", "Ivan Petrov",
+         "Femi Adeyemi", "Carla Moretti"}};
+    const std::vector<std::string> objects = {"English", "guitar", "Rome", "Beijing", "baseball"};
+    std::vector<Fact> facts;
+    for (std::size_t r = 0; r < relations.size(); ++r)
+        for (const auto& subject : subjects[r]) {
+            Fact f;
+            f.id = static_cast<std::int64_t>(facts.size()) + 1;
+            f.text = relations[r].first + subject + relations[r].second + objects[r];
+            facts.push_back(f);
+        }
+    return facts;
+}
+} // namespace
+
+TEST(EsdScopeDetector, HybridScoreNeedsTheFactsSubjectNotJustItsWording) {
+    REQUIRE_ENCODER(enc);
+    EsdScopeDetector hybrid(enc);
+    EsdOptions o;
+    o.scoring = EsdScore::UseLite;
+    EsdScopeDetector useLite(enc, o);
+    hybrid.reset(handWrittenFacts());
+    useLite.reset(handWrittenFacts());
+    EXPECT_EQ(hybrid.name(), "esd hybrid");
+    EXPECT_EQ(useLite.name(), "esd use-lite");
+    EXPECT_DOUBLE_EQ(hybrid.defaultThreshold(), kEsdThreshold);
+    EXPECT_DOUBLE_EQ(useLite.defaultThreshold(), kEsdUseLiteThreshold);
+
+    // Rephrases that name the subject in other words (one after an unrelated sentence).
+    const std::vector<std::pair<std::string, std::int64_t>> rephrases = {
+        {"Danielle Darrieux, a native speaker of", 1},
+        {"The weather was fine that day. What instrument does Toko Yasuda play?", 9},
+        {"Where can one find the Eiffel Tower?", 17},
+        {"Michael Jordan is a professional", 33},
+    };
+    // Neighbourhood prompts: the same relation wording about another subject.
+    const std::vector<std::string> neighbours = {
+        "The mother tongue of Léon Blum is",
+        "Jimmy Page plays the",
+        "The Brandenburg Gate is located in",
+        "The twin city of Osaka is",
+        "Serena Williams professionally plays the sport",
+    };
+    for (const auto& [q, id] : rephrases) {
+        const auto s = hybrid.score(q);
+        EXPECT_GE(s.score, kEsdThreshold) << q;
+        EXPECT_EQ(s.nearestFactId, id) << q;
+        EXPECT_LE(s.score, 1.0) << q;
+    }
+    for (const auto& q : neighbours) {
+        EXPECT_LT(hybrid.score(q).score, kEsdThreshold) << q;
+        EXPECT_GE(hybrid.score(q).score, 0.0) << q;
+    }
+    // USE-Lite alone puts the neighbours' wording near their facts: the reason for the hybrid.
+    double worstNeighbourUseLite = -1;
+    for (const auto& q : neighbours) worstNeighbourUseLite = std::max(worstNeighbourUseLite, useLite.score(q).score);
+    EXPECT_GE(worstNeighbourUseLite, 0.5);
+    // decide() gives the same score and the matching sentence.
+    const auto d = hybrid.decide(rephrases[1].first, kEsdThreshold);
+    EXPECT_TRUE(d.inScope);
+    EXPECT_EQ(d.sentence, 1);
+    EXPECT_NEAR(d.score, hybrid.score(rephrases[1].first).score, 1e-6);
+}
+
+TEST(EsdScopeDetector, HybridEmptyWorkspaceAndForgetFollowTheWrittenFacts) {
+    REQUIRE_ENCODER(enc);
+    EsdScopeDetector esd(enc);
+    const std::string q = "Danielle Darrieux, a native speaker of";
+    EXPECT_EQ(esd.score(q).score, -1);
+    EXPECT_FALSE(esd.decide(q, kEsdThreshold).inScope);
+    esd.reset(handWrittenFacts());
+    EXPECT_GE(esd.score(q).score, kEsdThreshold);
+    EXPECT_EQ(esd.lexicalIndex().documentFrequency("darrieux"), 1);
+    EXPECT_EQ(esd.lexicalIndex().documentFrequency("tongue"), 8);
+    esd.removed({1});
+    EXPECT_LT(esd.score(q).score, kEsdThreshold);
+    EXPECT_EQ(esd.lexicalIndex().documentFrequency("darrieux"), 0);
+    EXPECT_EQ(esd.lexicalIndex().documentFrequency("tongue"), 7);
+    EXPECT_EQ(esd.lexicalIndex().size(), 39u);
+    std::vector<std::int64_t> rest;
+    for (std::int64_t id = 2; id <= 40; ++id) rest.push_back(id);
+    esd.removed(rest);
+    EXPECT_EQ(esd.score(q).score, -1);
+}
+
+TEST(LexicalFactIndex, WordsAreLowercasedNfkcWithoutPunctuation) {
+    EXPECT_EQ(lexicalWords("The mother-tongue of Léon BLUM is: the ﬁrst!"),
+              (std::vector<std::string>{"the", "mother", "tongue", "of", "léon", "blum", "is", "first"}));
+    EXPECT_TRUE(lexicalWords(" ,.; ").empty());
+}
+
+TEST(LexicalFactIndex, IdfFollowsAddAndRemove) {
+    LexicalFactIndex idx;
+    idx.add(1, "The capital of Freedonia is Fredville");
+    idx.add(2, "The capital of Sylvania is Trentino");
+    idx.add(3, "Rufus plays the tuba");
+    EXPECT_EQ(idx.documentFrequency("the"), 3);
+    EXPECT_EQ(idx.documentFrequency("capital"), 2);
+    EXPECT_DOUBLE_EQ(idx.idf("the"), std::log(4.0 / 3.0));       // in every fact: the smallest
+    EXPECT_DOUBLE_EQ(idx.idf("capital"), std::log(4.0 / 2.0));
+    EXPECT_DOUBLE_EQ(idx.idf("freedonia"), std::log(4.0));
+    EXPECT_DOUBLE_EQ(idx.idf("nowhere"), std::log(4.0));         // in no fact: as if in one
+    const double before = idx.similarity("What is the capital of Freedonia?", 1);
+    EXPECT_GT(before, 0.5);
+    EXPECT_GT(before, idx.similarity("What is the capital of Freedonia?", 2));
+
+    EXPECT_TRUE(idx.remove(2));
+    EXPECT_FALSE(idx.remove(2));
+    EXPECT_EQ(idx.size(), 2u);
+    EXPECT_EQ(idx.documentFrequency("capital"), 1);
+    EXPECT_EQ(idx.documentFrequency("sylvania"), 0);
+    EXPECT_DOUBLE_EQ(idx.idf("capital"), std::log(3.0));
+    EXPECT_DOUBLE_EQ(idx.idf("the"), std::log(3.0 / 2.0));
+    EXPECT_DOUBLE_EQ(idx.idf("sylvania"), std::log(3.0));
+    EXPECT_DOUBLE_EQ(idx.similarity("capital of Sylvania", 2), 0.0);
+    // The fact norms follow the new IDFs: the score of fact 1 changes.
+    EXPECT_NE(idx.similarity("What is the capital of Freedonia?", 1), before);
+    const auto best = idx.best("Freedonia", 5);
+    ASSERT_EQ(best.size(), 1u);
+    EXPECT_EQ(best[0].id, 1);
+
+    // Unseen words can be made to weigh less (the detector's common words).
+    idx.setUnseenWeight([](const std::string& w) { return w == "what" ? 0.0 : 1.0; });
+    EXPECT_DOUBLE_EQ(idx.idf("what"), 0.0);
+    EXPECT_GT(idx.similarity("What is the capital of Freedonia?", 1), idx.similarity("Who is the capital of Freedonia?", 1));
+    idx.clear();
+    EXPECT_EQ(idx.size(), 0u);
+    EXPECT_TRUE(idx.best("Freedonia", 5).empty());
+}
+
+// ---------------------------------------------------------------------------------------
 // Factory
 
 TEST(MakeScopeDetector, ChoosesEsdWhenItsAssetsExistElseIsd) {
@@ -362,7 +512,13 @@ TEST(MakeScopeDetector, ChoosesEsdWhenItsAssetsExistElseIsd) {
     if (encoderOrSkip()) {
         s.kind = "auto";
         s.assetDir = kAssets;
-        EXPECT_EQ(makeScopeDetector(s)->name(), "esd use-lite");
+        EXPECT_EQ(makeScopeDetector(s)->name(), "esd hybrid");
         EXPECT_DOUBLE_EQ(makeScopeDetector(s)->defaultThreshold(), kEsdThreshold);
+        s.kind = "esd-use-lite";
+        EXPECT_EQ(makeScopeDetector(s)->name(), "esd use-lite");
+        EXPECT_DOUBLE_EQ(makeScopeDetector(s)->defaultThreshold(), kEsdUseLiteThreshold);
+        s.kind = "esd-hybrid";
+        EXPECT_EQ(makeScopeDetector(s)->name(), "esd hybrid");
     }
 }
+

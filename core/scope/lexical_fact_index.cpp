@@ -1,0 +1,157 @@
+#include "core/scope/lexical_fact_index.h"
+
+#include "core/scope/nfkc.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_set>
+
+namespace larimar {
+
+std::vector<std::string> lexicalWords(std::string_view text) {
+    const std::string n = nfkc(text);
+    std::vector<std::string> out;
+    std::unordered_set<std::string> seen;
+    std::string w;
+    auto flush = [&]() {
+        if (!w.empty() && seen.insert(w).second) out.push_back(w);
+        w.clear();
+    };
+    for (const char ch : n) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x80 || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z')) {
+            w += ch;
+        } else if (c >= 'A' && c <= 'Z') {
+            w += static_cast<char>(c - 'A' + 'a');
+        } else {
+            flush();
+        }
+    }
+    flush();
+    return out;
+}
+
+void LexicalFactIndex::add(std::int64_t id, std::string_view text) {
+    remove(id);
+    const auto slot = static_cast<std::uint32_t>(m_ids.size());
+    auto words = lexicalWords(text);
+    for (const auto& w : words) m_postings[w].push_back(slot);
+    m_words.push_back(std::move(words));
+    m_ids.push_back(id);
+    m_slotOf.emplace(id, slot);
+    m_dirty = true;
+}
+
+bool LexicalFactIndex::remove(std::int64_t id) {
+    const auto it = m_slotOf.find(id);
+    if (it == m_slotOf.end()) return false;
+    const std::uint32_t slot = it->second;
+    const auto last = static_cast<std::uint32_t>(m_ids.size() - 1);
+    m_slotOf.erase(it);
+    for (const auto& w : m_words[slot]) {
+        auto p = m_postings.find(w);
+        auto& list = p->second;
+        list.erase(std::find(list.begin(), list.end(), slot));
+        if (list.empty()) m_postings.erase(p);
+    }
+    if (slot != last) { // move the last fact into the hole
+        for (const auto& w : m_words[last]) {
+            auto& list = m_postings[w];
+            *std::find(list.begin(), list.end(), last) = slot;
+        }
+        m_words[slot] = std::move(m_words[last]);
+        m_ids[slot] = m_ids[last];
+        m_slotOf[m_ids[slot]] = slot;
+    }
+    m_words.pop_back();
+    m_ids.pop_back();
+    m_dirty = true;
+    return true;
+}
+
+void LexicalFactIndex::clear() {
+    m_postings.clear();
+    m_words.clear();
+    m_ids.clear();
+    m_slotOf.clear();
+    m_norm.clear();
+    m_dirty = true;
+}
+
+std::int64_t LexicalFactIndex::documentFrequency(const std::string& word) const {
+    const auto it = m_postings.find(word);
+    return it == m_postings.end() ? 0 : static_cast<std::int64_t>(it->second.size());
+}
+
+double LexicalFactIndex::idf(const std::string& word) const {
+    const double n = static_cast<double>(m_ids.size());
+    const auto df = documentFrequency(word);
+    if (df == 0) return std::log(n + 1.0) * (m_unseenWeight ? m_unseenWeight(word) : 1.0);
+    return std::log((n + 1.0) / static_cast<double>(df));
+}
+
+void LexicalFactIndex::refreshNorms() const {
+    if (!m_dirty) return;
+    std::unordered_map<std::string, double> idf2;
+    idf2.reserve(m_postings.size());
+    for (const auto& [w, list] : m_postings) {
+        const double v = idf(w);
+        idf2.emplace(w, v * v);
+    }
+    m_norm.assign(m_ids.size(), 0.0);
+    for (std::size_t s = 0; s < m_words.size(); ++s) {
+        double sum = 0;
+        for (const auto& w : m_words[s]) sum += idf2.at(w);
+        m_norm[s] = std::sqrt(sum);
+    }
+    m_dirty = false;
+}
+
+std::vector<LexicalMatch> LexicalFactIndex::best(std::string_view query, std::size_t k,
+                                                 const std::vector<std::int64_t>& also,
+                                                 std::vector<double>* alsoSimilarity) const {
+    std::vector<LexicalMatch> out;
+    if (alsoSimilarity) alsoSimilarity->assign(also.size(), 0.0);
+    if (m_ids.empty()) return out;
+    refreshNorms();
+    const auto words = lexicalWords(query);
+    double q2 = 0;
+    m_acc.assign(m_ids.size(), 0.0);
+    std::vector<std::uint32_t> touched;
+    for (const auto& w : words) {
+        const double v = idf(w); // ln(N + 1) (times unseenWeight) for a word no fact has
+        q2 += v * v;
+        const auto it = m_postings.find(w);
+        if (it == m_postings.end()) continue;
+        for (const auto s : it->second) {
+            if (m_acc[s] == 0.0) touched.push_back(s);
+            m_acc[s] += v * v;
+        }
+    }
+    const double qn = std::sqrt(q2);
+    auto sim = [&](std::uint32_t s) {
+        const double d = qn * m_norm[s];
+        return d > 0 ? std::clamp(m_acc[s] / d, 0.0, 1.0) : 0.0;
+    };
+    if (alsoSimilarity)
+        for (std::size_t i = 0; i < also.size(); ++i)
+            if (const auto it = m_slotOf.find(also[i]); it != m_slotOf.end()) (*alsoSimilarity)[i] = sim(it->second);
+    out.reserve(touched.size());
+    for (const auto s : touched)
+        if (const double v = sim(s); v > 0) out.push_back({m_ids[s], v});
+    const std::size_t keep = std::min(k, out.size());
+    auto better = [](const LexicalMatch& a, const LexicalMatch& b) {
+        return a.similarity != b.similarity ? a.similarity > b.similarity : a.id < b.id;
+    };
+    std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(keep), out.end(), better);
+    out.resize(keep);
+    return out;
+}
+
+double LexicalFactIndex::similarity(std::string_view query, std::int64_t id) const {
+    std::vector<double> s;
+    best(query, 0, {id}, &s);
+    return s.at(0);
+}
+
+} // namespace larimar
