@@ -1,6 +1,7 @@
 // In-process tests of the `larimar` command line: output captured, exit codes checked.
 #include "app/cli/cli.h"
 
+#include "tests/support/tiny_model.h"
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -47,7 +48,8 @@ TEST(Cli, BenchMemoryPrintsEveryOperation) {
 }
 
 TEST(Cli, BenchMemoryJsonShape) {
-    auto r = runCli({"--json", "bench", "memory", "--slots", "16", "--width", "24", "--episode", "8", "--repetitions", "3"});
+    auto r =
+        runCli({"--json", "bench", "memory", "--slots", "16", "--width", "24", "--episode", "8", "--repetitions", "3"});
     ASSERT_EQ(r.code, 0) << r.err;
     const auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j.at("benchmark"), "memory");
@@ -69,29 +71,9 @@ namespace {
 
 /// A tiny random-weight model directory, made once per test binary.
 std::string tinyModelDir() {
-    static const std::string dir = [] {
-        const std::string d = ::testing::TempDir() + "/cli-tiny-model";
-        std::filesystem::remove_all(d);
-        larimar::BpeTrainerOptions bo;
-        bo.vocabSize = 300;
-        larimar::BpeTrainer bpe(bo);
-        bpe.addText("Toko Yasuda, the piano guitar. Autonomous University of Madrid, which is located in Sweden Spain.");
-        larimar::ModelConfig c;
-        c.name = "tiny-cli";
-        c.latentSize = 8;
-        c.encoder = {1, 2, 16, 32, 400, 48};  // 48 positions: long prompts must be cut, not refused
-        c.decoder.layers = 1;
-        c.decoder.heads = 2;
-        c.decoder.hidden = 16;
-        c.decoder.intermediate = 32;
-        c.decoder.vocab = 400;
-        c.decoder.maxPositions = 48;
-        c.memory.slots = 8;
-        c.memory.pinv = "exact";
-        auto model = larimar::LarimarModel::randomInit(c, 1, bpe.train().tokenizer);
-        model.save(d);
-        return d;
-    }();
+    static const std::string dir = larimar::testing::makeTinyModelDir(
+        "cli-tiny-model", "tiny-cli",
+        "Toko Yasuda, the piano guitar. Autonomous University of Madrid, which is located in Sweden Spain.", 48);
     return dir;
 }
 
@@ -102,16 +84,16 @@ TEST(CliModel, EvalCounterFactJsonShape) {
     const auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j.at("metrics").at("cases"), 2);
     EXPECT_EQ(j.at("model").at("id"), "tiny-cli 0.1.0");
-    for (const char* k : {"edit_success", "paraphrase_success", "neighbourhood_success", "generation_accuracy",
-                          "locality_unchanged"}) {
+    for (const char* k :
+         {"edit_success", "paraphrase_success", "neighbourhood_success", "generation_accuracy", "locality_unchanged"}) {
         EXPECT_GE(j.at("metrics").at(k).get<double>(), 0.0) << k;
         EXPECT_LE(j.at("metrics").at(k).get<double>(), 1.0) << k;
     }
 }
 
 TEST(CliModel, EvalZsreSplitsAnswersWithTheModelsTokenizer) {
-    auto r = runCli({"--model", tinyModelDir(), "--json", "eval", "zsre", LARIMAR_TEST_DATA_DIR "/datasets/zsre-3.jsonl",
-                     "--limit", "1", "--no-generation"});
+    auto r = runCli({"--model", tinyModelDir(), "--json", "eval", "zsre",
+                     LARIMAR_TEST_DATA_DIR "/datasets/zsre-3.jsonl", "--limit", "1", "--no-generation"});
     ASSERT_EQ(r.code, 0) << r.err << r.out;
     const auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j.at("settings").at("token_unit"), "bpe");
@@ -124,7 +106,8 @@ TEST(CliModel, EvalRefusesAFactsFileAndAMissingModel) {
     auto r = runCli({"--model", tinyModelDir(), "eval", "counterfact", LARIMAR_TEST_DATA_DIR "/datasets/facts.csv"});
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find("evaluation needs CounterFact"), std::string::npos) << r.err;
-    r = runCli({"--model", "/nonexistent/model", "eval", "counterfact", LARIMAR_TEST_DATA_DIR "/datasets/counterfact-rome-3.json"});
+    r = runCli({"--model", "/nonexistent/model", "eval", "counterfact",
+                LARIMAR_TEST_DATA_DIR "/datasets/counterfact-rome-3.json"});
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find("no model found at /nonexistent/model"), std::string::npos) << r.err;
 }

@@ -12,6 +12,7 @@
 #include "ui/evaluation_run.h"
 #include "ui/main_window.h"
 
+#include "tests/support/tiny_model.h"
 #include <QAbstractItemModelTester>
 #include <QApplication>
 #include <QComboBox>
@@ -277,29 +278,11 @@ TEST_F(Evaluation, MalformedFileGivesADialogNamingTheProblem) {
 
 /// A tiny random-weight Larimar model directory (K = 8, C = 8) with room for zsRE's questions.
 std::string tinyModelDir() {
-    static const std::string dir = [] {
-        const std::string d = ::testing::TempDir() + "/ui-eval-tiny-model";
-        std::filesystem::remove_all(d);
-        larimar::BpeTrainerOptions bo;
-        bo.vocabSize = 300;
-        larimar::BpeTrainer bpe(bo);
-        bpe.addText("What is the product made by UniFirst? The name of the constellation which Delta Serpentis "
-                    "belongs to. nq question: who played the character uniform aircraft");
-        larimar::ModelConfig c;
-        c.name = "tiny-ui-eval";
-        c.latentSize = 8;
-        c.encoder = {1, 2, 16, 32, 400, 256};
-        c.decoder.layers = 1;
-        c.decoder.heads = 2;
-        c.decoder.hidden = 16;
-        c.decoder.intermediate = 32;
-        c.decoder.vocab = 400;
-        c.decoder.maxPositions = 256;
-        c.memory.slots = 8;
-        c.memory.pinv = "exact";
-        larimar::LarimarModel::randomInit(c, 1, bpe.train().tokenizer).save(d);
-        return d;
-    }();
+    static const std::string dir = larimar::testing::makeTinyModelDir(
+        "ui-eval-tiny-model", "tiny-ui-eval",
+        "What is the product made by UniFirst? The name of the constellation which Delta Serpentis "
+        "belongs to. nq question: who played the character uniform aircraft",
+        256);
     return dir;
 }
 

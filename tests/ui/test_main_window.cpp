@@ -14,6 +14,7 @@
 #include "ui/query_panel.h"
 #include "ui/table_models.h"
 
+#include "tests/support/tiny_model.h"
 #include <QAbstractItemModelTester>
 #include <QApplication>
 #include <QDialogButtonBox>
@@ -511,28 +512,8 @@ TEST_F(Workbench, AnotherWorkspaceOpensEmptyAndIsRemembered) {
 /// A tiny random-weight Larimar model directory (K = 8, C = 8), made once per test binary: the
 /// real loading and generation path (libtorch on the engine thread), not the test double.
 std::string tinyModelDir() {
-    static const std::string dir = [] {
-        const std::string d = ::testing::TempDir() + "/ui-tiny-model";
-        std::filesystem::remove_all(d);
-        larimar::BpeTrainerOptions bo;
-        bo.vocabSize = 300;
-        larimar::BpeTrainer bpe(bo);
-        bpe.addText("The Eiffel Tower is located in Rome. Toko Yasuda plays the piano guitar.");
-        larimar::ModelConfig c;
-        c.name = "tiny-ui";
-        c.latentSize = 8;
-        c.encoder = {1, 2, 16, 32, 400, 48};
-        c.decoder.layers = 1;
-        c.decoder.heads = 2;
-        c.decoder.hidden = 16;
-        c.decoder.intermediate = 32;
-        c.decoder.vocab = 400;
-        c.decoder.maxPositions = 48;
-        c.memory.slots = 8;
-        c.memory.pinv = "exact";
-        larimar::LarimarModel::randomInit(c, 1, bpe.train().tokenizer).save(d);
-        return d;
-    }();
+    static const std::string dir = larimar::testing::makeTinyModelDir(
+        "ui-tiny-model", "tiny-ui", "The Eiffel Tower is located in Rome. Toko Yasuda plays the piano guitar.", 48);
     return dir;
 }
 
