@@ -61,7 +61,7 @@ TEST_F(CliScope, EmptyWorkspaceThenAWrittenFactThenItsThreshold) {
     ASSERT_EQ(r.code, 0) << r.err;
     auto j = r.json();
     EXPECT_FALSE(j.at("in_scope").get<bool>());
-    EXPECT_EQ(j.at("detector"), "esd use-lite");
+    EXPECT_EQ(j.at("detector"), "esd hybrid");
     EXPECT_TRUE(j.at("nearest_fact").is_null());
     EXPECT_FALSE(j.at("isd").at("in_scope").get<bool>());
 
@@ -84,22 +84,22 @@ TEST_F(CliScope, EmptyWorkspaceThenAWrittenFactThenItsThreshold) {
     // Text output names the decision, both detectors and the nearest fact.
     r = run({"scope", "Fredville is the capital of Freedonia."});
     ASSERT_EQ(r.code, 0) << r.err;
-    EXPECT_NE(r.out.find("decision: in scope by esd use-lite"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("decision: in scope by esd hybrid"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("nearest fact 1"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("ISD:"), std::string::npos) << r.out;
 
     // A workspace threshold, then a one-off one.
-    ASSERT_EQ(run({"scope", "--set-threshold", "0.99"}).code, 0);
+    ASSERT_EQ(run({"scope", "--set-threshold", "0.999"}).code, 0);
     j = run({"--json", "scope", "Fredville is the capital of Freedonia."}).json();
     EXPECT_FALSE(j.at("in_scope").get<bool>());
-    EXPECT_EQ(j.at("threshold"), 0.99);
+    EXPECT_EQ(j.at("threshold"), 0.999);
     EXPECT_EQ(j.at("threshold_from"), "workspace setting");
     j = run({"--json", "scope", "Fredville is the capital of Freedonia.", "--threshold", "0.5"}).json();
     EXPECT_TRUE(j.at("in_scope").get<bool>());
     // The query path uses the same workspace threshold.
     j = run({"--json", "query", "Fredville is the capital of Freedonia."}).json();
     EXPECT_FALSE(j.at("in_scope").get<bool>());
-    EXPECT_EQ(j.at("threshold"), 0.99);
+    EXPECT_EQ(j.at("threshold"), 0.999);
 
     // --detector isd decides with the internal detector.
     j = run({"--json", "scope", "Fredville is the capital of Freedonia.", "--detector", "isd"}).json();
@@ -131,7 +131,7 @@ TEST_F(CliScope, EvalScopeOnAFixtureWritesMetricsAndRoc) {
     auto r = run({"--json", "eval", "scope", kFixture, "--roc", roc, "--csv", csv});
     ASSERT_EQ(r.code, 0) << r.err;
     const auto j = r.json();
-    EXPECT_EQ(j.at("detector"), "esd use-lite");
+    EXPECT_EQ(j.at("detector"), "esd hybrid");
     EXPECT_EQ(j.at("facts"), 8);
     EXPECT_EQ(j.at("positives"), 8);
     EXPECT_EQ(j.at("negatives"), 8);
