@@ -31,11 +31,18 @@ std::vector<std::string> lexicalWords(std::string_view text) {
     return out;
 }
 
+std::uint32_t LexicalFactIndex::wordId(const std::string& word) {
+    const auto [it, added] = m_wordIds.emplace(word, static_cast<std::uint32_t>(m_postings.size()));
+    if (added) m_postings.emplace_back();
+    return it->second;
+}
+
 void LexicalFactIndex::add(std::int64_t id, std::string_view text) {
     remove(id);
     const auto slot = static_cast<std::uint32_t>(m_ids.size());
-    auto words = lexicalWords(text);
-    for (const auto& w : words) m_postings[w].push_back(slot);
+    std::vector<std::uint32_t> words;
+    for (const auto& w : lexicalWords(text)) words.push_back(wordId(w));
+    for (const auto w : words) m_postings[w].push_back(slot);
     m_words.push_back(std::move(words));
     m_ids.push_back(id);
     m_slotOf.emplace(id, slot);
@@ -48,14 +55,12 @@ bool LexicalFactIndex::remove(std::int64_t id) {
     const std::uint32_t slot = it->second;
     const auto last = static_cast<std::uint32_t>(m_ids.size() - 1);
     m_slotOf.erase(it);
-    for (const auto& w : m_words[slot]) {
-        auto p = m_postings.find(w);
-        auto& list = p->second;
+    for (const auto w : m_words[slot]) {
+        auto& list = m_postings[w];
         list.erase(std::find(list.begin(), list.end(), slot));
-        if (list.empty()) m_postings.erase(p);
     }
     if (slot != last) { // move the last fact into the hole
-        for (const auto& w : m_words[last]) {
+        for (const auto w : m_words[last]) {
             auto& list = m_postings[w];
             *std::find(list.begin(), list.end(), last) = slot;
         }
@@ -70,6 +75,7 @@ bool LexicalFactIndex::remove(std::int64_t id) {
 }
 
 void LexicalFactIndex::clear() {
+    m_wordIds.clear();
     m_postings.clear();
     m_words.clear();
     m_ids.clear();
@@ -79,29 +85,35 @@ void LexicalFactIndex::clear() {
 }
 
 std::int64_t LexicalFactIndex::documentFrequency(const std::string& word) const {
-    const auto it = m_postings.find(word);
-    return it == m_postings.end() ? 0 : static_cast<std::int64_t>(it->second.size());
+    const auto it = m_wordIds.find(word);
+    return it == m_wordIds.end() ? 0 : df(it->second);
+}
+
+double LexicalFactIndex::idfOf(std::int64_t df) const {
+    const double n = static_cast<double>(m_ids.size());
+    return df == 0 ? std::log(n + 1.0) : std::log((n + 1.0) / static_cast<double>(df));
 }
 
 double LexicalFactIndex::idf(const std::string& word) const {
-    const double n = static_cast<double>(m_ids.size());
-    const auto df = documentFrequency(word);
-    if (df == 0) return std::log(n + 1.0) * (m_unseenWeight ? m_unseenWeight(word) : 1.0);
-    return std::log((n + 1.0) / static_cast<double>(df));
+    const auto d = documentFrequency(word);
+    const double v = idfOf(d);
+    return d == 0 && m_unseenWeight ? v * m_unseenWeight(word) : v;
 }
 
 void LexicalFactIndex::refreshNorms() const {
     if (!m_dirty) return;
-    std::unordered_map<std::string, double> idf2;
-    idf2.reserve(m_postings.size());
-    for (const auto& [w, list] : m_postings) {
-        const double v = idf(w);
-        idf2.emplace(w, v * v);
-    }
+    // Integer word ids: one log per word and one array lookup per stored word (a few ms for
+    // 100,000 facts).
+    std::vector<double> idf2(m_postings.size(), 0.0);
+    for (std::size_t w = 0; w < m_postings.size(); ++w)
+        if (!m_postings[w].empty()) {
+            const double v = idfOf(static_cast<std::int64_t>(m_postings[w].size()));
+            idf2[w] = v * v;
+        }
     m_norm.assign(m_ids.size(), 0.0);
     for (std::size_t s = 0; s < m_words.size(); ++s) {
         double sum = 0;
-        for (const auto& w : m_words[s]) sum += idf2.at(w);
+        for (const auto w : m_words[s]) sum += idf2[w];
         m_norm[s] = std::sqrt(sum);
     }
     m_dirty = false;
@@ -121,9 +133,9 @@ std::vector<LexicalMatch> LexicalFactIndex::best(std::string_view query, std::si
     for (const auto& w : words) {
         const double v = idf(w); // ln(N + 1) (times unseenWeight) for a word no fact has
         q2 += v * v;
-        const auto it = m_postings.find(w);
-        if (it == m_postings.end()) continue;
-        for (const auto s : it->second) {
+        const auto it = m_wordIds.find(w);
+        if (it == m_wordIds.end()) continue;
+        for (const auto s : m_postings[it->second]) {
             if (m_acc[s] == 0.0) touched.push_back(s);
             m_acc[s] += v * v;
         }

@@ -15,7 +15,8 @@
 /// The IDFs follow add() and remove() incrementally (document frequencies and posting lists).
 /// No libtorch here.
 ///
-/// Cost: add/remove O(words of the fact * df of its words) (posting lists are vectors); a query
+/// Cost: add/remove O(words of the fact * df of its words) (posting lists are vectors of slots;
+/// words are kept as integer ids, and a word once seen stays in the word table); a query
 /// touches the posting lists of its words (at most N entries each) plus, after any add or
 /// remove, one pass over every stored fact's words to refresh the fact norms (the IDFs of all
 /// words move with N). Both O(facts).
@@ -65,8 +66,13 @@ public:
 private:
     void refreshNorms() const;
 
-    std::unordered_map<std::string, std::vector<std::uint32_t>> m_postings; // word -> slots
-    std::vector<std::vector<std::string>> m_words;  // per slot
+    std::uint32_t wordId(const std::string& word); // adds unknown words to the table
+    std::int64_t df(std::uint32_t word) const { return static_cast<std::int64_t>(m_postings[word].size()); }
+    double idfOf(std::int64_t df) const;
+
+    std::unordered_map<std::string, std::uint32_t> m_wordIds;   // every word seen so far
+    std::vector<std::vector<std::uint32_t>> m_postings;          // word id -> slots
+    std::vector<std::vector<std::uint32_t>> m_words; // per slot: its word ids
     std::vector<std::int64_t> m_ids;                // per slot (compact)
     std::unordered_map<std::int64_t, std::uint32_t> m_slotOf;
     mutable std::vector<double> m_norm;             // per slot, valid when !m_dirty

@@ -97,7 +97,8 @@ struct EsdOptions {
 /// and embeds only the facts without one (1-2 ms each); added() embeds the new facts; a query
 /// embeds its sentences (1-2 ms each) and scans the index (about 50 M multiply-adds per 100,000
 /// facts); the hybrid score adds the posting lists of the query's words and, after a write or
-/// forget, one pass over the stored facts' words (both O(facts)).
+/// forget, one pass over the stored facts' words (both O(facts); with 100,000 synthetic facts
+/// about 1.5 ms per query and 10 ms per refresh, on a loaded 2-core machine).
 class EsdScopeDetector : public ScopeDetector {
 public:
     EsdScopeDetector(std::shared_ptr<const SentenceEncoder> encoder, EsdOptions options = {});
