@@ -83,8 +83,11 @@ CLI::App* setupEvalScope(CLI::App& eval, EvalScopeArgs& a) {
     s->add_option("file", a.file, "CounterFact (EasyEdit or ROME schema) or zsRE file")->required()->check(CLI::ExistingFile);
     s->add_option("--limit", a.limit, "Facts written (the first N cases; 0: all)")->capture_default_str()->check(CLI::NonNegativeNumber);
     s->add_option("--roc", a.roc, "Write the ROC curve to this .png or .svg file");
-    s->add_option("--detector", a.detector, "esd (sentence encoder) or isd (the model's encoder and memory)")->capture_default_str()
-        ->check(CLI::IsMember({"esd", "isd"}));
+    s->add_option("--detector", a.detector,
+                  "esd (the default sentence-encoder detector: esd-hybrid), esd-hybrid (USE-Lite + word overlap), "
+                  "esd-use-lite (USE-Lite cosine alone) or isd (the model's encoder and memory)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"esd", "esd-hybrid", "esd-use-lite", "isd"}));
     s->add_option("--csv", a.csv, "Write one row per query (case, kind, score, prompt) to this CSV file");
     s->add_option("--threshold", a.threshold, "Threshold for F1 (default: the detector's default)");
     s->add_option("--latency-facts", a.latencyFacts,
@@ -178,7 +181,7 @@ int executeEvalScope(Context& ctx, const EvalScopeArgs& a) {
     std::optional<Latency> latency;
     if (a.latencyFacts > 0) {
         auto* esd = dynamic_cast<EsdScopeDetector*>(detector.get());
-        if (!esd) throw UserError("--latency-facts measures the ESD; use --detector esd");
+        if (!esd) throw UserError("--latency-facts measures the ESD; use --detector esd, esd-hybrid or esd-use-lite");
         std::vector<std::string> prompts;
         for (const auto& c : cases)
             for (const auto& p : c.paraphrasePrompts) prompts.push_back(p);

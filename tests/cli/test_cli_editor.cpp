@@ -96,8 +96,8 @@ TEST_F(CliEditor, WriteQueryCompareForgetFlow) {
     EXPECT_EQ(j.at("fact_ids"), nlohmann::json({1}));
     EXPECT_EQ(j.at("count"), 1);
     EXPECT_NE(j.at("memory_digest_before"), j.at("memory_digest_after"));
-    // The scope detector (USE-Lite) puts this question at cosine 0.69 to the fact, just under
-    // its default 0.7: a per-workspace threshold, as a user would set it.
+    // A question worded unlike its fact may score near the detector's default threshold: set a
+    // per-workspace threshold, as a user would.
     ASSERT_EQ(run({"scope", "--set-threshold", "0.6"}).code, 0);
 
     r = json({"query", "What is the capital of Freedonia?", "--max-tokens", "10"});
