@@ -1,10 +1,10 @@
 #include "core/model/model_config.h"
 
 #include "core/util/error.h"
+#include "core/util/file_io.h"
 
 #include <nlohmann/json.hpp>
 
-#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -157,24 +157,7 @@ std::string ModelConfig::toJson() const {
     return j.dump(2) + "\n";
 }
 
-void ModelConfig::save(const std::string& path) const {
-    const std::string text = toJson();
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        if (!out) throw Error(tmp + ": cannot create file");
-        out << text;
-        out.flush();
-        if (!out) {
-            std::remove(tmp.c_str());
-            throw Error(tmp + ": write failed");
-        }
-    }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-        std::remove(tmp.c_str());
-        throw Error(path + ": cannot rename " + tmp + " into place");
-    }
-}
+void ModelConfig::save(const std::string& path) const { writeFileAtomically(path, toJson()); }
 
 void ModelConfig::validate() const {
     positive("latent_size", latentSize);

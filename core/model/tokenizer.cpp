@@ -302,8 +302,6 @@ std::uint64_t pairKey(std::int32_t a, std::int32_t b) {
     return (std::uint64_t(std::uint32_t(a)) << 32) | std::uint32_t(b);
 }
 
-/// Writes through a temporary file in the same folder and renames it into place.
-
 } // namespace
 
 struct Tokenizer::Impl {
