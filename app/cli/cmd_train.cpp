@@ -1,12 +1,17 @@
 #include "app/cli/cmd_train.h"
 
+#include "core/model/larimar_model.h"
+#include "core/model/torch_io.h"
 #include "core/train/trainer.h"
+#include "core/util/error.h"
 
 #include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
+#include <map>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
@@ -77,6 +82,110 @@ int TrainCommand::execute(Context& ctx) {
                 << "  log:        " << r.logCsv << "\n"
                 << "  loss plot:  " << r.lossPlot << "\n";
         if (!r.finished) ctx.out << "Continue with: larimar train " << m_config << " --resume\n";
+    }
+    return 0;
+}
+
+} // namespace larimar::cli
+
+namespace larimar::cli {
+namespace {
+
+/// Model card names, current first (older model directories carry a README.md).
+const char* const kCardNames[] = {"MODEL_CARD.md", "README.md"};
+
+std::filesystem::path findCard(const std::filesystem::path& dir) {
+    for (const char* n : kCardNames)
+        if (std::filesystem::is_regular_file(dir / n)) return dir / n;
+    return {};
+}
+
+} // namespace
+
+void ExportModelCommand::setup(CLI::App& app) {
+    app.add_option("source", m_source, "Trained model directory (a run's model/ or checkpoint/)")
+        ->required()
+        ->check(CLI::ExistingDirectory);
+    app.add_option("dest", m_dest, "Model directory to write")->required();
+    app.add_option("--dtype", m_dtype, "How the weights are stored: f32, or f16 (half the size)")
+        ->check(CLI::IsMember({"f32", "f16"}));
+    app.add_flag("--force", m_force, "Replace the model files in an existing dest (its model card and other files are kept)");
+}
+
+int ExportModelCommand::execute(Context& ctx) {
+    namespace fs = std::filesystem;
+    const fs::path src(m_source), dest(m_dest);
+    std::error_code ec;
+    if (fs::exists(dest) && !m_force)
+        throw UserError(dest.string() + " already exists: pass --force to replace its model files");
+    if (fs::exists(dest) && !fs::is_directory(dest)) throw UserError(dest.string() + " exists and is not a directory");
+    if (fs::exists(dest) && fs::equivalent(src, dest, ec)) throw UserError("source and dest are the same directory");
+
+    LarimarModel model = LarimarModel::load(src.string());
+    const fs::path tmp = dest.string() + ".export-tmp";
+    fs::remove_all(tmp, ec);
+    fs::create_directories(tmp, ec);
+    if (ec) throw UserError(tmp.string() + ": cannot create (" + ec.message() + ")");
+
+    // The card: dest's own is kept (it is the curated one), else the source's, else save()'s stub.
+    const fs::path destCard = fs::exists(dest) ? findCard(dest) : fs::path();
+    const fs::path srcCard = findCard(src);
+    if (destCard.empty() && !srcCard.empty()) fs::copy_file(srcCard, tmp / "MODEL_CARD.md");
+    model.save(tmp.string());
+    const std::string weights = (tmp / "model.safetensors").string();
+    if (m_dtype == "f16") {
+        std::map<std::string, torch::Tensor> half;
+        for (auto& [name, t] : loadTensors(weights)) {
+            torch::Tensor h = t.to(torch::kHalf);
+            if (!torch::isfinite(h).all().item<bool>())
+                throw UserError("tensor '" + name + "' has values beyond float16's range; export it as f32");
+            half.emplace(name, h);
+        }
+        saveTensors(weights, half,
+                    {{"format", "pt"},
+                     {"larimar_model", model.config().name},
+                     {"larimar_version", model.config().version}});
+    }
+
+    // Load what was written and measure how far its weights are from the source's.
+    const LarimarModel check = LarimarModel::load(tmp.string());
+    double maxDiff = 0, maxAbs = 0;
+    {
+        torch::NoGradGuard noGrad;
+        const auto a = model.stateDict();
+        const auto b = check.stateDict();
+        for (const auto& [name, t] : a) {
+            maxDiff = std::max(maxDiff, (t - b.at(name)).abs().max().item<double>());
+            maxAbs = std::max(maxAbs, t.abs().max().item<double>());
+        }
+    }
+
+    fs::create_directories(dest, ec);
+    if (ec) throw UserError(dest.string() + ": cannot create (" + ec.message() + ")");
+    for (const auto& entry : fs::directory_iterator(tmp)) {
+        if (!destCard.empty() && entry.path().filename() == "MODEL_CARD.md") continue; // save()'s stub
+        fs::rename(entry.path(), dest / entry.path().filename(), ec);
+        if (ec) throw UserError((dest / entry.path().filename()).string() + ": cannot write (" + ec.message() + ")");
+    }
+    fs::remove_all(tmp, ec);
+    const auto bytes = fs::file_size(dest / "model.safetensors");
+    if (ctx.global.json) {
+        ctx.out << nlohmann::json{{"model", dest.string()},
+                                  {"dtype", m_dtype},
+                                  {"weights_bytes", bytes},
+                                  {"weights_sha256", check.weightsSha256()},
+                                  {"max_abs_weight_change", maxDiff},
+                                  {"max_abs_weight", maxAbs},
+                                  {"model_card_kept", !destCard.empty()}}
+                       .dump(2)
+                << "\n";
+    } else {
+        ctx.out << "Exported " << src.string() << " to " << dest.string() << " (" << m_dtype << " weights, "
+                << std::fixed << std::setprecision(1) << double(bytes) / 1e6 << " MB).\n"
+                << "  largest weight change from the conversion: " << std::scientific << std::setprecision(2) << maxDiff
+                << " (largest weight " << maxAbs << ")\n"
+                << (destCard.empty() ? "  model card: copied (or a stub): fill in its data, command and numbers\n"
+                                     : "  model card: kept " + destCard.string() + ": update its numbers\n");
     }
     return 0;
 }

@@ -31,6 +31,7 @@ std::vector<std::unique_ptr<Command>> makeCommands() {
     c.push_back(std::make_unique<BenchCommand>());
     c.push_back(std::make_unique<EvalCommand>());
     c.push_back(std::make_unique<TrainCommand>());
+    c.push_back(std::make_unique<ExportModelCommand>());
     c.push_back(std::make_unique<ScopeCommand>());
     c.push_back(std::make_unique<TrainScopeCommand>());
     return c;

@@ -156,8 +156,8 @@ void LarimarModel::save(const std::string& dir) {
                 {{"format", "pt"}, {"larimar_model", m_config.name}, {"larimar_version", m_config.version}});
     m_config.save((fs::path(dir) / "config.json").string());
     if (m_tokenizer) m_tokenizer->save(dir);
-    const auto card = fs::path(dir) / "README.md";
-    if (!fs::exists(card)) {
+    const auto card = fs::path(dir) / "MODEL_CARD.md";
+    if (!fs::exists(card) && !fs::exists(fs::path(dir) / "README.md")) { // README.md: older model directories
         std::ofstream out(card, std::ios::binary);
         out << kModelCard;
         if (!out) throw Error(card.string() + ": cannot write the model card stub");

@@ -1,6 +1,7 @@
 // In-process tests of the `larimar` command line: output captured, exit codes checked.
 #include "app/cli/cli.h"
 
+#include "core/model/larimar_model.h"
 #include "tests/support/tiny_model.h"
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -126,6 +127,66 @@ TEST(CliModel, TrainWithABadConfigIsAUserError) {
     auto r = runCli({"train", path});
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find("edit_files"), std::string::npos) << r.err;
+}
+
+TEST(CliModel, ExportModelAsFloat16HalvesTheFileAndKeepsTheModel) {
+    namespace fs = std::filesystem;
+    const fs::path dest = fs::path(::testing::TempDir()) / "exported-f16";
+    fs::remove_all(dest);
+    auto r = runCli({"--json", "export-model", tinyModelDir(), dest.string(), "--dtype", "f16"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j.at("dtype"), "f16");
+    EXPECT_GT(j.at("max_abs_weight_change").get<double>(), 0.0); // it really was rounded
+    EXPECT_LT(j.at("max_abs_weight_change").get<double>(), 1e-2);
+    for (const char* f : {"config.json", "model.safetensors", "vocab.json", "merges.txt", "MODEL_CARD.md"})
+        EXPECT_TRUE(fs::exists(dest / f)) << f;
+    const auto srcBytes = fs::file_size(fs::path(tinyModelDir()) / "model.safetensors");
+    const auto bytes = fs::file_size(dest / "model.safetensors");
+    EXPECT_LT(bytes, srcBytes * 6 / 10);
+    {
+        std::ifstream in(dest / "model.safetensors", std::ios::binary);
+        std::string head(512, '\0');
+        in.read(head.data(), 512);
+        EXPECT_NE(head.find("\"F16\""), std::string::npos);
+        EXPECT_EQ(head.find("\"F32\""), std::string::npos);
+    }
+    // The float16 model loads (as float32) and encodes like the original.
+    auto a = larimar::LarimarModel::load(tinyModelDir());
+    auto b = larimar::LarimarModel::load(dest.string());
+    const auto za = a.encode({"Toko Yasuda plays the guitar."});
+    const auto zb = b.encode({"Toko Yasuda plays the guitar."});
+    EXPECT_EQ(zb.scalar_type(), torch::kFloat);
+    EXPECT_LT((za - zb).abs().max().item<double>(), 5e-2);
+    EXPECT_EQ(a.tokenizer().encode("the guitar"), b.tokenizer().encode("the guitar"));
+}
+
+TEST(CliModel, ExportModelKeepsAnExistingCardOnlyWithForce) {
+    namespace fs = std::filesystem;
+    const fs::path dest = fs::path(::testing::TempDir()) / "exported-force";
+    fs::remove_all(dest);
+    fs::create_directories(dest);
+    std::ofstream(dest / "MODEL_CARD.md") << "# curated card\n";
+    std::ofstream(dest / "training-log.csv") << "step,loss\n";
+    auto r = runCli({"export-model", tinyModelDir(), dest.string()});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("--force"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(dest / "model.safetensors"));
+
+    r = runCli({"export-model", tinyModelDir(), dest.string(), "--force"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("kept"), std::string::npos) << r.out;
+    std::ifstream card(dest / "MODEL_CARD.md");
+    std::string first;
+    std::getline(card, first);
+    EXPECT_EQ(first, "# curated card");
+    EXPECT_TRUE(fs::exists(dest / "training-log.csv"));
+    EXPECT_FALSE(fs::exists(dest.string() + ".export-tmp"));
+    EXPECT_EQ(larimar::LarimarModel::load(dest.string()).weightsSha256(),
+              larimar::LarimarModel::load(tinyModelDir()).weightsSha256()); // f32: the same bytes
+
+    r = runCli({"export-model", "/nonexistent/model", dest.string(), "--force"});
+    EXPECT_NE(r.code, 0);
 }
 
 } // namespace

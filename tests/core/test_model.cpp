@@ -465,7 +465,7 @@ TEST(ModelFiles, SaveLoadRoundTripGivesIdenticalLogits) {
     TempDir dir;
     auto model = tinyModel();
     model.save(dir.str());
-    for (const char* f : {"config.json", "model.safetensors", "vocab.json", "merges.txt", "README.md"})
+    for (const char* f : {"config.json", "model.safetensors", "vocab.json", "merges.txt", "MODEL_CARD.md"})
         EXPECT_TRUE(fs::exists(dir.path() / f)) << f;
     auto loaded = LarimarModel::load(dir.str());
     EXPECT_EQ(loaded.config().toJson(), model.config().toJson());
@@ -481,10 +481,10 @@ TEST(ModelFiles, SaveLoadRoundTripGivesIdenticalLogits) {
 
     // A model card that exists is kept.
     {
-        std::ofstream(dir.path() / "README.md") << "# mine\n";
+        std::ofstream(dir.path() / "MODEL_CARD.md") << "# mine\n";
     }
     loaded.save(dir.str());
-    std::ifstream in(dir.path() / "README.md");
+    std::ifstream in(dir.path() / "MODEL_CARD.md");
     std::string first;
     std::getline(in, first);
     EXPECT_EQ(first, "# mine");
