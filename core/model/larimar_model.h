@@ -2,12 +2,15 @@
 /// A Larimar model: encoder, latent-conditioned decoder, learned memory prior and tokenizer, as
 /// one object that loads from and saves to a model directory:
 ///   config.json        ModelConfig (core/model/model_config.h)
-///   model.safetensors  every parameter, float32, named as named_parameters() of module():
+///   model.safetensors  every parameter (save() writes float32; float16/bfloat16 files, e.g. from
+///                      `larimar export-model --dtype f16`, load as float32), named as
+///                      named_parameters() of module():
 ///                        encoder.*         BERT names, see core/model/encoder.h
 ///                        decoder.*         GPT-2 names, see core/model/decoder.h
 ///                        memory.prior      M0 [K, C], initialised to the K x C identity
 ///   vocab.json + merges.txt (or encoder.json + vocab.bpe)   the tokenizer
-///   README.md          model card (save() writes a stub only when there is none)
+///   MODEL_CARD.md      model card (save() writes a stub only when there is none; an older
+///                      directory's README.md counts as one)
 /// Loading reads data only: no pickle, no TorchScript, so a model file never runs code.
 ///
 /// Input conventions (the trainer uses the same helpers): the encoder sees bos + text + eos
@@ -66,8 +69,8 @@ public:
                                    std::optional<Tokenizer> tokenizer = std::nullopt,
                                    torch::Device device = torch::kCPU);
 
-    /// Writes config.json, model.safetensors (atomically), the tokenizer files and a README.md
-    /// stub if the directory has none; creates dir if needed. Updates weightsSha256().
+    /// Writes config.json, model.safetensors (atomically), the tokenizer files and a MODEL_CARD.md
+    /// stub if the directory has no card; creates dir if needed. Updates weightsSha256().
     /// Throws Error on I/O failure.
     void save(const std::string& dir);
 
