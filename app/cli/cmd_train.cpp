@@ -1,7 +1,6 @@
 #include "app/cli/cmd_train.h"
 
 #include "core/model/larimar_model.h"
-#include "core/model/torch_io.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
 
@@ -11,7 +10,6 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
-#include <map>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
@@ -86,22 +84,6 @@ int TrainCommand::execute(Context& ctx) {
     return 0;
 }
 
-} // namespace larimar::cli
-
-namespace larimar::cli {
-namespace {
-
-/// Model card names, current first (older model directories carry a README.md).
-const char* const kCardNames[] = {"MODEL_CARD.md", "README.md"};
-
-std::filesystem::path findCard(const std::filesystem::path& dir) {
-    for (const char* n : kCardNames)
-        if (std::filesystem::is_regular_file(dir / n)) return dir / n;
-    return {};
-}
-
-} // namespace
-
 void ExportModelCommand::setup(CLI::App& app) {
     app.add_option("source", m_source, "Trained model directory (a run's model/ or checkpoint/)")
         ->required()
@@ -116,10 +98,10 @@ int ExportModelCommand::execute(Context& ctx) {
     namespace fs = std::filesystem;
     const fs::path src(m_source), dest(m_dest);
     std::error_code ec;
-    if (fs::exists(dest) && !m_force)
-        throw UserError(dest.string() + " already exists: pass --force to replace its model files");
-    if (fs::exists(dest) && !fs::is_directory(dest)) throw UserError(dest.string() + " exists and is not a directory");
-    if (fs::exists(dest) && fs::equivalent(src, dest, ec)) throw UserError("source and dest are the same directory");
+    const bool destExists = fs::exists(dest);
+    if (destExists && !m_force) throw UserError(dest.string() + " already exists: pass --force to replace its model files");
+    if (destExists && !fs::is_directory(dest)) throw UserError(dest.string() + " exists and is not a directory");
+    if (destExists && fs::equivalent(src, dest, ec)) throw UserError("source and dest are the same directory");
 
     LarimarModel model = LarimarModel::load(src.string());
     const fs::path tmp = dest.string() + ".export-tmp";
@@ -128,24 +110,10 @@ int ExportModelCommand::execute(Context& ctx) {
     if (ec) throw UserError(tmp.string() + ": cannot create (" + ec.message() + ")");
 
     // The card: dest's own is kept (it is the curated one), else the source's, else save()'s stub.
-    const fs::path destCard = fs::exists(dest) ? findCard(dest) : fs::path();
-    const fs::path srcCard = findCard(src);
+    const std::string destCard = destExists ? LarimarModel::findCard(dest.string()) : std::string();
+    const std::string srcCard = LarimarModel::findCard(src.string());
     if (destCard.empty() && !srcCard.empty()) fs::copy_file(srcCard, tmp / "MODEL_CARD.md");
-    model.save(tmp.string());
-    const std::string weights = (tmp / "model.safetensors").string();
-    if (m_dtype == "f16") {
-        std::map<std::string, torch::Tensor> half;
-        for (auto& [name, t] : loadTensors(weights)) {
-            torch::Tensor h = t.to(torch::kHalf);
-            if (!torch::isfinite(h).all().item<bool>())
-                throw UserError("tensor '" + name + "' has values beyond float16's range; export it as f32");
-            half.emplace(name, h);
-        }
-        saveTensors(weights, half,
-                    {{"format", "pt"},
-                     {"larimar_model", model.config().name},
-                     {"larimar_version", model.config().version}});
-    }
+    model.save(tmp.string(), m_dtype == "f16" ? torch::kHalf : torch::kFloat);
 
     // Load what was written and measure how far its weights are from the source's.
     const LarimarModel check = LarimarModel::load(tmp.string());
@@ -185,7 +153,7 @@ int ExportModelCommand::execute(Context& ctx) {
                 << "  largest weight change from the conversion: " << std::scientific << std::setprecision(2) << maxDiff
                 << " (largest weight " << maxAbs << ")\n"
                 << (destCard.empty() ? "  model card: copied (or a stub): fill in its data, command and numbers\n"
-                                     : "  model card: kept " + destCard.string() + ": update its numbers\n");
+                                     : "  model card: kept " + destCard + ": update its numbers\n");
     }
     return 0;
 }

@@ -145,19 +145,33 @@ LarimarModel LarimarModel::load(const std::string& dir, torch::Device device) {
     return model;
 }
 
-void LarimarModel::save(const std::string& dir) {
+std::string LarimarModel::findCard(const std::string& dir) {
+    for (const char* name : {"MODEL_CARD.md", "README.md"}) // README.md: older model directories
+        if (fs::is_regular_file(fs::path(dir) / name)) return (fs::path(dir) / name).string();
+    return {};
+}
+
+void LarimarModel::save(const std::string& dir, torch::ScalarType storage) {
+    if (storage != torch::kFloat && storage != torch::kHalf && storage != torch::kBFloat16)
+        throw Error("model weights are stored as float32, float16 or bfloat16");
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) throw Error(dir + ": cannot create the model directory (" + ec.message() + ")");
     const std::string weightsPath = (fs::path(dir) / "model.safetensors").string();
     std::map<std::string, torch::Tensor> tensors;
-    for (const auto& [name, t] : stateDict()) tensors.emplace(name, t.detach().to(torch::kCPU, torch::kFloat));
+    for (const auto& [name, t] : stateDict()) {
+        torch::Tensor stored = t.detach().to(torch::kCPU, storage);
+        if (storage != torch::kFloat && !torch::isfinite(stored).all().item<bool>())
+            throw UserError("tensor '" + name + "' has values beyond the range of " +
+                            std::string(c10::toString(storage)) + "; store the model as float32");
+        tensors.emplace(name, std::move(stored));
+    }
     saveTensors(weightsPath, tensors,
                 {{"format", "pt"}, {"larimar_model", m_config.name}, {"larimar_version", m_config.version}});
     m_config.save((fs::path(dir) / "config.json").string());
     if (m_tokenizer) m_tokenizer->save(dir);
-    const auto card = fs::path(dir) / "MODEL_CARD.md";
-    if (!fs::exists(card) && !fs::exists(fs::path(dir) / "README.md")) { // README.md: older model directories
+    if (findCard(dir).empty()) {
+        const auto card = fs::path(dir) / "MODEL_CARD.md";
         std::ofstream out(card, std::ios::binary);
         out << kModelCard;
         if (!out) throw Error(card.string() + ": cannot write the model card stub");

@@ -2,9 +2,8 @@
 /// A Larimar model: encoder, latent-conditioned decoder, learned memory prior and tokenizer, as
 /// one object that loads from and saves to a model directory:
 ///   config.json        ModelConfig (core/model/model_config.h)
-///   model.safetensors  every parameter (save() writes float32; float16/bfloat16 files, e.g. from
-///                      `larimar export-model --dtype f16`, load as float32), named as
-///                      named_parameters() of module():
+///   model.safetensors  every parameter (float32, or float16/bfloat16 as save() can store them;
+///                      they load as float32), named as named_parameters() of module():
 ///                        encoder.*         BERT names, see core/model/encoder.h
 ///                        decoder.*         GPT-2 names, see core/model/decoder.h
 ///                        memory.prior      M0 [K, C], initialised to the K x C identity
@@ -71,8 +70,13 @@ public:
 
     /// Writes config.json, model.safetensors (atomically), the tokenizer files and a MODEL_CARD.md
     /// stub if the directory has no card; creates dir if needed. Updates weightsSha256().
-    /// Throws Error on I/O failure.
-    void save(const std::string& dir);
+    /// storage: how the weights are stored (kFloat, kHalf for half the size, kBFloat16); load()
+    /// widens them to float32. Throws UserError when a weight is beyond the storage type's range,
+    /// Error on I/O failure.
+    void save(const std::string& dir, torch::ScalarType storage = torch::kFloat);
+
+    /// The model card in dir (MODEL_CARD.md, or an older directory's README.md); empty if none.
+    static std::string findCard(const std::string& dir);
 
     LarimarModel(LarimarModel&&) noexcept = default;
     LarimarModel& operator=(LarimarModel&&) noexcept = default;

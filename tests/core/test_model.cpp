@@ -490,6 +490,43 @@ TEST(ModelFiles, SaveLoadRoundTripGivesIdenticalLogits) {
     EXPECT_EQ(first, "# mine");
 }
 
+TEST(ModelFiles, SaveAsFloat16HalvesTheWeightsAndLoadsAsFloat32) {
+    TempDir full, half;
+    auto model = tinyModel();
+    model.save(full.str());
+    model.save(half.str(), torch::kHalf);
+    EXPECT_LT(fs::file_size(half.path() / "model.safetensors"), fs::file_size(full.path() / "model.safetensors") * 6 / 10);
+    const auto loaded = LarimarModel::load(half.str()).stateDict();
+    for (const auto& [name, t] : model.stateDict()) {
+        const torch::Tensor u = loaded.at(name);
+        EXPECT_EQ(u.scalar_type(), torch::kFloat) << name;
+        EXPECT_TRUE(torch::allclose(t, u, 1e-3, 1e-3)) << name;
+        EXPECT_TRUE(torch::equal(t.to(torch::kHalf).to(torch::kFloat), u)) << name; // rounded once, nothing else
+    }
+
+    // A weight beyond float16's range is refused, naming the tensor.
+    {
+        torch::NoGradGuard noGrad;
+        model.net()->named_parameters()["memory.prior"].fill_(1e6);
+    }
+    TempDir bad;
+    try {
+        model.save(bad.str(), torch::kHalf);
+        FAIL() << "no error";
+    } catch (const larimar::UserError& e) {
+        EXPECT_THAT(e.what(), HasSubstr("memory.prior"));
+    }
+}
+
+TEST(ModelFiles, AnOlderReadmeCardIsFoundAndNoStubIsAdded) {
+    TempDir dir;
+    EXPECT_EQ(LarimarModel::findCard(dir.str()), "");
+    std::ofstream(dir.path() / "README.md") << "# older card\n";
+    tinyModel().save(dir.str());
+    EXPECT_FALSE(fs::exists(dir.path() / "MODEL_CARD.md"));
+    EXPECT_EQ(LarimarModel::findCard(dir.str()), (dir.path() / "README.md").string());
+}
+
 namespace {
 
 void expectLoadError(const std::string& dir, const std::vector<std::string>& parts) {
