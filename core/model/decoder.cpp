@@ -92,6 +92,18 @@ DecoderImpl::DecoderImpl(const DecoderConfig& c, int latentSize) : m_config(c), 
     paramModule(*tr, "ln_f", {h}, {h}, &m_lnfWeight, &m_lnfBias);
     paramModule(*tr, "linear", {h * c.layers, latentSize}, {}, &m_latentKv, nullptr);
     paramModule(*tr, "linear_emb", {h, latentSize}, {}, &m_latentEmb, nullptr);
+    if (c.latentOutput) {
+        paramModule(*tr, "linear_out", {h, latentSize}, {}, &m_latentOut, nullptr);
+        paramModule(*tr, "out_gate", {1, h}, {1}, &m_outGateW, &m_outGateB);
+    }
+}
+
+torch::Tensor DecoderImpl::finalNorm(const torch::Tensor& x, const torch::Tensor& latentOutput) const {
+    auto h = torch::layer_norm(x, {m_config.hidden}, m_lnfWeight, m_lnfBias, m_config.layerNormEps);
+    if (!latentOutput.defined()) return h;
+    // h + sigmoid(gate . h + b) * linear_out(z): the token's own state decides how much of the
+    // latent it takes; the tied lm_head then turns that into a bias over the vocabulary.
+    return h + torch::sigmoid(torch::linear(h, m_outGateW, m_outGateB)) * latentOutput;
 }
 
 DecoderImpl::Latent DecoderImpl::prepareLatent(const torch::Tensor& latentIn, int64_t batch) {
@@ -111,6 +123,7 @@ DecoderImpl::Latent DecoderImpl::prepareLatent(const torch::Tensor& latentIn, in
     const auto kv = torch::linear(z, m_latentKv).view({batch, m_config.layers, heads, hd});
     for (int64_t l = 0; l < m_config.layers; ++l) out.slots.push_back(kv.select(1, l).unsqueeze(2));
     out.embedding = torch::linear(z, m_latentEmb).unsqueeze(1);
+    if (m_config.latentOutput) out.output = torch::linear(z, m_latentOut).unsqueeze(1);
     return out;
 }
 
@@ -173,7 +186,7 @@ torch::Tensor DecoderImpl::hiddenStates(const torch::Tensor& idsIn, const torch:
         }
         x = block.finish(x, qkv[0], k, v, mask);
     }
-    return torch::layer_norm(x, {m_config.hidden}, m_lnfWeight, m_lnfBias, m_config.layerNormEps);
+    return finalNorm(x, latent.output);
 }
 
 torch::Tensor DecoderImpl::forward(const torch::Tensor& ids, const torch::Tensor& attentionMask,
@@ -202,6 +215,7 @@ DecoderCache DecoderImpl::startCache(int64_t batch, int64_t capacity, const torc
     cache.slot = latent.slots.empty() ? 0 : 1;
     cache.slotMasked = latent.slotMasked;
     cache.latentEmbedding = latent.embedding;
+    cache.latentOutput = latent.output;
     const int64_t heads = m_config.heads, hd = m_config.hidden / heads;
     const auto opts = m_wte.options().requires_grad(false);
     for (int64_t l = 0; l < m_config.layers; ++l) {
@@ -255,7 +269,7 @@ torch::Tensor DecoderImpl::step(const torch::Tensor& idsIn, DecoderCache& cache)
         x = block.finish(x, qkv[0], cache.keys[l].narrow(2, 0, total), cache.values[l].narrow(2, 0, total), mask);
     }
     cache.length = past + t;
-    return torch::layer_norm(x, {m_config.hidden}, m_lnfWeight, m_lnfBias, m_config.layerNormEps);
+    return finalNorm(x, cache.latentOutput);
 }
 
 void DecoderImpl::initialize(std::uint64_t seed) {
@@ -265,7 +279,10 @@ void DecoderImpl::initialize(std::uint64_t seed) {
         const auto& name = p.key();
         auto& t = p.value();
         const bool layerNorm = name.find(".ln_") != std::string::npos;
-        if (layerNorm && endsWith(name, ".weight"))
+        const bool outputPath = name.find("linear_out.") != std::string::npos || name.find("out_gate.") != std::string::npos;
+        if (outputPath) // starts closed: a model gains the path without changing what it does
+            t.zero_();
+        else if (layerNorm && endsWith(name, ".weight"))
             t.fill_(1.0);
         else if (endsWith(name, ".bias"))
             t.zero_();

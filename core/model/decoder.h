@@ -4,7 +4,12 @@
 /// Larimar (Optimus) code does it, both at once:
 ///   1. transformer.linear: Linear(C -> H*L, no bias), split per layer into ONE extra key/value
 ///      slot (key = value, split into heads like any key) that every token attends to;
-///   2. transformer.linear_emb: Linear(C -> H, no bias), added to every token embedding.
+///   2. transformer.linear_emb: Linear(C -> H, no bias), added to every token embedding;
+///   3. only with decoder.latent_output (ours, not Optimus): transformer.linear_out
+///      Linear(C -> H, no bias), added after ln_f through a per-token gate
+///      sigmoid(transformer.out_gate(h)) (Linear(H -> 1)). Through the tied lm_head this is a
+///      vocabulary bias read straight off the latent, so a small decoder can name the answer the
+///      memory holds without carrying it through every layer. Both start at zero.
 ///
 /// No latent: a row whose latent is absent or all zeros behaves exactly as the plain LM. The
 /// embedding term is already zero then (no bias), but a zero key/value slot would still take
@@ -22,6 +27,7 @@
 ///   transformer.h.N.ln_2.*  transformer.h.N.mlp.c_fc.{weight [H, I], bias [I]}
 ///   transformer.h.N.mlp.c_proj.{weight [I, H], bias [H]}    transformer.ln_f.*
 ///   transformer.linear.weight [L*H, C]   transformer.linear_emb.weight [H, C]   (torch.nn.Linear layout)
+///   with latent_output: transformer.linear_out.weight [H, C], transformer.out_gate.{weight [1, H], bias [1]}
 /// lm_head is wte (not stored). A Hugging Face GPT-2 checkpoint maps on by prefixing "decoder."
 /// (its attn.bias / attn.masked_bias buffers are unused); the two latent projections then start
 /// at zero or random.
@@ -52,6 +58,7 @@ struct DecoderCache {
     int64_t slot = 0;                  ///< 1 when index 0 of every buffer holds the latent slot
     torch::Tensor slotMasked;          ///< [B, 1, 1, 1] bool, true for rows without a latent, or undefined
     torch::Tensor latentEmbedding;     ///< [B, 1, H] linear_emb(z), or undefined
+    torch::Tensor latentOutput;        ///< [B, 1, H] linear_out(z) (latent_output models), or undefined
 };
 
 class DecoderImpl : public torch::nn::Module {
@@ -85,7 +92,8 @@ public:
     torch::Tensor step(const torch::Tensor& ids, DecoderCache& cache);
 
     /// GPT-2's initialisation: normal(0, 0.02), c_proj weights scaled by 1/sqrt(2 L), zero biases,
-    /// LayerNorm (1, 0), latent projections normal(0, 0.02); portable (see fillNormal).
+    /// LayerNorm (1, 0), latent projections normal(0, 0.02) but the latent output path zero;
+    /// portable (see fillNormal).
     void initialize(std::uint64_t seed);
 
     const DecoderConfig& config() const { return m_config; }
@@ -98,13 +106,17 @@ private:
         std::vector<torch::Tensor> slots; ///< per layer [B, heads, 1, head_dim]; empty: no slot
         torch::Tensor slotMasked;         ///< [B, 1, 1, 1] bool or undefined (all rows have one)
         torch::Tensor embedding;          ///< [B, 1, H] or undefined
+        torch::Tensor output;             ///< [B, 1, H] or undefined (no latent_output)
     };
     Latent prepareLatent(const torch::Tensor& latent, int64_t batch);
     torch::Tensor embed(const torch::Tensor& ids, const torch::Tensor& positions, const Latent& latent);
+    /// ln_f, plus the gated latent output when there is one.
+    torch::Tensor finalNorm(const torch::Tensor& x, const torch::Tensor& latentOutput) const;
 
     DecoderConfig m_config;
     int m_latentSize;
     torch::Tensor m_wte, m_wpe, m_lnfWeight, m_lnfBias, m_latentKv, m_latentEmb;
+    torch::Tensor m_latentOut, m_outGateW, m_outGateB; ///< latent_output only
     std::vector<std::shared_ptr<GptBlock>> m_blocks;
 };
 TORCH_MODULE(Decoder);

@@ -39,6 +39,12 @@ public:
         if (!it->is_string()) fail(prefix + key, it->dump(), "must be a string");
         out = it->get<std::string>();
     }
+    void boolean(const json& obj, const char* key, const std::string& prefix, bool& out) const {
+        const auto it = obj.find(key);
+        if (it == obj.end()) return;
+        if (!it->is_boolean()) fail(prefix + key, it->dump(), "must be true or false");
+        out = it->get<bool>();
+    }
     const json* object(const json& obj, const char* key) const {
         const auto it = obj.find(key);
         if (it == obj.end()) return nullptr;
@@ -102,6 +108,7 @@ ModelConfig ModelConfig::fromJson(const std::string& jsonText, const std::string
         r.integer(*d, "vocab", p, c.decoder.vocab);
         r.integer(*d, "max_positions", p, c.decoder.maxPositions);
         r.number(*d, "layer_norm_eps", p, c.decoder.layerNormEps);
+        r.boolean(*d, "latent_output", p, c.decoder.latentOutput);
     }
     if (c.decoder.intermediate == 0) c.decoder.intermediate = 4 * c.decoder.hidden;
     if (const json* m = r.object(doc, "memory")) {
@@ -149,6 +156,8 @@ std::string ModelConfig::toJson() const {
                     {"hidden", decoder.hidden},         {"intermediate", decoder.intermediate},
                     {"vocab", decoder.vocab},           {"max_positions", decoder.maxPositions},
                     {"layer_norm_eps", decoder.layerNormEps}};
+    // Written only when on, so the config of a model without it stays as it was.
+    if (decoder.latentOutput) j["decoder"]["latent_output"] = true;
     j["memory"] = {{"slots", memory.slots},
                    {"pinv", memory.pinv},
                    {"pinv_alpha", memory.pinvAlpha},
@@ -224,6 +233,7 @@ std::int64_t ModelConfig::parameterCount() const {
          (2 * dh + (dh * 3 * dh + 3 * dh) + (dh * dh + dh) + 2 * dh + (dh * di + di) + (di * dh + dh));
     n += 2 * dh;
     n += c * dh * decoder.layers + c * dh; // latent -> per-layer slot, latent -> embedding
+    if (decoder.latentOutput) n += c * dh + dh + 1; // latent -> output, its gate
     n += std::int64_t(memory.slots) * c;   // memory.prior
     return n;
 }

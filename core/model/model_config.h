@@ -44,6 +44,9 @@ struct DecoderConfig {
     int vocab = 16384;
     int maxPositions = 128;
     double layerNormEps = 1e-5;
+    /// "latent_output": a gated copy of the latent added to the final hidden state (after
+    /// ln_f), so the readout can name an answer token directly. Off in older models.
+    bool latentOutput = false;
 };
 
 /// The episodic memory the model was trained with (see core/memory/episodic_memory.h).

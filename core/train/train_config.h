@@ -27,7 +27,9 @@ struct TrainConfig {
     std::string modelConfig;
     /// Optional model directory to start from (its weights and tokenizer) instead of a random
     /// init: continues a model whose optimiser state is gone (e.g. the bundled one) with a fresh
-    /// AdamW and the schedule of this config. Ignored on --resume.
+    /// AdamW and the schedule of this config. The architecture is modelConfig's (vocabulary from
+    /// the init model's tokenizer): tensors of the init model with the same name and shape are
+    /// copied, the rest (a part modelConfig adds) starts fresh. Ignored on --resume.
     std::string initModel;
     std::string tokenizerDir;      ///< empty: train a BPE of tokenizerVocab on the corpus
     int tokenizerVocab = 8192;

@@ -20,6 +20,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <sstream>
 #include <unordered_map>
@@ -234,8 +235,30 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
     if (opt.resume) {
         model = std::make_unique<LarimarModel>(LarimarModel::load(ckpt.string(), device));
     } else if (!cfg.initModel.empty()) {
-        model = std::make_unique<LarimarModel>(LarimarModel::load(cfg.initModel, device));
-        say("model: starting from the weights in " + cfg.initModel);
+        // The run's model config decides the architecture; the init model gives its tokenizer
+        // and every tensor whose name and shape match. What it lacks (a part the config adds,
+        // such as decoder.latent_output) keeps its fresh initialisation.
+        LarimarModel init = LarimarModel::load(cfg.initModel, device);
+        mcfg.encoder.vocab = init.tokenizer().vocabSize();
+        mcfg.decoder.vocab = init.tokenizer().vocabSize();
+        model = std::make_unique<LarimarModel>(LarimarModel::randomInit(mcfg, cfg.seed, init.tokenizer(), device));
+        std::map<std::string, torch::Tensor> from;
+        for (const auto& p : init.net()->named_parameters()) from.emplace(p.key(), p.value());
+        std::vector<std::string> fresh;
+        torch::NoGradGuard ng;
+        for (auto& p : model->net()->named_parameters()) {
+            const auto it = from.find(p.key());
+            if (it != from.end() && it->second.sizes() == p.value().sizes())
+                p.value().copy_(it->second);
+            else
+                fresh.push_back(p.key());
+        }
+        if (fresh.size() == model->net()->named_parameters().size())
+            throw UserError(cfg.initModel + " shares no weights with the model config " + cfg.modelConfig);
+        std::string freshList;
+        for (const auto& n : fresh) freshList += (freshList.empty() ? "" : ", ") + n;
+        say("model: starting from the weights in " + cfg.initModel +
+            (fresh.empty() ? std::string() : "; newly initialised: " + freshList));
     } else {
         Tokenizer tokenizer = [&] {
             if (!cfg.tokenizerDir.empty()) return Tokenizer::fromDirectory(cfg.tokenizerDir);

@@ -179,6 +179,54 @@ TEST(Decoder, NonZeroLatentChangesLogitsAndDependsOnTheLatent) {
     EXPECT_GT(maxDiff(a, b), 1e-4);
 }
 
+// decoder.latent_output: a gated copy of the latent after ln_f. It starts closed (zero), so a
+// model that gains it behaves as before; opened, it can name a token straight from the latent.
+TEST(Decoder, LatentOutputStartsClosedAndCanNameATokenFromTheLatent) {
+    ModelConfig withOut = tinyConfig();
+    withOut.decoder.latentOutput = true;
+    auto model = LarimarModel::randomInit(withOut, 7, tinyTokenizer());
+    auto base = LarimarModel::randomInit(tinyConfig(), 7, tinyTokenizer());
+    auto& dec = *model.decoder();
+    torch::NoGradGuard noGrad;
+    const auto ids = torch::tensor({0, 5, 17, 42, 0, 5, 17, 42}, torch::kLong).view({2, 4});
+    auto z = torch::zeros({2, 8});
+    z[1].copy_(someLatent(1, 8, 4)[0]);
+    EXPECT_LT(maxDiff(dec.forward(ids, {}, z), base.decoder()->forward(ids, {}, z)), 1e-6)
+        << "the new path must start closed";
+
+    // Open it: linear_out maps z to the multiple of wte[target] that adds 50 to its logit
+    // through the tied lm_head, the gate fully open.
+    const int64_t target = 123;
+    auto params = model.stateDict();
+    const auto zr = z[1], w = dec.wte()[target];
+    params.at("decoder.transformer.linear_out.weight").copy_(torch::outer(50.0 * w / w.dot(w), zr / zr.dot(zr)));
+    params.at("decoder.transformer.out_gate.bias").fill_(20.0);
+    const auto closed = base.decoder()->forward(ids, {}, z);
+    const auto logits = dec.forward(ids, {}, z);
+    const auto gain = logits[1].select(-1, target) - closed[1].select(-1, target);
+    EXPECT_LT((gain - 50.0).abs().max().item<double>(), 1e-3) << "every position of the row with a latent: " << gain;
+    EXPECT_LT(maxDiff(logits[0], base.decoder()->forward(ids.narrow(0, 0, 1))[0]), 1e-5)
+        << "a row without a latent is the plain LM";
+    // The cached path agrees.
+    auto cache = dec.startCache(2, 16, z);
+    auto first = dec.logits(dec.step(ids.narrow(1, 0, 3), cache));
+    auto last = dec.logits(dec.step(ids.narrow(1, 3, 1), cache));
+    EXPECT_LT(maxDiff(torch::cat({first, last}, 1), logits), 1e-4);
+}
+
+TEST(ModelConfig, LatentOutputRoundTripsAndIsLeftOutWhenOff) {
+    ModelConfig c = tinyConfig();
+    EXPECT_EQ(c.toJson().find("latent_output"), std::string::npos);
+    c.decoder.latentOutput = true;
+    const auto back = ModelConfig::fromJson(c.toJson(), "cfg.json");
+    EXPECT_TRUE(back.decoder.latentOutput);
+    auto model = LarimarModel::randomInit(c, 3, tinyTokenizer());
+    int64_t n = 0;
+    for (const auto& [name, t] : model.stateDict()) n += t.numel();
+    EXPECT_EQ(n, c.parameterCount());
+    EXPECT_THROW(ModelConfig::fromJson(R"({"decoder": {"latent_output": 1}})", "cfg.json"), UserError);
+}
+
 TEST(Decoder, PaddingDoesNotChangeRealTokens) {
     auto model = tinyModel();
     auto& dec = *model.decoder();

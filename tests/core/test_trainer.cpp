@@ -1,4 +1,5 @@
 // The trainer on a tiny model: the loss falls, and a resumed run equals an uninterrupted one.
+#include "core/model/larimar_model.h"
 #include "core/model/model_config.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
@@ -103,6 +104,41 @@ TEST(Trainer, ResumeGivesTheSameWeightsAsAnUninterruptedRun) {
     EXPECT_TRUE(runTraining(ca, resume).finished);
     EXPECT_TRUE(runTraining(cb, {}).finished);
     EXPECT_EQ(bytes(a / "run/model/model.safetensors"), bytes(b / "run/model/model.safetensors"));
+}
+
+// --init-from into a config that adds a part (decoder.latent_output): the shared weights are the
+// init model's, the new part starts at zero, and the run says what it initialised.
+TEST(Trainer, InitFromCopiesSharedWeightsAndStartsANewPartAtZero) {
+    const fs::path a = fs::path(::testing::TempDir()) / "trainer-init-a", b = fs::path(::testing::TempDir()) / "trainer-init-b";
+    fs::remove_all(a);
+    fs::remove_all(b);
+    TrainConfig ca = tinyConfig(a);
+    ca.steps = 3;
+    const TrainResult first = runTraining(ca, {});
+    ASSERT_TRUE(first.finished);
+
+    TrainConfig cb = tinyConfig(b);
+    ModelConfig m = ModelConfig::load(cb.modelConfig);
+    m.decoder.latentOutput = true;
+    m.save(cb.modelConfig);
+    cb.initModel = first.modelDir;
+    cb.steps = 1;
+    std::string messages;
+    TrainRunOptions opt;
+    opt.onMessage = [&](const std::string& s) { messages += s + "\n"; };
+    const TrainResult second = runTraining(cb, opt);
+    ASSERT_TRUE(second.finished);
+    EXPECT_NE(messages.find("newly initialised: decoder.transformer.linear_out.weight"), std::string::npos) << messages;
+
+    const LarimarModel before = LarimarModel::load(first.modelDir), after = LarimarModel::load(second.modelDir);
+    EXPECT_TRUE(after.config().decoder.latentOutput);
+    const auto old = before.stateDict(), now = after.stateDict();
+    // One AdamW step moves a weight by at most about lr.
+    const double bound = 1.01 * cb.lr + 1e-6;
+    for (const auto& [name, t] : old)
+        EXPECT_LE((now.at(name) - t).abs().max().item<double>(), bound) << name << " was not copied";
+    EXPECT_LE(now.at("decoder.transformer.linear_out.weight").abs().max().item<double>(), bound)
+        << "the new part must start at zero, not at a random init";
 }
 
 TEST(Trainer, RefusesToOverwriteOrResumeNothing) {
