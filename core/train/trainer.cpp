@@ -244,21 +244,24 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
         model = std::make_unique<LarimarModel>(LarimarModel::randomInit(mcfg, cfg.seed, init.tokenizer(), device));
         std::map<std::string, torch::Tensor> from;
         for (const auto& p : init.net()->named_parameters()) from.emplace(p.key(), p.value());
-        std::vector<std::string> fresh;
+        std::string fresh, unused;
+        std::size_t copied = 0;
         torch::NoGradGuard ng;
         for (auto& p : model->net()->named_parameters()) {
             const auto it = from.find(p.key());
-            if (it != from.end() && it->second.sizes() == p.value().sizes())
+            if (it != from.end() && it->second.sizes() == p.value().sizes()) {
                 p.value().copy_(it->second);
-            else
-                fresh.push_back(p.key());
+                from.erase(it);
+                ++copied;
+            } else {
+                fresh += (fresh.empty() ? "" : ", ") + p.key();
+            }
         }
-        if (fresh.size() == model->net()->named_parameters().size())
-            throw UserError(cfg.initModel + " shares no weights with the model config " + cfg.modelConfig);
-        std::string freshList;
-        for (const auto& n : fresh) freshList += (freshList.empty() ? "" : ", ") + n;
+        for (const auto& [name, t] : from) unused += (unused.empty() ? "" : ", ") + name;
+        if (copied == 0) throw UserError(cfg.initModel + " shares no weights with the model config " + cfg.modelConfig);
         say("model: starting from the weights in " + cfg.initModel +
-            (fresh.empty() ? std::string() : "; newly initialised: " + freshList));
+            (fresh.empty() ? std::string() : "; newly initialised: " + fresh) +
+            (unused.empty() ? std::string() : "; not in " + cfg.modelConfig + ", left out: " + unused));
     } else {
         Tokenizer tokenizer = [&] {
             if (!cfg.tokenizerDir.empty()) return Tokenizer::fromDirectory(cfg.tokenizerDir);

@@ -139,6 +139,16 @@ TEST(Trainer, InitFromCopiesSharedWeightsAndStartsANewPartAtZero) {
         EXPECT_LE((now.at(name) - t).abs().max().item<double>(), bound) << name << " was not copied";
     EXPECT_LE(now.at("decoder.transformer.linear_out.weight").abs().max().item<double>(), bound)
         << "the new part must start at zero, not at a random init";
+
+    // Back to a config without the part: the run says which weights it leaves out.
+    const fs::path c = fs::path(::testing::TempDir()) / "trainer-init-c";
+    fs::remove_all(c);
+    TrainConfig cc = tinyConfig(c);
+    cc.initModel = second.modelDir;
+    cc.steps = 1;
+    messages.clear();
+    ASSERT_TRUE(runTraining(cc, opt).finished);
+    EXPECT_NE(messages.find("left out: decoder.transformer.linear_out.weight"), std::string::npos) << messages;
 }
 
 TEST(Trainer, RefusesToOverwriteOrResumeNothing) {
