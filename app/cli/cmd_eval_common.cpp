@@ -166,6 +166,7 @@ nlohmann::json settingsJson(const EditEvalOptions& o, const std::string& tokenUn
                      {"max_neighbourhood", o.maxNeighbourhood},
                      {"lambda", o.lambda},
                      {"no_memory", o.noMemory},
+                     {"read_with_fact", o.readWithFact},
                      {"strip_paraphrase_prefix", o.stripParaphrasePrefix}};
     if (o.metric == EditMetric::Zsre) {
         j["target"] = o.zsreAnswerTarget ? "answers" : "alt";

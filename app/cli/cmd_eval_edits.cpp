@@ -52,6 +52,10 @@ public:
             ->check(CLI::NonNegativeNumber);
         m_sub->add_flag("--no-locality", m_noLocality, "Skip the output-unchanged locality measure");
         m_sub->add_flag("--no-memory", m_noMemory, "Baseline: decode without the memory readout (edits written but not read)");
+        if (cf)
+            m_sub->add_flag("--read-with-fact", m_readWithFact,
+                            "Ablation: edit and paraphrase prompts read the memory with the edit sentence's own encoding "
+                            "(perfect retrieval: measures decoding alone)");
         m_sub->add_option("--max-paraphrases", m_maxParaphrases, "At most this many paraphrase prompts per case (0: all)")->check(CLI::NonNegativeNumber);
         m_sub->add_option("--max-neighbourhood", m_maxNeighbourhood, "At most this many neighbourhood prompts per case (0: all)")->check(CLI::NonNegativeNumber);
         m_sub->add_option("--generation-tokens", m_generationTokens, "Tokens generated for generation accuracy and locality")->capture_default_str()->check(CLI::PositiveNumber);
@@ -86,6 +90,9 @@ public:
         o.generationTokens = m_generationTokens;
         o.lambda = m_common.lambda;
         o.noMemory = m_noMemory;
+        o.readWithFact = m_readWithFact;
+        if (m_readWithFact && (m_noMemory || o.mode == EditMode::Sequential))
+            throw UserError("--read-with-fact applies to single and batch mode with the memory read (not --no-memory)");
         o.stripParaphrasePrefix = format == DatasetFormat::CounterFact || format == DatasetFormat::EasyEdit;
         o.zsreAnswerTarget = m_target == "answers";
         o.zsreNqPrefix = format == DatasetFormat::Zsre;
@@ -307,7 +314,7 @@ private:
     std::string m_mode = "single", m_sweep, m_target = "alt";
     int m_batchSize = 1, m_maxEval = 0, m_every = 10, m_unrelated = 20;
     int m_maxParaphrases = 0, m_maxNeighbourhood = 0, m_generationTokens = 8;
-    bool m_noLocality = false, m_noMemory = false;
+    bool m_noLocality = false, m_noMemory = false, m_readWithFact = false;
 };
 
 } // namespace

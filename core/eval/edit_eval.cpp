@@ -79,7 +79,11 @@ public:
         std::vector<std::string> prompts{c.prompt};
         prompts.insert(prompts.end(), paras.begin(), paras.end());
         for (const auto& n : neigh) prompts.push_back(n.first);
-        const Eigen::MatrixXd readouts = readout(memory, prompts);
+        Eigen::MatrixXd readouts = readout(memory, prompts);
+        if (m_o.readWithFact) {
+            const Eigen::RowVectorXd fact = readout(memory, {editText(c)}).row(0);
+            for (std::size_t row = 0; row <= paras.size(); ++row) readouts.row(static_cast<Eigen::Index>(row)) = fact;
+        }
         auto latent = [&](std::size_t row) { return Eigen::RowVectorXd(readouts.row(static_cast<Eigen::Index>(row))); };
 
         if (m_o.metric == EditMetric::CounterFact) {

@@ -71,6 +71,9 @@ struct EditEvalOptions {
     double lambda = 1e-3;         ///< memory regulariser (relative; see EpisodicMemory)
     bool noMemory = false;        ///< baseline: every readout zero (the public code's "unconstrained"
                                   ///< mode): what the decoder answers without the edits
+    bool readWithFact = false;    ///< ablation (Single/Batch, CounterFact metric): the edit and paraphrase
+                                  ///< prompts read the memory with the edit sentence's own encoding,
+                                  ///< so retrieval is as good as it gets and only decoding is measured
     TokenSplitter splitTokens;    ///< zsRE tokens; empty: splitWords
 };
 

@@ -114,6 +114,24 @@ TEST(EvalCounterFact, NoMemoryBaselineReadsNothing) {
     EXPECT_FALSE(r.generationCorrect);
 }
 
+// The ablation: edit and paraphrase prompts read with the edit sentence's own encoding, so a
+// paraphrase that retrieval misses still sees the fact; neighbours keep their own reads.
+TEST(EvalCounterFact, ReadWithFactGivesEditAndParaphrasePromptsTheFactsReadout) {
+    Fixture f;
+    EditCase c = f.cases[0];
+    const std::string para = "The French seat of government is the capital of"; // names no subject
+    c.paraphrasePrompts = {para};
+    f.model.setScore(para, " Germany", true, -1);
+    f.model.setScore(para, " France", true, -2);
+    EditEvalOptions o = cfOptions();
+    EXPECT_DOUBLE_EQ(evaluateEdits(f.model, {c}, o).perCase[0].paraphraseSuccess, 0.0) << "retrieval misses: -5 vs -5";
+    o.readWithFact = true;
+    const CaseResult r = evaluateEdits(f.model, {c}, o).perCase[0];
+    EXPECT_DOUBLE_EQ(r.paraphraseSuccess, 1.0);
+    EXPECT_TRUE(r.editSuccess);
+    EXPECT_DOUBLE_EQ(r.neighbourhoodSuccess, 0.5) << "Lyon still reads nothing, Paris has a river still reads Paris";
+}
+
 TEST(EvalCounterFact, OldEntryPointGivesTheSameNumbers) {
     Fixture f;
     CounterFactEvalOptions o;
