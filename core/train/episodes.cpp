@@ -68,8 +68,33 @@ TrainingStep EpisodeSampler::next() {
         }
         step.episodes.push_back(std::move(ep));
     }
-    if (!m_corpus.plainText.empty())
+    if (!m_corpus.plainText.empty()) {
+        for (int e = 0; e < m_options.textEpisodesPerStep; ++e) {
+            Episode ep;
+            for (int i = 0; i < m_options.episodeSize; ++i) {
+                const std::string& text = nextPlain();
+                ep.writes.push_back(text);
+                // Cut before one of the last three words (never the first): the query is the
+                // part before it, the rest is the answer.
+                std::vector<std::size_t> spaces;
+                for (std::size_t k = 0; k < text.size(); ++k)
+                    if (text[k] == ' ') spaces.push_back(k);
+                if (spaces.empty()) continue; // one word: written, nothing to cut
+                if (u(m_rng) < m_options.selfProb) {
+                    const std::size_t cut = spaces.back();
+                    ep.targets.push_back({DecodeTarget::Kind::Self, text, text.substr(0, cut), text.substr(cut + 1)});
+                } else {
+                    const std::size_t choices = std::min<std::size_t>(3, spaces.size());
+                    std::uniform_int_distribution<std::size_t> pick(spaces.size() - choices, spaces.size() - 1);
+                    const std::size_t cut = spaces[pick(m_rng)];
+                    const std::string prefix = text.substr(0, cut);
+                    ep.targets.push_back({DecodeTarget::Kind::Edit, prefix, prefix, text.substr(cut + 1)});
+                }
+            }
+            step.episodes.push_back(std::move(ep));
+        }
         for (int i = 0; i < m_options.plainPerStep; ++i) step.plainText.push_back(nextPlain());
+    }
     return step;
 }
 

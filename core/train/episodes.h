@@ -11,6 +11,12 @@
 ///   Self        query = the written fact itself,  target = the written fact (the paper's term)
 ///   Neighbour   query = a prompt about another subject (same relation), target = its TRUE
 ///               answer: the decoder must ignore a memory that is about something else.
+///
+/// Text episodes (textEpisodesPerStep > 0) do the same with plain sentences instead of facts:
+/// each written sentence is read either with itself (Self) or with its first words (Edit: the
+/// rest is the answer). The facts alone are a few thousand sentences, too few for the encoder to
+/// learn to carry arbitrary words to the decoder; plain text is what the paper's autoencoder
+/// was trained on.
 #include "core/train/corpus.h"
 
 #include <cstdint>
@@ -46,6 +52,7 @@ struct SamplerOptions {
     double neighbourProb = 0.3;   ///< chance that a fact also gets a Neighbour query
     double selfProb = 0.25;       ///< chance of a Self query in place of an Edit query
     int plainPerStep = 8;
+    int textEpisodesPerStep = 0;  ///< extra episodes of plain sentences (see above)
 };
 
 class EpisodeSampler {

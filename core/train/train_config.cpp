@@ -56,6 +56,7 @@ TrainConfig TrainConfig::fromJson(const std::string& text, const std::string& sr
     read(j, "episodes_per_step", c.episodesPerStep, src);
     read(j, "episode_size", c.episodeSize, src);
     read(j, "plain_per_step", c.plainPerStep, src);
+    read(j, "text_episodes_per_step", c.textEpisodesPerStep, src);
     read(j, "lr", c.lr, src);
     read(j, "warmup_steps", c.warmupSteps, src);
     read(j, "min_lr_ratio", c.minLrRatio, src);
@@ -84,6 +85,7 @@ TrainConfig TrainConfig::fromJson(const std::string& text, const std::string& sr
     positive(c.episodesPerStep, "episodes_per_step");
     positive(c.episodeSize, "episode_size");
     positive(c.lr, "lr");
+    if (c.textEpisodesPerStep < 0) throw UserError(src + ": 'text_episodes_per_step' must not be negative");
     positive(c.threads, "threads");
     positive(c.checkpointMinutes, "checkpoint_minutes");
     if (c.tokenizerDir.empty()) positive(c.tokenizerVocab, "tokenizer.train_vocab");
@@ -112,6 +114,7 @@ std::string TrainConfig::toJson() const {
               {"episodes_per_step", episodesPerStep},
               {"episode_size", episodeSize},
               {"plain_per_step", plainPerStep},
+              {"text_episodes_per_step", textEpisodesPerStep},
               {"lr", lr},
               {"warmup_steps", warmupSteps},
               {"min_lr_ratio", minLrRatio},

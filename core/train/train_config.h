@@ -9,6 +9,7 @@
 ///            "wordnet_dir": "/usr/share/wordnet", "max_plain_sentences": 100000},
 ///   "output_dir": "runs/larimar-small",
 ///   "steps": 200000, "episodes_per_step": 8, "episode_size": 4, "plain_per_step": 8,
+///   "text_episodes_per_step": 0,
 ///   "lr": 5e-4, "warmup_steps": 1000, "min_lr_ratio": 0.05, "weight_decay": 0.01,
 ///   "grad_clip": 1.0, "answer_weight": 4.0, "lm_weight": 0.5, "kl_beta": 0.0005,
 ///   "counterfactual_prob": 0.6, "neighbour_prob": 0.3, "self_prob": 0.25,
@@ -42,6 +43,7 @@ struct TrainConfig {
     int episodesPerStep = 8;
     int episodeSize = 4;
     int plainPerStep = 8;
+    int textEpisodesPerStep = 0;   ///< extra memory episodes of plain sentences (EpisodeSampler)
     double lr = 5e-4;
     std::int64_t warmupSteps = 1000;
     double minLrRatio = 0.05;

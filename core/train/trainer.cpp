@@ -297,6 +297,7 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
     so.neighbourProb = cfg.neighbourProb;
     so.selfProb = cfg.selfProb;
     so.plainPerStep = cfg.plainPerStep;
+    so.textEpisodesPerStep = cfg.textEpisodesPerStep;
     EpisodeSampler sampler(corpus, so, cfg.seed);
 
     std::int64_t step = 0;

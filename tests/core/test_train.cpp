@@ -6,6 +6,7 @@
 #include "core/train/train_config.h"
 #include "core/util/error.h"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -113,6 +114,44 @@ TEST(Episodes, StructureAndCounterfactualShare) {
     }
     EXPECT_NEAR(double(counterfactual) / writes, 0.6, 0.08);
     EXPECT_EQ(step.plainText.size(), 8u);
+}
+
+// Text episodes: plain sentences written, each read with itself or with its first words, and
+// the target is always the written sentence, cut before one of its last three words.
+TEST(Episodes, TextEpisodesWritePlainSentencesAndDecodeThem) {
+    const TrainingCorpus c = smallCorpus();
+    SamplerOptions o;
+    o.episodesPerStep = 1;
+    o.textEpisodesPerStep = 20;
+    o.episodeSize = 2;
+    o.plainPerStep = 0;
+    EpisodeSampler s(c, o, 3);
+    const TrainingStep step = s.next();
+    ASSERT_EQ(step.episodes.size(), 21u);
+    int self = 0, edit = 0;
+    for (std::size_t e = 1; e < step.episodes.size(); ++e) {
+        const Episode& ep = step.episodes[e];
+        ASSERT_EQ(ep.writes.size(), 2u);
+        ASSERT_EQ(ep.targets.size(), 2u);
+        for (std::size_t i = 0; i < 2; ++i) {
+            const DecodeTarget& t = ep.targets[i];
+            EXPECT_NE(std::find(c.plainText.begin(), c.plainText.end(), ep.writes[i]), c.plainText.end());
+            EXPECT_EQ(t.text(), ep.writes[i]) << "the target is the sentence written";
+            EXPECT_FALSE(t.answer.empty());
+            const auto words = std::count(t.answer.begin(), t.answer.end(), ' ') + 1;
+            EXPECT_LE(words, 3) << t.answer;
+            if (t.kind == DecodeTarget::Kind::Self) {
+                ++self;
+                EXPECT_EQ(t.query, ep.writes[i]);
+            } else {
+                ++edit;
+                EXPECT_EQ(t.kind, DecodeTarget::Kind::Edit);
+                EXPECT_EQ(t.query, t.prefix) << "read with the sentence's first words";
+            }
+        }
+    }
+    EXPECT_GT(self, 0);
+    EXPECT_GT(edit, self) << "self_prob 0.25";
 }
 
 TEST(Episodes, StateRestoresTheExactSequence) {
