@@ -30,3 +30,20 @@ if(_larimar_sanitizers)
   target_compile_options(larimar_options INTERFACE -fsanitize=${_larimar_san} -fno-omit-frame-pointer)
   target_link_options(larimar_options INTERFACE -fsanitize=${_larimar_san})
 endif()
+
+# Debian's hardening (dpkg-buildflags hardening=+all): stack protector, stack clash protection,
+# fortified libc calls (needs optimisation, so Release-type builds only), control-flow protection
+# where the target has it, full RELRO (relro + now). PIE comes from POSITION_INDEPENDENT_CODE.
+# packaging/check-package.sh checks the installed binaries for it.
+option(LARIMAR_HARDENING "Build with Debian's hardening flags" ON)
+if(LARIMAR_HARDENING AND CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  include(CheckCXXCompilerFlag)
+  include(CheckPIESupported)
+  check_pie_supported()
+  check_cxx_compiler_flag(-fcf-protection LARIMAR_HAS_CF_PROTECTION)
+  target_compile_options(larimar_options INTERFACE
+    -fstack-protector-strong -fstack-clash-protection
+    $<$<BOOL:${LARIMAR_HAS_CF_PROTECTION}>:-fcf-protection>
+    $<$<CONFIG:Release,RelWithDebInfo,MinSizeRel>:-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2>)
+  target_link_options(larimar_options INTERFACE LINKER:-z,relro LINKER:-z,now)
+endif()

@@ -145,6 +145,16 @@ for bin in "$ROOT"/usr/bin/*; do
   [[ -z "$notfound" ]] || fail "$(basename "$bin") misses libraries: $notfound"
 done
 ok "binaries: no RPATH, all libraries resolved"
+# Hardening (LARIMAR_HARDENING, cmake/ProjectOptions.cmake): PIE, full RELRO, stack protector.
+hardened=1
+for bin in "$ROOT"/usr/bin/*; do
+  name="$(basename "$bin")"
+  readelf -hW "$bin" | grep -q 'Type: *DYN' || { fail "$name is not position-independent (PIE)"; hardened=0; }
+  readelf -lW "$bin" | grep -q GNU_RELRO || { fail "$name has no RELRO segment"; hardened=0; }
+  readelf -dW "$bin" | grep -Eq 'BIND_NOW|FLAGS.*NOW' || { fail "$name is not linked with -z now (partial RELRO)"; hardened=0; }
+  readelf --dyn-syms -W "$bin" | grep -q __stack_chk_fail || { fail "$name has no stack protector"; hardened=0; }
+done
+((hardened)) && ok "binaries: PIE, full RELRO, stack protector"
 
 # 6. Run the installed programs.
 out="$("$ROOT/usr/bin/larimar" --version)" || fail "larimar --version exited $?"
