@@ -149,10 +149,13 @@ ok "binaries: no RPATH, all libraries resolved"
 hardened=1
 for bin in "$ROOT"/usr/bin/*; do
   name="$(basename "$bin")"
-  readelf -hW "$bin" | grep -q 'Type: *DYN' || { fail "$name is not position-independent (PIE)"; hardened=0; }
-  readelf -lW "$bin" | grep -q GNU_RELRO || { fail "$name has no RELRO segment"; hardened=0; }
-  readelf -dW "$bin" | grep -Eq 'BIND_NOW|FLAGS.*NOW' || { fail "$name is not linked with -z now (partial RELRO)"; hardened=0; }
-  readelf --dyn-syms -W "$bin" | grep -q __stack_chk_fail || { fail "$name has no stack protector"; hardened=0; }
+  # Whole outputs in variables: `readelf | grep -q` under pipefail fails when grep stops reading early.
+  header="$(readelf -hW "$bin")" segments="$(readelf -lW "$bin")" dynamic="$(readelf -dW "$bin")"
+  symbols="$(readelf --dyn-syms -W "$bin")"
+  [[ "$header" =~ Type:\ *DYN ]] || { fail "$name is not position-independent (PIE)"; hardened=0; }
+  [[ "$segments" == *GNU_RELRO* ]] || { fail "$name has no RELRO segment"; hardened=0; }
+  [[ "$dynamic" == *BIND_NOW* || "$dynamic" =~ FLAGS.*NOW ]] || { fail "$name is not linked with -z now (partial RELRO)"; hardened=0; }
+  [[ "$symbols" == *__stack_chk_fail* ]] || { fail "$name has no stack protector"; hardened=0; }
 done
 ((hardened)) && ok "binaries: PIE, full RELRO, stack protector"
 
