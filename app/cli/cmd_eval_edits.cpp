@@ -150,6 +150,8 @@ private:
         ctx.out << (cf() ? "CounterFact" : "zsRE") << ' ' << (o.mode == EditMode::Single ? "single-edit" : "batch")
                 << " evaluation of " << model.id() << " on " << s.cases << " cases of " << m_common.file;
         if (o.mode == EditMode::Batch) ctx.out << " (batches of " << o.batchSize << ")";
+        if (o.noMemory) ctx.out << " (baseline: memory not read)";
+        if (o.readWithFact) ctx.out << " (ablation: edit and paraphrase prompts read with the fact's own encoding)";
         ctx.out << "\n";
         const char* paper[3] = {"   (paper, Larimar-1.3B: 100%)", "   (41.7%)", "   (74.7%)"};
         for (int i = 0; i < 3; ++i) {

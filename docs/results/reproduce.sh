@@ -26,6 +26,8 @@ run zsre-single eval zsre "$ZSRE" --skip-invalid --limit 200 --csv "$TMP/zsre-si
 # The same without reading the memory: what the decoder answers on its own (baseline rows).
 run cf-single-nomemory eval counterfact "$CF" --limit 500 --no-memory
 run zsre-single-nomemory eval zsre "$ZSRE" --skip-invalid --limit 200 --no-memory
+# Perfect retrieval: edit and paraphrase prompts read with the fact's own encoding (decoding alone).
+run cf-single-readfact eval counterfact "$CF" --limit 500 --read-with-fact
 # Batch editing: the accuracy curve over the number of edits written into one memory.
 run cf-batch eval counterfact "$CF" --limit 512 --sweep 1,4,16,64,128,256,512 --max-eval 128 --no-generation
 # Sequential editing: edit retention and test retention after every 20 edits (zsRE as the paper, and CounterFact).

@@ -112,6 +112,21 @@ TEST_F(CliEval, CounterFactTextOutputNamesThePaper) {
     EXPECT_EQ(r.out.find("generation accuracy"), std::string::npos);
 }
 
+TEST_F(CliEval, ReadWithFactIsRecordedNamedAndRefusedWhereItMeansNothing) {
+    const std::string cf = kData + "/datasets/counterfact-rome-3.json";
+    const auto r = run({"eval", "counterfact", cf, "--no-generation", "--read-with-fact"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("read with the fact's own encoding"), std::string::npos) << r.out;
+    const auto j = run({"--json", "eval", "counterfact", cf, "--no-generation", "--read-with-fact"});
+    ASSERT_EQ(j.code, 0) << j.err;
+    EXPECT_EQ(j.json().at("settings").at("read_with_fact"), true);
+    const auto bad = run({"eval", "counterfact", cf, "--read-with-fact", "--no-memory"});
+    EXPECT_NE(bad.code, 0);
+    EXPECT_NE(bad.err.find("--read-with-fact"), std::string::npos) << bad.err;
+    EXPECT_NE(run({"eval", "zsre", kData + "/datasets/zsre-3.jsonl", "--read-with-fact"}).code, 0)
+        << "a CounterFact-only option";
+}
+
 TEST_F(CliEval, BatchSweepDrawsTheCurve) {
     const std::string cf = kData + "/eval/counterfact-easyedit-6.json";
     const auto r = run({"--json", "eval", "counterfact", cf, "--sweep", "1,2,3,64", "--plot", file("batch.svg"), "--csv",
