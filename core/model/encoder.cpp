@@ -123,6 +123,10 @@ EncoderImpl::EncoderImpl(const EncoderConfig& c, int latentSize) : m_config(c), 
     m_poolerDense = pooler->register_module("dense", torch::nn::Linear(c.hidden, c.hidden));
     m_latentHead = register_module("latent_head",
                                    torch::nn::Linear(torch::nn::LinearOptions(c.hidden, 2 * latentSize).bias(false)));
+    if (c.meanPool) {
+        auto head = register_module("mean_head", std::make_shared<torch::nn::Module>());
+        m_meanHead = head->register_parameter("weight", torch::empty({2 * latentSize, c.hidden}));
+    }
 }
 
 torch::Tensor EncoderImpl::hiddenStates(const torch::Tensor& ids, const torch::Tensor& mask) {
@@ -163,7 +167,17 @@ torch::Tensor EncoderImpl::pooled(const torch::Tensor& hidden) {
 }
 
 LatentDistribution EncoderImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask) {
-    const auto stats = torch::linear(pooled(hiddenStates(ids, mask)), m_latentHead->weight);
+    const auto hidden = hiddenStates(ids, mask);
+    auto stats = torch::linear(pooled(hidden), m_latentHead->weight);
+    if (m_meanHead.defined()) {
+        // Mean over real tokens only, so padding never changes a sentence's latent.
+        auto mean = hidden.mean(1);
+        if (mask.defined()) {
+            const auto w = mask.to(hidden.device(), hidden.scalar_type()).unsqueeze(2); // [B, T, 1]
+            mean = (hidden * w).sum(1) / w.sum(1).clamp_min(1.0);
+        }
+        stats = stats + torch::linear(mean, m_meanHead);
+    }
     auto halves = stats.chunk(2, -1);
     return {halves[0], halves[1]};
 }
@@ -175,6 +189,8 @@ void EncoderImpl::initialize(std::uint64_t seed) {
         auto& t = p.value();
         if (endsWith(name, "LayerNorm.weight"))
             t.fill_(1.0);
+        else if (name.rfind("mean_head.", 0) == 0)
+            t.zero_(); // starts closed: a model gains it without any change in its latents
         else if (endsWith(name, ".bias"))
             t.zero_();
         else

@@ -12,6 +12,8 @@
 ///   encoder.layer.N.output.dense.{weight [H, I], bias}     encoder.layer.N.output.LayerNorm.*
 ///   pooler.dense.{weight,bias}
 ///   latent_head.weight [2C, H]   (the Larimar head; Optimus calls it "linear", no bias)
+///   mean_head.weight [2C, H]     (only with encoder.mean_pool: ours, not Larimar's; it maps the
+///                                 mean of the last hidden states over real tokens and is added)
 /// Linear weights are [out, in] as in torch.nn.Linear, so a Hugging Face BERT checkpoint maps on
 /// by prefixing "encoder." (drop "bert." if present; its embeddings.position_ids buffer is unused).
 ///
@@ -70,6 +72,7 @@ private:
     std::vector<std::shared_ptr<BertLayer>> m_layers;
     torch::nn::Linear m_poolerDense{nullptr};
     torch::nn::Linear m_latentHead{nullptr};
+    torch::Tensor m_meanHead; ///< [2C, H], mean_pool models only
 };
 TORCH_MODULE(Encoder);
 

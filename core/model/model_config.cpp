@@ -97,6 +97,7 @@ ModelConfig ModelConfig::fromJson(const std::string& jsonText, const std::string
         r.integer(*e, "max_positions", p, c.encoder.maxPositions);
         r.integer(*e, "type_vocab", p, c.encoder.typeVocab);
         r.number(*e, "layer_norm_eps", p, c.encoder.layerNormEps);
+        r.boolean(*e, "mean_pool", p, c.encoder.meanPool);
     }
     if (const json* d = r.object(doc, "decoder")) {
         const std::string p = "decoder.";
@@ -157,6 +158,7 @@ std::string ModelConfig::toJson() const {
                     {"vocab", decoder.vocab},           {"max_positions", decoder.maxPositions},
                     {"layer_norm_eps", decoder.layerNormEps}};
     // Written only when on, so the config of a model without it stays as it was.
+    if (encoder.meanPool) j["encoder"]["mean_pool"] = true;
     if (decoder.latentOutput) j["decoder"]["latent_output"] = true;
     j["memory"] = {{"slots", memory.slots},
                    {"pinv", memory.pinv},
@@ -227,6 +229,7 @@ std::int64_t ModelConfig::parameterCount() const {
     n += std::int64_t(encoder.layers) * (4 * (eh * eh + eh) + 4 * eh + (eh * ei + ei) + (ei * eh + eh));
     n += eh * eh + eh;
     n += eh * 2 * c; // encoder_head (no bias)
+    if (encoder.meanPool) n += eh * 2 * c; // mean_head (no bias)
     // Decoder: wte, wpe, per layer ln_1, c_attn, c_proj, ln_2, c_fc, c_proj; ln_f; lm_head tied.
     n += (std::int64_t(decoder.vocab) + decoder.maxPositions) * dh;
     n += std::int64_t(decoder.layers) *

@@ -33,6 +33,10 @@ struct EncoderConfig {
     int maxPositions = 128;
     int typeVocab = 2;
     double layerNormEps = 1e-12;
+    /// "mean_pool": the latent also takes a linear map of the mean of the last hidden states
+    /// (mean_head), beside the pooled first token, so every word of a fact reaches the latent
+    /// directly. Off in older models.
+    bool meanPool = false;
 };
 
 /// GPT-2 style decoder (Hugging Face GPT2Model sizes: n_layer, n_head, n_embd, vocab, n_positions).

@@ -292,6 +292,35 @@ TEST(Encoder, PaddingInABatchDoesNotChangeAnEncoding) {
     EXPECT_GT(maxDiff(batch[0], batch[1]), 1e-2);
 }
 
+// encoder.mean_pool: a head on the mean of the last hidden states, added to the Larimar head.
+// It starts closed (zero), so a model that gains it encodes as before; opened, the mean is over
+// real tokens only, so padding in a batch still leaves every encoding alone.
+TEST(Encoder, MeanPoolStartsClosedAndIgnoresPadding) {
+    ModelConfig withMean = tinyConfig();
+    withMean.encoder.meanPool = true;
+    auto model = LarimarModel::randomInit(withMean, 7, tinyTokenizer());
+    auto base = LarimarModel::randomInit(tinyConfig(), 7, tinyTokenizer());
+    const std::vector<std::string> texts = {"the cat", "the quick brown fox jumps over the lazy dog", "ok"};
+    EXPECT_LT(maxDiff(model.encode(texts), base.encode(texts)), 1e-7) << "the new head must start closed";
+
+    {
+        torch::NoGradGuard noGrad;
+        fillNormal(model.stateDict().at("encoder.mean_head.weight"), 1.0, 3);
+    }
+    const auto batch = model.encode(texts);
+    const auto closed = base.encode(texts);
+    EXPECT_GT(maxDiff(batch, closed), 0.1) << "opened, the mean reaches the latent";
+    for (size_t i = 0; i < texts.size(); ++i)
+        EXPECT_LT(maxDiff(batch[int64_t(i)], model.encode({texts[i]})[0]), 1e-5) << texts[i];
+
+    // Config: written only when on, read back, and counted.
+    EXPECT_EQ(tinyConfig().toJson().find("mean_pool"), std::string::npos);
+    EXPECT_TRUE(ModelConfig::fromJson(withMean.toJson(), "cfg.json").encoder.meanPool);
+    int64_t n = 0;
+    for (const auto& [name, t] : model.stateDict()) n += t.numel();
+    EXPECT_EQ(n, withMean.parameterCount());
+}
+
 TEST(Encoder, TokensAreBosTextEosAndCutToMaxPositions) {
     auto model = tinyModel();
     const auto& tok = model.tokenizer();
