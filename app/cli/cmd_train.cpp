@@ -57,7 +57,9 @@ int TrainCommand::execute(Context& ctx) {
     o.onProgress = [&](const TrainStatus& s) {
         std::ostringstream line;
         line << "step " << s.step << "/" << s.steps << std::fixed << std::setprecision(3) << "  loss " << s.loss
-             << " (memory " << s.memoryLoss << ", lm " << s.lmLoss << ")  lr " << std::scientific
+             << " (memory " << s.memoryLoss << ", lm " << s.lmLoss;
+        if (s.bowLoss >= 0) line << ", bow " << s.bowLoss;
+        line << ")  lr " << std::scientific
              << std::setprecision(2) << s.lr << std::fixed << std::setprecision(1) << "  " << s.sequencesPerSecond
              << " seq/s  elapsed " << duration(s.elapsedSeconds) << "  ETA " << duration(s.etaSeconds);
         if (ctx.errIsTerminal) ctx.err << "\r" << line.str() << "   " << std::flush;

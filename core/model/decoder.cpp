@@ -194,6 +194,11 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor& ids, const torch::Tensor
     return logits(hiddenStates(ids, attentionMask, latent));
 }
 
+torch::Tensor DecoderImpl::latentWordLogits(const torch::Tensor& latent) {
+    if (!m_config.latentOutput) throw UserError("decoder: the latent output path needs decoder.latent_output");
+    return torch::linear(torch::linear(latent.to(m_wte.device(), m_wte.scalar_type()), m_latentOut), m_wte);
+}
+
 torch::Tensor DecoderImpl::logits(const torch::Tensor& hidden) {
     // One row: gemv, 2.5x faster than gemm's single-row path for the [V, H] product (see conv1d).
     if (hidden.numel() == hidden.size(-1)) {

@@ -82,6 +82,11 @@ public:
     /// hidden [..., H] -> logits [..., V] with the tied embedding.
     torch::Tensor logits(const torch::Tensor& hidden);
 
+    /// The latent output path alone: lm_head(linear_out(z)), latent [B, C] -> logits [B, V], what
+    /// the readout adds to every position's logits when the gate is fully open (the trainer's
+    /// bag-of-words term). Throws UserError unless decoder.latent_output is on.
+    torch::Tensor latentWordLogits(const torch::Tensor& latent);
+
     /// An empty cache for batch rows (capacity tokens, at most max positions), with the latent
     /// slot built from latent ([B, C], [C] or undefined) as forward() would.
     DecoderCache startCache(int64_t batch, int64_t capacity, const torch::Tensor& latent = {});

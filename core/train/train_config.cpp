@@ -65,6 +65,7 @@ TrainConfig TrainConfig::fromJson(const std::string& text, const std::string& sr
     read(j, "answer_weight", c.answerWeight, src);
     read(j, "lm_weight", c.lmWeight, src);
     read(j, "kl_beta", c.klBeta, src);
+    read(j, "bow_weight", c.bowWeight, src);
     read(j, "counterfactual_prob", c.counterfactualProb, src);
     read(j, "neighbour_prob", c.neighbourProb, src);
     read(j, "self_prob", c.selfProb, src);
@@ -85,6 +86,7 @@ TrainConfig TrainConfig::fromJson(const std::string& text, const std::string& sr
     positive(c.episodesPerStep, "episodes_per_step");
     positive(c.episodeSize, "episode_size");
     positive(c.lr, "lr");
+    if (c.bowWeight < 0) throw UserError(src + ": 'bow_weight' must not be negative");
     if (c.textEpisodesPerStep < 0) throw UserError(src + ": 'text_episodes_per_step' must not be negative");
     positive(c.threads, "threads");
     positive(c.checkpointMinutes, "checkpoint_minutes");
@@ -123,6 +125,7 @@ std::string TrainConfig::toJson() const {
               {"answer_weight", answerWeight},
               {"lm_weight", lmWeight},
               {"kl_beta", klBeta},
+              {"bow_weight", bowWeight},
               {"counterfactual_prob", counterfactualProb},
               {"neighbour_prob", neighbourProb},
               {"self_prob", selfProb},

@@ -11,7 +11,7 @@
 ///   "steps": 200000, "episodes_per_step": 8, "episode_size": 4, "plain_per_step": 8,
 ///   "text_episodes_per_step": 0,
 ///   "lr": 5e-4, "warmup_steps": 1000, "min_lr_ratio": 0.05, "weight_decay": 0.01,
-///   "grad_clip": 1.0, "answer_weight": 4.0, "lm_weight": 0.5, "kl_beta": 0.0005,
+///   "grad_clip": 1.0, "answer_weight": 4.0, "lm_weight": 0.5, "kl_beta": 0.0005, "bow_weight": 0,
 ///   "counterfactual_prob": 0.6, "neighbour_prob": 0.3, "self_prob": 0.25,
 ///   "weight_noise": 0.05, "ridge": 1e-3, "latent_noise": true,
 ///   "checkpoint_minutes": 5, "eval_minutes": 20, "eval_file": "...", "eval_cases": 200,
@@ -52,6 +52,11 @@ struct TrainConfig {
     double answerWeight = 4.0;
     double lmWeight = 0.5;
     double klBeta = 0.0005;
+    /// Bag-of-words term (Zhao et al. 2017, against a decoder that ignores its latent): the
+    /// latent output path alone, linear_out(readout) through the tied lm_head, must predict the
+    /// words of the memory target, weighted as the memory loss (answer words by answer_weight).
+    /// Needs decoder.latent_output; 0 leaves it out.
+    double bowWeight = 0;
     double counterfactualProb = 0.6;
     double neighbourProb = 0.3;
     double selfProb = 0.25;

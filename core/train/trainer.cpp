@@ -286,6 +286,8 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
     const std::int64_t maxDec = model->config().decoder.maxPositions;
     say("model: " + std::to_string(model->config().parameterCount()) + " parameters, vocabulary " +
         std::to_string(tok.vocabSize()));
+    if (cfg.bowWeight > 0 && !model->config().decoder.latentOutput)
+        throw UserError("'bow_weight' needs a model with \"latent_output\": true in its decoder (" + cfg.modelConfig + ")");
 
     std::vector<std::pair<std::string, torch::Tensor>> named;
     for (const auto& item : model->net()->named_parameters()) named.emplace_back(item.key(), item.value());
@@ -331,7 +333,7 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
         }
         std::ofstream log(logPath, std::ios::trunc);
         log << "step,elapsed_s,lr,loss,memory_loss,lm_loss,kl,grad_norm,seq_per_s,edit_success,paraphrase_success,"
-               "neighbourhood_success,generation_accuracy\n";
+               "neighbourhood_success,generation_accuracy,bow_loss\n";
         for (auto& l : keep) log << l << "\n";
     }
     std::ofstream log(logPath, std::ios::app);
@@ -518,6 +520,20 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
         torch::Tensor memoryLoss = memNll / memW.clamp_min(1.0);
         torch::Tensor lmLoss = lmNll / lmW.clamp_min(1.0);
         torch::Tensor loss = memoryLoss + cfg.lmWeight * lmLoss + cfg.klBeta * kl;
+        torch::Tensor bowLoss;
+        if (cfg.bowWeight > 0 && latent.size(0) > 0) {
+            // Each memory target's words (and its eos) as a weighted bag: the row's target
+            // distribution for a softmax over the vocabulary from the readout alone.
+            torch::Tensor bag = torch::zeros({latent.size(0), model->config().decoder.vocab}, torch::kFloat);
+            auto b = bag.accessor<float, 2>();
+            for (const auto& ex : dec)
+                if (ex.latentRow >= 0)
+                    for (std::size_t j = 0; j < ex.labels.size(); ++j) b[ex.latentRow][ex.labels[j]] += ex.weights[j];
+            bag = bag.to(device, latent.scalar_type());
+            const torch::Tensor logp = torch::log_softmax(model->decoder()->latentWordLogits(latent), -1);
+            bowLoss = -(bag * logp).sum() / bag.sum().clamp_min(1.0);
+            loss = loss + cfg.bowWeight * bowLoss;
+        }
 
         optimizer.zeroGrad();
         loss.backward();
@@ -542,6 +558,7 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
         status.loss = emaLoss;
         status.memoryLoss = memoryLoss.item<double>();
         status.lmLoss = lmLoss.item<double>();
+        status.bowLoss = bowLoss.defined() ? bowLoss.item<double>() : -1.0;
         status.kl = kl.item<double>();
         status.gradNorm = gradNorm;
         status.lr = lr;
@@ -563,7 +580,9 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
         if (step % 10 == 0 || evalCols != ",,,") {
             log << step << ',' << elapsed << ',' << lr << ',' << lossV << ',' << status.memoryLoss << ','
                 << status.lmLoss << ',' << status.kl << ',' << gradNorm << ',' << status.sequencesPerSecond << ','
-                << evalCols << '\n';
+                << evalCols << ',';
+            if (status.bowLoss >= 0) log << status.bowLoss;
+            log << '\n';
         }
         if (std::chrono::duration<double>(now - lastProgress).count() > 5) {
             status.sequencesPerSecond = double(seqWindow) / std::chrono::duration<double>(now - windowStart).count();

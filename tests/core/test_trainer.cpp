@@ -56,7 +56,8 @@ TrainConfig tinyConfig(const fs::path& dir) {
     return c;
 }
 
-std::vector<double> losses(const std::string& csv) {
+/// Column `column` (1-based) of every row of a training log.csv.
+std::vector<double> losses(const std::string& csv, int column = 4) {
     std::ifstream in(csv);
     std::string line;
     std::getline(in, line);
@@ -64,7 +65,7 @@ std::vector<double> losses(const std::string& csv) {
     while (std::getline(in, line)) {
         std::stringstream ss(line);
         std::string cell;
-        for (int i = 0; i < 4 && std::getline(ss, cell, ','); ++i) {}
+        for (int i = 0; i < column && std::getline(ss, cell, ','); ++i) {}
         out.push_back(std::stod(cell));
     }
     return out;
@@ -149,6 +150,40 @@ TEST(Trainer, InitFromCopiesSharedWeightsAndStartsANewPartAtZero) {
     messages.clear();
     ASSERT_TRUE(runTraining(cc, opt).finished);
     EXPECT_NE(messages.find("left out: decoder.transformer.linear_out.weight"), std::string::npos) << messages;
+}
+
+// bow_weight: the latent output path alone learns to name the words of what was written, so
+// the readout carries them; without that path the run refuses the setting by name.
+TEST(Trainer, BagOfWordsTermFallsAndNeedsTheLatentOutputPath) {
+    const fs::path dir = fs::path(::testing::TempDir()) / "trainer-bow";
+    fs::remove_all(dir);
+    TrainConfig c = tinyConfig(dir);
+    c.bowWeight = 1.0;
+    try {
+        runTraining(c, {});
+        ADD_FAILURE() << "bow_weight without latent_output must be refused";
+    } catch (const UserError& e) {
+        EXPECT_NE(std::string(e.what()).find("bow_weight"), std::string::npos) << e.what();
+    }
+    fs::remove_all(c.outputDir);
+    ModelConfig m = ModelConfig::load(c.modelConfig);
+    m.decoder.latentOutput = true;
+    m.save(c.modelConfig);
+    c.episodeSize = 1; // the readout is the fact's own latent: what it carries is all there is
+    auto finalBow = [&](double weight) {
+        fs::remove_all(c.outputDir);
+        c.bowWeight = weight;
+        const TrainResult r = runTraining(c, {});
+        EXPECT_TRUE(r.finished);
+        const auto bow = losses(r.logCsv, 14); // bow_loss, logged every 10 steps
+        EXPECT_GE(bow.size(), 10u);
+        return bow.empty() ? 0.0 : bow.back();
+    };
+    // The control logs the term at a weight too small to train it: what the other losses alone
+    // teach the path. The term itself must teach it much more.
+    const double trained = finalBow(5.0), control = finalBow(1e-9);
+    EXPECT_GT(trained, 0.0);
+    EXPECT_LT(trained, control - 0.5) << "bag-of-words loss with the term " << trained << ", without " << control;
 }
 
 TEST(Trainer, RefusesToOverwriteOrResumeNothing) {
