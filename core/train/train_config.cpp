@@ -66,6 +66,8 @@ TrainConfig TrainConfig::fromJson(const std::string& text, const std::string& sr
     read(j, "lm_weight", c.lmWeight, src);
     read(j, "kl_beta", c.klBeta, src);
     read(j, "bow_weight", c.bowWeight, src);
+    read(j, "latent_spread_weight", c.latentSpreadWeight, src);
+    read(j, "latent_spread", c.latentSpread, src);
     read(j, "counterfactual_prob", c.counterfactualProb, src);
     read(j, "neighbour_prob", c.neighbourProb, src);
     read(j, "self_prob", c.selfProb, src);
@@ -87,6 +89,8 @@ TrainConfig TrainConfig::fromJson(const std::string& text, const std::string& sr
     positive(c.episodeSize, "episode_size");
     positive(c.lr, "lr");
     if (c.bowWeight < 0) throw UserError(src + ": 'bow_weight' must not be negative");
+    if (c.latentSpreadWeight < 0) throw UserError(src + ": 'latent_spread_weight' must not be negative");
+    positive(c.latentSpread, "latent_spread");
     if (c.textEpisodesPerStep < 0) throw UserError(src + ": 'text_episodes_per_step' must not be negative");
     positive(c.threads, "threads");
     positive(c.checkpointMinutes, "checkpoint_minutes");
@@ -126,6 +130,8 @@ std::string TrainConfig::toJson() const {
               {"lm_weight", lmWeight},
               {"kl_beta", klBeta},
               {"bow_weight", bowWeight},
+              {"latent_spread_weight", latentSpreadWeight},
+              {"latent_spread", latentSpread},
               {"counterfactual_prob", counterfactualProb},
               {"neighbour_prob", neighbourProb},
               {"self_prob", selfProb},

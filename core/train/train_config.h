@@ -12,6 +12,7 @@
 ///   "text_episodes_per_step": 0,
 ///   "lr": 5e-4, "warmup_steps": 1000, "min_lr_ratio": 0.05, "weight_decay": 0.01,
 ///   "grad_clip": 1.0, "answer_weight": 4.0, "lm_weight": 0.5, "kl_beta": 0.0005, "bow_weight": 0,
+///   "latent_spread_weight": 0, "latent_spread": 1.0,
 ///   "counterfactual_prob": 0.6, "neighbour_prob": 0.3, "self_prob": 0.25,
 ///   "weight_noise": 0.05, "ridge": 1e-3, "latent_noise": true,
 ///   "checkpoint_minutes": 5, "eval_minutes": 20, "eval_file": "...", "eval_cases": 200,
@@ -57,6 +58,12 @@ struct TrainConfig {
     /// words of the memory target, weighted as the memory loss (answer words by answer_weight).
     /// Needs decoder.latent_output; 0 leaves it out.
     double bowWeight = 0;
+    /// Against latents that collapse onto one shared vector (measured: the step-2,600 model's fact
+    /// latents had a mean pairwise cosine of 0.996, so the decoder saw an almost constant input):
+    /// a hinge that pushes each latent dimension's standard deviation over the batch's encodings
+    /// up to latent_spread (VICReg's variance term). 0 leaves it out.
+    double latentSpreadWeight = 0;
+    double latentSpread = 1.0;
     double counterfactualProb = 0.6;
     double neighbourProb = 0.3;
     double selfProb = 0.25;

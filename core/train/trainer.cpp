@@ -520,6 +520,10 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
         torch::Tensor memoryLoss = memNll / memW.clamp_min(1.0);
         torch::Tensor lmLoss = lmNll / lmW.clamp_min(1.0);
         torch::Tensor loss = memoryLoss + cfg.lmWeight * lmLoss + cfg.klBeta * kl;
+        if (cfg.latentSpreadWeight > 0 && mean.size(0) > 1) {
+            const torch::Tensor spread = torch::sqrt(mean.var(0) + 1e-4); // [C], over this step's encodings
+            loss = loss + cfg.latentSpreadWeight * torch::relu(cfg.latentSpread - spread).mean();
+        }
         torch::Tensor bowLoss;
         if (cfg.bowWeight > 0 && latent.size(0) > 0) {
             // Each memory target's words (and its eos) as a weighted bag: the row's target

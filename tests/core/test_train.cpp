@@ -186,6 +186,7 @@ TEST(TrainConfigTest, ParsesValidatesAndSchedules) {
     EXPECT_EQ(cfg.bowWeight, 0.0) << "the bag-of-words term is off unless asked for";
     EXPECT_EQ(TrainConfig::fromJson(R"({"model":"m.json","data":{"edit_files":["a.json"]},"bow_weight":0.5})", "t.json").bowWeight, 0.5);
     EXPECT_THROW(TrainConfig::fromJson(R"({"model":"m.json","data":{"edit_files":["a.json"]},"bow_weight":-1})", "t.json"), UserError);
+    EXPECT_THROW(TrainConfig::fromJson(R"({"model":"m.json","data":{"edit_files":["a.json"]},"latent_spread":0})", "t.json"), UserError);
 }
 
 } // namespace

@@ -186,6 +186,30 @@ TEST(Trainer, BagOfWordsTermFallsAndNeedsTheLatentOutputPath) {
     EXPECT_LT(trained, control - 0.5) << "bag-of-words loss with the term " << trained << ", without " << control;
 }
 
+// latent_spread_weight: encodings of different sentences must not collapse onto one vector.
+// Measured as each latent dimension's standard deviation over a set of sentences, against a
+// control run without the term.
+TEST(Trainer, LatentSpreadKeepsEncodingsApart) {
+    const fs::path dir = fs::path(::testing::TempDir()) / "trainer-spread";
+    fs::remove_all(dir);
+    TrainConfig c = tinyConfig(dir);
+    const std::vector<std::string> texts = {"The mother tongue of Danielle Darrieux is English",
+                                            "Toko Yasuda, the piano", "Michel Denisot spoke the language Russian",
+                                            "a small red house", "It is located in Sweden"};
+    auto spread = [&](double weight) {
+        fs::remove_all(c.outputDir);
+        c.latentSpreadWeight = weight;
+        const TrainResult r = runTraining(c, {});
+        EXPECT_TRUE(r.finished);
+        LarimarModel m = LarimarModel::load(r.modelDir);
+        torch::NoGradGuard noGrad;
+        return m.encode(texts).std(0).mean().item<double>();
+    };
+    const double control = spread(0.0), trained = spread(1.0);
+    EXPECT_GT(trained, 0.5) << "target 1.0";
+    EXPECT_GT(trained, 3 * control) << "with the term " << trained << ", without " << control;
+}
+
 TEST(Trainer, RefusesToOverwriteOrResumeNothing) {
     const fs::path dir = fs::path(::testing::TempDir()) / "trainer-refuse";
     fs::remove_all(dir);
