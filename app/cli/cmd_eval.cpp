@@ -6,7 +6,7 @@ namespace larimar::cli {
 
 void EvalCommand::setup(CLI::App& app) {
     app.require_subcommand(1);
-    m_experiments = makeEvalExperiments(); // counterfact, zsre, forget: cmd_eval_*.cpp
+    m_experiments = makeEvalExperiments(); // counterfact, zsre, forget, latents: cmd_eval_*.cpp
     for (auto& e : m_experiments) e->setup(app);
     m_scope = setupEvalScope(app, m_scopeArgs);
 }

@@ -12,10 +12,12 @@ namespace larimar::cli {
 
 std::vector<std::unique_ptr<EvalExperiment>> makeEvalEditExperiments(); // cmd_eval_edits.cpp
 std::unique_ptr<EvalExperiment> makeEvalForgetExperiment();             // cmd_eval_forget.cpp
+std::unique_ptr<EvalExperiment> makeEvalLatentsExperiment();            // cmd_eval_latents.cpp
 
 std::vector<std::unique_ptr<EvalExperiment>> makeEvalExperiments() {
     auto all = makeEvalEditExperiments();
     all.push_back(makeEvalForgetExperiment());
+    all.push_back(makeEvalLatentsExperiment());
     return all;
 }
 

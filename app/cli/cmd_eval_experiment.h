@@ -25,7 +25,7 @@ public:
     virtual int execute(Context& context) = 0;
 };
 
-/// counterfact, zsre, forget, in the order `larimar eval --help` lists them.
+/// counterfact, zsre, forget, latents, in the order `larimar eval --help` lists them.
 std::vector<std::unique_ptr<EvalExperiment>> makeEvalExperiments();
 
 namespace evalsupport {

@@ -127,6 +127,35 @@ TEST_F(CliEval, ReadWithFactIsRecordedNamedAndRefusedWhereItMeansNothing) {
         << "a CounterFact-only option";
 }
 
+// eval latents: the encoder check, as JSON (with --json-out) and as a table naming each number.
+TEST_F(CliEval, LatentsReportsHowFactLatentsDiffer) {
+    const std::string cf = kData + "/eval/counterfact-easyedit-6.json";
+    const auto r = run({"--json", "eval", "latents", cf, "--limit", "4", "--json-out", file("lat.json")});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto j = r.json();
+    EXPECT_EQ(j.at("experiment"), "latents");
+    EXPECT_EQ(j.at("cases"), 4);
+    const auto& s = j.at("stats");
+    // The fake model encodes each text from its hash: unrelated unit-scale vectors, so facts are
+    // told apart and a prompt's latent is not its fact's.
+    EXPECT_LT(std::abs(s.at("pair_cosine").get<double>()), 0.9);
+    EXPECT_GT(s.at("answer_share").get<double>(), 0.1);
+    for (const char* k : {"mean_norm", "centred_pair_cosine", "shared_fraction", "spread", "prompt_own_cosine",
+                          "prompt_other_cosine", "retrieval_top1"})
+        EXPECT_TRUE(s.contains(k)) << k;
+    std::ifstream saved(file("lat.json"));
+    EXPECT_EQ(nlohmann::json::parse(saved), j);
+
+    const auto text = run({"eval", "latents", cf});
+    ASSERT_EQ(text.code, 0) << text.err;
+    EXPECT_NE(text.out.find("on 6 cases"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("mean cosine between two facts"), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("answer share"), std::string::npos) << text.out;
+    const auto one = run({"eval", "latents", cf, "--limit", "1"});
+    EXPECT_NE(one.code, 0);
+    EXPECT_NE(one.err.find("at least 2 cases"), std::string::npos) << one.err;
+}
+
 TEST_F(CliEval, BatchSweepDrawsTheCurve) {
     const std::string cf = kData + "/eval/counterfact-easyedit-6.json";
     const auto r = run({"--json", "eval", "counterfact", cf, "--sweep", "1,2,3,64", "--plot", file("batch.svg"), "--csv",

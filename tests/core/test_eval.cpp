@@ -4,6 +4,7 @@
 
 #include "core/eval/counterfact_eval.h"
 #include "core/eval/edit_eval.h"
+#include "core/eval/latent_stats.h"
 #include "core/util/error.h"
 
 #include <gtest/gtest.h>
@@ -348,6 +349,56 @@ TEST(EvalSequential, CancelStopsBetweenEdits) {
     EXPECT_EQ(calls, 1);
     ASSERT_EQ(r.points.size(), 1u); // only the point before any edit
     EXPECT_EQ(r.final.cases, 0);
+}
+
+// measureLatents on a scripted encoder: a shared direction (weight `shared`), one direction per
+// subject and, weighted by `answer`, one per answer word. Three cases, so every statistic can be
+// worked out by hand.
+class WordEncoder : public ScriptedModel {
+public:
+    double shared = 0, answer = 0;
+    Eigen::MatrixXd encode(const std::vector<std::string>& texts) override {
+        const std::vector<std::string> subjects = {"Paris", "Rome", "Oslo"}, answers = {"Germany", "Spain", "Chile"};
+        Eigen::MatrixXd z = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(texts.size()), kWidth);
+        for (std::size_t i = 0; i < texts.size(); ++i) {
+            const auto r = static_cast<Eigen::Index>(i);
+            z(r, 0) = shared;
+            for (std::size_t k = 0; k < 3; ++k) {
+                if (texts[i].find(subjects[k]) != std::string::npos) z(r, 1 + Eigen::Index(k)) = 1.0;
+                if (texts[i].find(answers[k]) != std::string::npos) z(r, 4 + Eigen::Index(k)) = answer;
+            }
+        }
+        return z;
+    }
+};
+
+TEST(LatentStats, CollapsedLatentsAndAnswersTheEncoderIgnoresAreMeasured) {
+    const std::vector<EditCase> cases = {makeCase("A", "Paris is in", "Germany", "France"),
+                                         makeCase("B", "Rome is in", "Spain", "Italy"),
+                                         makeCase("C", "Oslo is in", "Chile", "Norway")};
+    WordEncoder m;
+    m.shared = 10;
+    m.answer = 0;
+    LatentStats s = measureLatents(m, cases);
+    EXPECT_EQ(s.cases, 3);
+    EXPECT_NEAR(s.meanNorm, std::sqrt(101.0), 1e-9);
+    EXPECT_NEAR(s.pairCosine, 100.0 / 101.0, 1e-9);           // only the shared part in common
+    EXPECT_NEAR(s.centredPairCosine, -0.5, 1e-9);             // three centred one-hots
+    EXPECT_NEAR(s.sharedFraction, (100.0 + 3.0 / 9.0) / 101.0, 1e-9);
+    EXPECT_NEAR(s.spread, (3 * std::sqrt(1.0 / 3.0)) / ScriptedModel::kWidth, 1e-9); // 3 of 16 dimensions vary
+    EXPECT_NEAR(s.promptOwnCosine, 1.0, 1e-9);                // the answer adds nothing to a latent
+    EXPECT_DOUBLE_EQ(s.retrievalTop1, 1.0);
+    EXPECT_NEAR(s.answerShare, 0.0, 1e-12);
+
+    // No shared part, answers weigh as much as subjects: prompt i + answer j differs from fact i
+    // by two answer dimensions, as much as fact i differs from fact j in its answer.
+    m.shared = 0;
+    m.answer = 1;
+    s = measureLatents(m, cases);
+    EXPECT_NEAR(s.pairCosine, 0.0, 1e-12);
+    EXPECT_NEAR(s.promptOwnCosine, std::sqrt(0.5), 1e-9);
+    EXPECT_NEAR(s.answerShare, std::sqrt(2.0) / 2.0, 1e-9);   // |a_j - a_i| over |s_j - s_i + a_j - a_i|
+    EXPECT_THROW(measureLatents(m, {cases[0]}), UserError);
 }
 
 } // namespace
