@@ -22,7 +22,9 @@ public:
         m_sub->add_option("file", m_common.file, "CounterFact (ROME or EasyEdit) or zsRE file")
             ->required()
             ->check(CLI::ExistingFile);
-        m_sub->add_option("--limit", m_common.limit, "Use only the first N cases (after --shuffle); default 500")
+        m_common.limit = 500; // 1,500 encodings: seconds, and enough for stable means
+        m_sub->add_option("--limit", m_common.limit, "Use only the first N cases (after --shuffle); 0: all")
+            ->capture_default_str()
             ->check(CLI::NonNegativeNumber);
         m_sub->add_option("--seed", m_common.seed, "Seed of --shuffle")->capture_default_str();
         m_sub->add_flag("--shuffle", m_common.shuffle, "Shuffle the cases with --seed before taking --limit");
