@@ -53,10 +53,9 @@ struct TrainConfig {
     double answerWeight = 4.0;
     double lmWeight = 0.5;
     double klBeta = 0.0005;
-    /// Bag-of-words term (Zhao et al. 2017, against a decoder that ignores its latent): the
+    /// Bag-of-words term (after Zhao et al. 2017, against a decoder that ignores its latent): the
     /// latent output path alone, linear_out(readout) through the tied lm_head, must predict the
-    /// words of the memory target, weighted as the memory loss (answer words by answer_weight).
-    /// Needs decoder.latent_output; 0 leaves it out.
+    /// answer tokens of the memory target. Needs decoder.latent_output; 0 leaves it out.
     double bowWeight = 0;
     /// Against latents that collapse onto one shared vector (measured: the step-2,600 model's fact
     /// latents had a mean pairwise cosine of 0.996, so the decoder saw an almost constant input):

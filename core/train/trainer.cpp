@@ -77,6 +77,7 @@ struct DecodeExample {
     std::vector<std::int64_t> input, labels; ///< [bos] + text, text + [eos]
     std::vector<float> weights;              ///< per label
     std::int64_t latentRow = -1;             ///< row of the latent matrix; -1: no latent
+    std::size_t answerStart = 0;             ///< first label of the answer (the last label is eos)
 };
 
 /// Padded tensors for a chunk of sequences.
@@ -479,6 +480,7 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
             ex.labels.push_back(eos);
             for (std::size_t j = 0; j < ex.labels.size(); ++j)
                 ex.weights.push_back(j >= answerStart ? static_cast<float>(cfg.answerWeight) : 1.0f);
+            ex.answerStart = answerStart;
             dec.push_back(std::move(ex));
         };
         std::int64_t t = 0;
@@ -526,13 +528,14 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
         }
         torch::Tensor bowLoss;
         if (cfg.bowWeight > 0 && latent.size(0) > 0) {
-            // Each memory target's words (and its eos) as a weighted bag: the row's target
-            // distribution for a softmax over the vocabulary from the readout alone.
+            // Each memory target's answer tokens as a bag: the row's target distribution for a
+            // softmax over the vocabulary from the readout alone. Only the answer: the prompt's
+            // words and eos are predictable without the memory and would drown its signal.
             torch::Tensor bag = torch::zeros({latent.size(0), model->config().decoder.vocab}, torch::kFloat);
             auto b = bag.accessor<float, 2>();
             for (const auto& ex : dec)
                 if (ex.latentRow >= 0)
-                    for (std::size_t j = 0; j < ex.labels.size(); ++j) b[ex.latentRow][ex.labels[j]] += ex.weights[j];
+                    for (std::size_t j = ex.answerStart; j + 1 < ex.labels.size(); ++j) b[ex.latentRow][ex.labels[j]] += 1.0f;
             bag = bag.to(device, latent.scalar_type());
             const torch::Tensor logp = torch::log_softmax(model->decoder()->latentWordLogits(latent), -1);
             bowLoss = -(bag * logp).sum() / bag.sum().clamp_min(1.0);

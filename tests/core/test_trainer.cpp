@@ -152,7 +152,7 @@ TEST(Trainer, InitFromCopiesSharedWeightsAndStartsANewPartAtZero) {
     EXPECT_NE(messages.find("left out: decoder.transformer.linear_out.weight"), std::string::npos) << messages;
 }
 
-// bow_weight: the latent output path alone learns to name the words of what was written, so
+// bow_weight: the latent output path alone learns to name the answer of what was written, so
 // the readout carries them; without that path the run refuses the setting by name.
 TEST(Trainer, BagOfWordsTermFallsAndNeedsTheLatentOutputPath) {
     const fs::path dir = fs::path(::testing::TempDir()) / "trainer-bow";
