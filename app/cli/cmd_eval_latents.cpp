@@ -5,6 +5,7 @@
 
 #include "core/eval/latent_stats.h"
 
+#include <cmath>
 #include <iomanip>
 #include <ostream>
 
@@ -50,7 +51,10 @@ public:
                         {"prompt_own_cosine", s.promptOwnCosine},
                         {"prompt_other_cosine", s.promptOtherCosine},
                         {"retrieval_top1", s.retrievalTop1},
-                        {"answer_share", s.answerShare}};
+                        {"answer_share", s.answerShare},
+                        {"answer_identified", std::isnan(s.answerIdentified) ? json() : json(s.answerIdentified)},
+                        {"answer_cases", s.answerCases},
+                        {"answer_classes", s.answerClasses}};
         emitJson(ctx, doc, m_common.jsonOut);
         if (ctx.global.json) return 0;
         auto row = [&](const char* what, double v, const char* note) {
@@ -67,6 +71,14 @@ public:
         row("cosine of a prompt with other facts", s.promptOtherCosine, "");
         row("prompts nearest to their own fact", s.retrievalTop1, "fraction");
         row("answer share", s.answerShare, "|z(p_i + a_j) - z(p_i + a_i)| / |z_j - z_i|; 0: the answer changes nothing");
+        if (s.answerCases > 0) {
+            const std::string note = "of " + std::to_string(s.answerCases) + " cases whose answer has 3 or more; " +
+                                     std::to_string(s.answerClasses) + " answers, chance about " +
+                                     pct(1.0 / s.answerClasses);
+            row("answer named from z(fact) - z(prompt)", s.answerIdentified, note.c_str());
+        } else {
+            ctx.out << "  answer named from z(fact) - z(prompt): n/a (no answer has 3 cases; raise --limit)\n";
+        }
         return 0;
     }
 

@@ -4,6 +4,10 @@
 
 #include <Eigen/Dense>
 
+#include <limits>
+#include <map>
+#include <string>
+
 namespace larimar {
 namespace {
 
@@ -66,6 +70,34 @@ LatentStats measureLatents(TextModel& model, const std::vector<EditCase>& cases)
         apart += (z.row((i + 1) % n) - z.row(i)).norm();
     }
     s.answerShare = apart > 0 ? answer / apart : 0.0;
+
+    std::map<std::string, std::vector<Eigen::Index>> byAnswer;
+    for (Eigen::Index i = 0; i < n; ++i) byAnswer[cases[static_cast<std::size_t>(i)].targetNew].push_back(i);
+    const Eigen::MatrixXd d = z - zp;
+    std::vector<std::pair<Eigen::RowVectorXd, const std::vector<Eigen::Index>*>> classes; // sum of d, members
+    for (const auto& [a, members] : byAnswer) {
+        if (members.size() < 3) continue;
+        Eigen::RowVectorXd sum = Eigen::RowVectorXd::Zero(z.cols());
+        for (auto i : members) sum += d.row(i);
+        classes.emplace_back(sum, &members);
+    }
+    s.answerClasses = static_cast<int>(classes.size());
+    int right = 0;
+    for (std::size_t c = 0; c < classes.size(); ++c)
+        for (auto i : *classes[c].second) {
+            double best = -2;
+            std::size_t pick = 0;
+            for (std::size_t k = 0; k < classes.size(); ++k) {
+                Eigen::RowVectorXd centre = classes[k].first;
+                if (k == c) centre -= d.row(i); // leave the case out of its own answer's mean
+                const double den = centre.norm() * d.row(i).norm();
+                const double cos = den > 0 ? centre.dot(d.row(i)) / den : -1;
+                if (cos > best) best = cos, pick = k;
+            }
+            right += pick == c;
+            ++s.answerCases;
+        }
+    s.answerIdentified = s.answerCases ? double(right) / s.answerCases : std::numeric_limits<double>::quiet_NaN();
     return s;
 }
 

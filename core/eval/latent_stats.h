@@ -24,6 +24,12 @@ struct LatentStats {
     /// Mean |z(prompt_i + answer_j) - z(prompt_i + answer_i)| over mean |z_i - z_j| (j = i + 1):
     /// how much of what tells two facts apart the answer decides (0: the answer changes nothing).
     double answerShare = 0;
+    /// Does the latent name the answer? d_i = z(fact_i) - z(prompt_i) is what writing the answer
+    /// adds; each d_i is given the answer whose mean d (over the other cases with that answer,
+    /// leave-one-out, cosine) is nearest. Only answers of at least 3 cases take part.
+    double answerIdentified = 0; ///< fraction named right (NaN when no answer has 3 cases)
+    int answerCases = 0;         ///< cases that took part
+    int answerClasses = 0;       ///< distinct answers among them (chance is about 1 / this)
 };
 
 /// Encodes every case's edit sentence, its prompt, and its prompt with the next case's answer.

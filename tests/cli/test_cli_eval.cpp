@@ -141,7 +141,7 @@ TEST_F(CliEval, LatentsReportsHowFactLatentsDiffer) {
     EXPECT_LT(std::abs(s.at("pair_cosine").get<double>()), 0.9);
     EXPECT_GT(s.at("answer_share").get<double>(), 0.1);
     for (const char* k : {"mean_norm", "centred_pair_cosine", "shared_fraction", "spread", "prompt_own_cosine",
-                          "prompt_other_cosine", "retrieval_top1"})
+                          "prompt_other_cosine", "retrieval_top1", "answer_identified", "answer_cases", "answer_classes"})
         EXPECT_TRUE(s.contains(k)) << k;
     std::ifstream saved(file("lat.json"));
     EXPECT_EQ(nlohmann::json::parse(saved), j);

@@ -399,6 +399,22 @@ TEST(LatentStats, CollapsedLatentsAndAnswersTheEncoderIgnoresAreMeasured) {
     EXPECT_NEAR(s.promptOwnCosine, std::sqrt(0.5), 1e-9);
     EXPECT_NEAR(s.answerShare, std::sqrt(2.0) / 2.0, 1e-9);   // |a_j - a_i| over |s_j - s_i + a_j - a_i|
     EXPECT_THROW(measureLatents(m, {cases[0]}), UserError);
+    EXPECT_EQ(s.answerCases, 0) << "no answer has 3 cases";
+    EXPECT_TRUE(std::isnan(s.answerIdentified));
+
+    // Two answers of three cases each: named every time when the encoder writes them, at chance
+    // (the first answer's share) when it ignores them.
+    std::vector<EditCase> six;
+    for (const char* a : {"Germany", "Spain"})
+        for (const char* p : {"Paris is in", "Rome is in", "Oslo is in"}) six.push_back(makeCase("x", p, a, "France"));
+    s = measureLatents(m, six);
+    EXPECT_EQ(s.answerCases, 6);
+    EXPECT_EQ(s.answerClasses, 2);
+    EXPECT_DOUBLE_EQ(s.answerIdentified, 1.0);
+    m.answer = 0;
+    m.shared = 10;
+    s = measureLatents(m, six);
+    EXPECT_DOUBLE_EQ(s.answerIdentified, 0.5);
 }
 
 } // namespace
