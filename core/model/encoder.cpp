@@ -103,7 +103,8 @@ void fillNormal(torch::Tensor t, double std, std::uint64_t seed) {
     t.copy_(torch::from_blob(values.data(), t.sizes(), torch::kFloat).to(t.dtype()));
 }
 
-EncoderImpl::EncoderImpl(const EncoderConfig& c, int latentSize) : m_config(c), m_latentSize(latentSize) {
+EncoderImpl::EncoderImpl(const EncoderConfig& c, int latentSize, int tokenBagWidth)
+    : m_config(c), m_latentSize(latentSize) {
     if (c.heads <= 0 || c.hidden % c.heads != 0)
         throw UserError("encoder.hidden = " + std::to_string(c.hidden) + " is not a multiple of encoder.heads = " +
                         std::to_string(c.heads));
@@ -126,6 +127,11 @@ EncoderImpl::EncoderImpl(const EncoderConfig& c, int latentSize) : m_config(c), 
     if (c.meanPool) {
         auto head = register_module("mean_head", std::make_shared<torch::nn::Module>());
         m_meanHead = head->register_parameter("weight", torch::empty({2 * latentSize, c.hidden}));
+    }
+    if (c.tokenBag) {
+        if (tokenBagWidth <= 0) throw Error("encoder: token_bag needs the decoder's hidden size");
+        auto head = register_module("bag_head", std::make_shared<torch::nn::Module>());
+        m_bagHead = head->register_parameter("weight", torch::empty({2 * latentSize, tokenBagWidth}));
     }
 }
 
@@ -178,6 +184,17 @@ LatentDistribution EncoderImpl::forward(const torch::Tensor& ids, const torch::T
         }
         stats = stats + torch::linear(mean, m_meanHead);
     }
+    if (m_bagHead.defined()) {
+        if (!m_tokenTable) throw Error("encoder: token_bag without a token table (setTokenTable)");
+        const torch::Tensor table = m_tokenTable();
+        const auto rows = torch::embedding(table, ids.to(table.device(), torch::kLong)); // [B, T, Hd]
+        torch::Tensor bag = rows.mean(1);
+        if (mask.defined()) {
+            const auto w = mask.to(table.device(), table.scalar_type()).unsqueeze(2);
+            bag = (rows * w).sum(1) / w.sum(1).clamp_min(1.0);
+        }
+        stats = stats + torch::linear(bag, m_bagHead);
+    }
     auto halves = stats.chunk(2, -1);
     return {halves[0], halves[1]};
 }
@@ -189,7 +206,7 @@ void EncoderImpl::initialize(std::uint64_t seed) {
         auto& t = p.value();
         if (endsWith(name, "LayerNorm.weight"))
             t.fill_(1.0);
-        else if (name.rfind("mean_head.", 0) == 0)
+        else if (name.rfind("mean_head.", 0) == 0 || name.rfind("bag_head.", 0) == 0)
             t.zero_(); // starts closed: a model gains it without any change in its latents
         else if (endsWith(name, ".bias"))
             t.zero_();

@@ -14,6 +14,9 @@
 ///   latent_head.weight [2C, H]   (the Larimar head; Optimus calls it "linear", no bias)
 ///   mean_head.weight [2C, H]     (only with encoder.mean_pool: ours, not Larimar's; it maps the
 ///                                 mean of the last hidden states over real tokens and is added)
+///   bag_head.weight [2C, Hd]     (only with encoder.token_bag: ours; it maps the mean of the
+///                                 tokens' rows of the decoder's embedding table, see
+///                                 setTokenTable, and is added)
 /// Linear weights are [out, in] as in torch.nn.Linear, so a Hugging Face BERT checkpoint maps on
 /// by prefixing "encoder." (drop "bert." if present; its embeddings.position_ids buffer is unused).
 ///
@@ -24,6 +27,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -41,7 +45,8 @@ struct LatentDistribution {
 class EncoderImpl : public torch::nn::Module {
 public:
     /// Allocates the parameters (uninitialised; see initialize()).
-    EncoderImpl(const EncoderConfig& config, int latentSize);
+    /// tokenBagWidth: the decoder's hidden size (token_bag models; ignored otherwise).
+    EncoderImpl(const EncoderConfig& config, int latentSize, int tokenBagWidth = 0);
 
     /// ids: [B, T] integer token ids (first token is the one pooled, i.e. bos);
     /// mask: [B, T] 1 for real tokens, 0 for padding, or undefined (no padding). Padding may be
@@ -62,6 +67,10 @@ public:
     const EncoderConfig& config() const { return m_config; }
     int latentSize() const { return m_latentSize; }
 
+    /// token_bag models: where the token table [V, Hd] comes from (the decoder's wte, owned by
+    /// the same LarimarNet; not a parameter of this module, so it is saved once, as the decoder's).
+    void setTokenTable(std::function<torch::Tensor()> table) { m_tokenTable = std::move(table); }
+
 private:
     EncoderConfig m_config;
     int m_latentSize;
@@ -73,6 +82,8 @@ private:
     torch::nn::Linear m_poolerDense{nullptr};
     torch::nn::Linear m_latentHead{nullptr};
     torch::Tensor m_meanHead; ///< [2C, H], mean_pool models only
+    torch::Tensor m_bagHead;  ///< [2C, Hd], token_bag models only
+    std::function<torch::Tensor()> m_tokenTable;
 };
 TORCH_MODULE(Encoder);
 

@@ -98,6 +98,7 @@ ModelConfig ModelConfig::fromJson(const std::string& jsonText, const std::string
         r.integer(*e, "type_vocab", p, c.encoder.typeVocab);
         r.number(*e, "layer_norm_eps", p, c.encoder.layerNormEps);
         r.boolean(*e, "mean_pool", p, c.encoder.meanPool);
+        r.boolean(*e, "token_bag", p, c.encoder.tokenBag);
     }
     if (const json* d = r.object(doc, "decoder")) {
         const std::string p = "decoder.";
@@ -159,6 +160,7 @@ std::string ModelConfig::toJson() const {
                     {"layer_norm_eps", decoder.layerNormEps}};
     // Written only when on, so the config of a model without it stays as it was.
     if (encoder.meanPool) j["encoder"]["mean_pool"] = true;
+    if (encoder.tokenBag) j["encoder"]["token_bag"] = true;
     if (decoder.latentOutput) j["decoder"]["latent_output"] = true;
     j["memory"] = {{"slots", memory.slots},
                    {"pinv", memory.pinv},
@@ -196,6 +198,10 @@ void ModelConfig::validate() const {
                 "is not a multiple of decoder.heads = " + std::to_string(decoder.heads));
     if (!(decoder.layerNormEps > 0.0 && decoder.layerNormEps < 1.0))
         invalid("decoder.layer_norm_eps", std::to_string(decoder.layerNormEps), "must be in (0, 1)");
+    if (encoder.tokenBag && encoder.vocab != decoder.vocab)
+        invalid("encoder.token_bag", "true",
+                "needs one vocabulary (encoder.vocab = " + std::to_string(encoder.vocab) +
+                    ", decoder.vocab = " + std::to_string(decoder.vocab) + ")");
 
     // Sizes far beyond anything this tool runs are almost surely typos; they would otherwise
     // turn into an allocation failure deep inside libtorch.
@@ -230,6 +236,7 @@ std::int64_t ModelConfig::parameterCount() const {
     n += eh * eh + eh;
     n += eh * 2 * c; // encoder_head (no bias)
     if (encoder.meanPool) n += eh * 2 * c; // mean_head (no bias)
+    if (encoder.tokenBag) n += std::int64_t(decoder.hidden) * 2 * c; // bag_head (no bias)
     // Decoder: wte, wpe, per layer ln_1, c_attn, c_proj, ln_2, c_fc, c_proj; ln_f; lm_head tied.
     n += (std::int64_t(decoder.vocab) + decoder.maxPositions) * dh;
     n += std::int64_t(decoder.layers) *

@@ -37,6 +37,11 @@ struct EncoderConfig {
     /// (mean_head), beside the pooled first token, so every word of a fact reaches the latent
     /// directly. Off in older models.
     bool meanPool = false;
+    /// "token_bag": the latent also takes a linear map (bag_head) of the mean of the sentence's
+    /// tokens in the decoder's own embedding table, so which words a fact has (its answer above
+    /// all) is in the latent in the very terms the decoder's output uses. Needs the encoder and
+    /// decoder to share one vocabulary. Off in older models.
+    bool tokenBag = false;
 };
 
 /// GPT-2 style decoder (Hugging Face GPT2Model sizes: n_layer, n_head, n_embd, vocab, n_positions).

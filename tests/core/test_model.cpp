@@ -321,6 +321,44 @@ TEST(Encoder, MeanPoolStartsClosedAndIgnoresPadding) {
     EXPECT_EQ(n, withMean.parameterCount());
 }
 
+// encoder.token_bag: a head on the mean of the sentence's rows of the decoder's embedding
+// table. It starts closed; opened, it adds exactly that mean (mapped), padding left alone; the
+// table is the decoder's (not a copy), and a config with two vocabularies is refused.
+TEST(Encoder, TokenBagAddsTheMeanOfTheDecodersEmbeddingRows) {
+    ModelConfig withBag = tinyConfig();
+    withBag.encoder.tokenBag = true;
+    auto model = LarimarModel::randomInit(withBag, 7, tinyTokenizer());
+    auto base = LarimarModel::randomInit(tinyConfig(), 7, tinyTokenizer());
+    const std::vector<std::string> texts = {"the cat", "the quick brown fox jumps over the lazy dog", "ok"};
+    EXPECT_LT(maxDiff(model.encode(texts), base.encode(texts)), 1e-7) << "the new head must start closed";
+
+    torch::NoGradGuard noGrad;
+    auto params = model.stateDict();
+    auto head = params.at("encoder.bag_head.weight"); // [2C, Hd] = [16, 16]
+    head.zero_();
+    head.narrow(0, 0, 8).narrow(1, 0, 8).copy_(torch::eye(8));
+    const auto wte = params.at("decoder.transformer.wte.weight");
+    const auto batch = model.encode(texts), closed = base.encode(texts);
+    for (size_t i = 0; i < texts.size(); ++i) {
+        const auto ids = model.encoderTokens(texts[i]);
+        const auto rows = wte.index_select(0, torch::tensor(std::vector<int64_t>(ids.begin(), ids.end())));
+        const auto expected = rows.mean(0).narrow(0, 0, 8);
+        EXPECT_LT(maxDiff(batch[int64_t(i)] - closed[int64_t(i)], expected), 1e-5) << texts[i];
+        EXPECT_LT(maxDiff(batch[int64_t(i)], model.encode({texts[i]})[0]), 1e-5) << "padding changed " << texts[i];
+    }
+    // The decoder's table itself: changing it changes the encoding.
+    wte.mul_(2.0);
+    EXPECT_GT(maxDiff(model.encode(texts), batch), 1e-3);
+
+    int64_t n = 0;
+    for (const auto& [name, t] : model.stateDict()) n += t.numel();
+    EXPECT_EQ(n, withBag.parameterCount());
+    EXPECT_TRUE(ModelConfig::fromJson(withBag.toJson(), "cfg.json").encoder.tokenBag);
+    EXPECT_EQ(tinyConfig().toJson().find("token_bag"), std::string::npos);
+    withBag.decoder.vocab = 301;
+    EXPECT_THROW(withBag.validate(), UserError);
+}
+
 TEST(Encoder, TokensAreBosTextEosAndCutToMaxPositions) {
     auto model = tinyModel();
     const auto& tok = model.tokenizer();
