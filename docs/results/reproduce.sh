@@ -35,3 +35,7 @@ run zsre-sequential eval zsre "$ZSRE" --skip-invalid --mode sequential --limit 2
 run cf-sequential eval counterfact "$CF" --mode sequential --limit 200 --every 20
 # Selective forgetting: N = K and N = 2K facts written, half of them forgotten.
 run forget eval forget "$CF" --forget-fraction 0.5 --limit 100
+
+# What the encoder writes (no plot): are fact latents told apart, does the latent name the answer.
+echo "== latents: larimar --model MODEL eval latents $CF --limit 1919" >&2
+"$LARIMAR" --model "$MODEL" eval latents "$CF" --limit 1919 --json-out "$OUT/latents.json" | tee "$OUT/latents.txt"
