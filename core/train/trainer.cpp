@@ -78,6 +78,7 @@ struct DecodeExample {
     std::vector<float> weights;              ///< per label
     std::int64_t latentRow = -1;             ///< row of the latent matrix; -1: no latent
     std::size_t answerStart = 0;             ///< first label of the answer (the last label is eos)
+    bool answerInMemory = false;             ///< the answer is what the memory holds (not a neighbour's)
 };
 
 /// Padded tensors for a chunk of sequences.
@@ -485,7 +486,12 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
         };
         std::int64_t t = 0;
         for (const auto& ep : batch.episodes)
-            for (const auto& target : ep.targets) makeExample(target.prefix, target.answer, {}, t++);
+            for (const auto& target : ep.targets) {
+                makeExample(target.prefix, target.answer, {}, t++);
+                // A neighbour's answer is its own true one, not the written fact's: the decoder
+                // must ignore the memory there, so it is no bag-of-words target for the readout.
+                dec.back().answerInMemory = target.kind != DecodeTarget::Kind::Neighbour;
+            }
         for (const auto& plain : batch.plainText) makeExample({}, {}, plain, -1);
 
         std::vector<std::size_t> decLen(dec.size());
@@ -534,7 +540,7 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
             torch::Tensor bag = torch::zeros({latent.size(0), model->config().decoder.vocab}, torch::kFloat);
             auto b = bag.accessor<float, 2>();
             for (const auto& ex : dec)
-                if (ex.latentRow >= 0)
+                if (ex.latentRow >= 0 && ex.answerInMemory)
                     for (std::size_t j = ex.answerStart; j + 1 < ex.labels.size(); ++j) b[ex.latentRow][ex.labels[j]] += 1.0f;
             bag = bag.to(device, latent.scalar_type());
             const torch::Tensor logp = torch::log_softmax(model->decoder()->latentWordLogits(latent), -1);
