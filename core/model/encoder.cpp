@@ -172,28 +172,25 @@ torch::Tensor EncoderImpl::pooled(const torch::Tensor& hidden) {
     return torch::tanh(torch::linear(hidden.select(1, 0), m_poolerDense->weight, m_poolerDense->bias));
 }
 
+namespace {
+/// x [B, T, D] averaged over the real tokens of mask ([B, T], 1 real / 0 padding; undefined: all
+/// real), so padding never changes a sentence's latent.
+torch::Tensor realTokenMean(const torch::Tensor& x, const torch::Tensor& mask) {
+    if (!mask.defined()) return x.mean(1);
+    const auto w = mask.to(x.device(), x.scalar_type()).unsqueeze(2); // [B, T, 1]
+    return (x * w).sum(1) / w.sum(1).clamp_min(1.0);
+}
+} // namespace
+
 LatentDistribution EncoderImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask) {
     const auto hidden = hiddenStates(ids, mask);
     auto stats = torch::linear(pooled(hidden), m_latentHead->weight);
-    if (m_meanHead.defined()) {
-        // Mean over real tokens only, so padding never changes a sentence's latent.
-        auto mean = hidden.mean(1);
-        if (mask.defined()) {
-            const auto w = mask.to(hidden.device(), hidden.scalar_type()).unsqueeze(2); // [B, T, 1]
-            mean = (hidden * w).sum(1) / w.sum(1).clamp_min(1.0);
-        }
-        stats = stats + torch::linear(mean, m_meanHead);
-    }
+    if (m_meanHead.defined()) stats = stats + torch::linear(realTokenMean(hidden, mask), m_meanHead);
     if (m_bagHead.defined()) {
         if (!m_tokenTable) throw Error("encoder: token_bag without a token table (setTokenTable)");
         const torch::Tensor table = m_tokenTable();
         const auto rows = torch::embedding(table, ids.to(table.device(), torch::kLong)); // [B, T, Hd]
-        torch::Tensor bag = rows.mean(1);
-        if (mask.defined()) {
-            const auto w = mask.to(table.device(), table.scalar_type()).unsqueeze(2);
-            bag = (rows * w).sum(1) / w.sum(1).clamp_min(1.0);
-        }
-        stats = stats + torch::linear(bag, m_bagHead);
+        stats = stats + torch::linear(realTokenMean(rows, mask), m_bagHead);
     }
     auto halves = stats.chunk(2, -1);
     return {halves[0], halves[1]};
