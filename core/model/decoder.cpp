@@ -24,6 +24,11 @@ bool endsWith(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// A word the slot holds exactly (copy_map whitened) starts with a bonus of 16 * 1/2 (the gate)
+// = 8 nats at a full read: enough for
+// the memory's word to be heard at once. Adam moves a scalar only about lr per step, so a scale
+// that started at 0 would take tens of thousands of steps to open.
+constexpr double kInitialCopyScale = 16.0;
 constexpr double kMasked = -1e9; // exp(-1e9 - max) is exactly 0 in float; -inf would give NaN rows
 
 } // namespace
@@ -76,7 +81,8 @@ struct GptBlock : torch::nn::Module {
     torch::Tensor ln1W, ln1B, attnW, attnB, attnProjW, attnProjB, ln2W, ln2B, fcW, fcB, mlpProjW, mlpProjB;
 };
 
-DecoderImpl::DecoderImpl(const DecoderConfig& c, int latentSize) : m_config(c), m_latentSize(latentSize) {
+DecoderImpl::DecoderImpl(const DecoderConfig& c, int latentSize, bool wordSlot)
+    : m_config(c), m_latentSize(latentSize), m_wordSlot(wordSlot) {
     if (c.heads <= 0 || c.hidden % c.heads != 0)
         throw UserError("decoder.hidden = " + std::to_string(c.hidden) + " is not a multiple of decoder.heads = " +
                         std::to_string(c.heads));
@@ -96,14 +102,24 @@ DecoderImpl::DecoderImpl(const DecoderConfig& c, int latentSize) : m_config(c), 
         paramModule(*tr, "linear_out", {h, latentSize}, {}, &m_latentOut, nullptr);
         paramModule(*tr, "out_gate", {1, h}, {1}, &m_outGateW, &m_outGateB);
     }
+    if (wordSlot) {
+        paramModule(*tr, "copy_gate", {1, h}, {1}, &m_copyGateW, &m_copyGateB);
+        paramModule(*tr, "copy_scale", {1}, {}, &m_copyScale, nullptr);
+        paramModule(*tr, "copy_map", {h, h}, {}, &m_copyMap, nullptr);
+    }
 }
 
-torch::Tensor DecoderImpl::finalNorm(const torch::Tensor& x, const torch::Tensor& latentOutput) const {
-    auto h = torch::layer_norm(x, {m_config.hidden}, m_lnfWeight, m_lnfBias, m_config.layerNormEps);
-    if (!latentOutput.defined()) return h;
+torch::Tensor DecoderImpl::finalNorm(const torch::Tensor& x, const torch::Tensor& latentOutput,
+                                     const torch::Tensor& latentWords) const {
+    const auto h = torch::layer_norm(x, {m_config.hidden}, m_lnfWeight, m_lnfBias, m_config.layerNormEps);
+    auto out = h;
     // h + sigmoid(gate . h + b) * linear_out(z): the token's own state decides how much of the
     // latent it takes; the tied lm_head then turns that into a bias over the vocabulary.
-    return h + torch::sigmoid(torch::linear(h, m_outGateW, m_outGateB)) * latentOutput;
+    if (latentOutput.defined()) out = out + torch::sigmoid(torch::linear(h, m_outGateW, m_outGateB)) * latentOutput;
+    if (latentWords.defined())
+        out = out + torch::sigmoid(torch::linear(h, m_copyGateW, m_copyGateB)) * m_copyScale *
+                        torch::linear(latentWords, m_copyMap);
+    return out;
 }
 
 DecoderImpl::Latent DecoderImpl::prepareLatent(const torch::Tensor& latentIn, int64_t batch) {
@@ -111,13 +127,18 @@ DecoderImpl::Latent DecoderImpl::prepareLatent(const torch::Tensor& latentIn, in
     if (!latentIn.defined()) return out;
     auto z = latentIn.to(m_wte.device(), m_wte.scalar_type());
     if (z.dim() == 1) z = z.unsqueeze(0);
-    if (z.dim() != 2 || z.size(1) != m_latentSize || (z.size(0) != batch && z.size(0) != 1))
+    const int64_t width = latentSize();
+    if (z.dim() != 2 || z.size(1) != width || (z.size(0) != batch && z.size(0) != 1))
         throw UserError("decoder: latent has shape " + std::string(c10::str(z.sizes())) + ", expected [" +
-                        std::to_string(batch) + ", " + std::to_string(m_latentSize) + "]");
-    if (z.size(0) != batch) z = z.expand({batch, m_latentSize});
+                        std::to_string(batch) + ", " + std::to_string(width) + "]");
+    if (z.size(0) != batch) z = z.expand({batch, width});
     const auto has = z.ne(0).any(1); // [B]: rows with a latent
     if (!has.any().item<bool>()) return out; // all zero: the plain LM code path
     if (!has.all().item<bool>()) out.slotMasked = has.logical_not().view({batch, 1, 1, 1});
+    if (m_wordSlot) {
+        out.words = z.narrow(1, m_latentSize, m_config.hidden).unsqueeze(1);
+        z = z.narrow(1, 0, m_latentSize);
+    }
     const int64_t heads = m_config.heads, hd = m_config.hidden / heads;
     // Optimus: split(linear(z), H) per layer, then heads split like a key: [B, heads, 1, hd].
     const auto kv = torch::linear(z, m_latentKv).view({batch, m_config.layers, heads, hd});
@@ -186,7 +207,7 @@ torch::Tensor DecoderImpl::hiddenStates(const torch::Tensor& idsIn, const torch:
         }
         x = block.finish(x, qkv[0], k, v, mask);
     }
-    return finalNorm(x, latent.output);
+    return finalNorm(x, latent.output, latent.words);
 }
 
 torch::Tensor DecoderImpl::forward(const torch::Tensor& ids, const torch::Tensor& attentionMask,
@@ -196,7 +217,7 @@ torch::Tensor DecoderImpl::forward(const torch::Tensor& ids, const torch::Tensor
 
 torch::Tensor DecoderImpl::latentWordLogits(const torch::Tensor& latent) {
     if (!m_config.latentOutput) throw UserError("decoder: the latent output path needs decoder.latent_output");
-    return torch::linear(torch::linear(latent.to(m_wte.device(), m_wte.scalar_type()), m_latentOut), m_wte);
+    return torch::linear(torch::linear(latent.to(m_wte.device(), m_wte.scalar_type()).narrow(-1, 0, m_latentSize), m_latentOut), m_wte);
 }
 
 torch::Tensor DecoderImpl::logits(const torch::Tensor& hidden) {
@@ -221,6 +242,7 @@ DecoderCache DecoderImpl::startCache(int64_t batch, int64_t capacity, const torc
     cache.slotMasked = latent.slotMasked;
     cache.latentEmbedding = latent.embedding;
     cache.latentOutput = latent.output;
+    cache.latentWords = latent.words;
     const int64_t heads = m_config.heads, hd = m_config.hidden / heads;
     const auto opts = m_wte.options().requires_grad(false);
     for (int64_t l = 0; l < m_config.layers; ++l) {
@@ -274,7 +296,7 @@ torch::Tensor DecoderImpl::step(const torch::Tensor& idsIn, DecoderCache& cache)
         x = block.finish(x, qkv[0], cache.keys[l].narrow(2, 0, total), cache.values[l].narrow(2, 0, total), mask);
     }
     cache.length = past + t;
-    return finalNorm(x, cache.latentOutput);
+    return finalNorm(x, cache.latentOutput, cache.latentWords);
 }
 
 void DecoderImpl::initialize(std::uint64_t seed) {
@@ -285,7 +307,13 @@ void DecoderImpl::initialize(std::uint64_t seed) {
         auto& t = p.value();
         const bool layerNorm = name.find(".ln_") != std::string::npos;
         const bool outputPath = name.find("linear_out.") != std::string::npos || name.find("out_gate.") != std::string::npos;
-        if (outputPath) // starts closed: a model gains the path without changing what it does
+        if (name.find("copy_map.") != std::string::npos)
+            continue; // resetCopyMap() below, once wte has its values
+        else if (name.find("copy_scale.") != std::string::npos)
+            t.fill_(kInitialCopyScale);
+        else if (name.find("copy_gate.") != std::string::npos)
+            t.zero_(); // sigmoid(0) = 1/2 everywhere until training teaches it when to copy
+        else if (outputPath) // starts closed: a model gains the path without changing what it does
             t.zero_();
         else if (layerNorm && endsWith(name, ".weight"))
             t.fill_(1.0);
@@ -294,6 +322,22 @@ void DecoderImpl::initialize(std::uint64_t seed) {
         else
             fillNormal(t, endsWith(name, "c_proj.weight") ? projStd : 0.02, parameterSeed(seed, "decoder." + name));
     }
+    resetCopyMap();
+}
+
+void DecoderImpl::resetCopyMap() {
+    if (!m_wordSlot) return;
+    torch::NoGradGuard noGrad;
+    // Whitening: the inverse of the embedding table's second moments (ridged), scaled so the
+    // average word w gets w . M . w = 1. Trained embeddings are far from isotropic: two words of
+    // one kind (two languages, two cities) have cosine ~0.5, and a plain dot product barely
+    // tells them apart (measured on larimar-tb: margin 0.15 of a unit; whitened, 0.65).
+    const auto e = m_wte.to(torch::kFloat);
+    const auto cov = torch::matmul(e.t(), e) / double(e.size(0));
+    const auto eye = torch::eye(cov.size(0), cov.options());
+    auto w = torch::linalg_inv(cov + 0.01 * cov.diagonal().mean() * eye);
+    const double unit = (torch::matmul(e, w) * e).sum(1).mean().item<double>();
+    m_copyMap.copy_((w / std::max(unit, 1e-12)).to(m_copyMap.scalar_type()));
 }
 
 torch::Tensor tokenNll(const torch::Tensor& logits, const torch::Tensor& targets, const torch::Tensor& weights) {

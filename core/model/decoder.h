@@ -10,6 +10,11 @@
 ///      sigmoid(transformer.out_gate(h)) (Linear(H -> 1)). Through the tied lm_head this is a
 ///      vocabulary bias read straight off the latent, so a small decoder can name the answer the
 ///      memory holds without carrying it through every layer. Both start at zero.
+///   4. only with the model's word_slot (ours): the latent's last H dimensions are words (rows of
+///      wte, see ModelConfig::wordSlot), and the projections above see only the first C - H.
+///      After ln_f the decoder adds copy_scale * sigmoid(copy_gate(h)) * copy_map(slot): through
+///      the tied lm_head, each word w gets the bonus w . copy_map . slot, how close it is to what
+///      the memory read back. copy_map starts as the whitening of wte (see resetCopyMap).
 ///
 /// No latent: a row whose latent is absent or all zeros behaves exactly as the plain LM. The
 /// embedding term is already zero then (no bias), but a zero key/value slot would still take
@@ -28,6 +33,8 @@
 ///   transformer.h.N.mlp.c_proj.{weight [I, H], bias [H]}    transformer.ln_f.*
 ///   transformer.linear.weight [L*H, C]   transformer.linear_emb.weight [H, C]   (torch.nn.Linear layout)
 ///   with latent_output: transformer.linear_out.weight [H, C], transformer.out_gate.{weight [1, H], bias [1]}
+///   with word_slot: transformer.copy_gate.{weight [1, H], bias [1]}, transformer.copy_scale.weight [1],
+///                   transformer.copy_map.weight [H, H]
 /// lm_head is wte (not stored). A Hugging Face GPT-2 checkpoint maps on by prefixing "decoder."
 /// (its attn.bias / attn.masked_bias buffers are unused); the two latent projections then start
 /// at zero or random.
@@ -59,12 +66,15 @@ struct DecoderCache {
     torch::Tensor slotMasked;          ///< [B, 1, 1, 1] bool, true for rows without a latent, or undefined
     torch::Tensor latentEmbedding;     ///< [B, 1, H] linear_emb(z), or undefined
     torch::Tensor latentOutput;        ///< [B, 1, H] linear_out(z) (latent_output models), or undefined
+    torch::Tensor latentWords;         ///< [B, 1, H] the word slot (word_slot models), or undefined
 };
 
 class DecoderImpl : public torch::nn::Module {
 public:
     /// Allocates the parameters (uninitialised; see initialize()).
-    DecoderImpl(const DecoderConfig& config, int latentSize);
+    /// latentSize: the latent dimensions the projections read (ModelConfig::featureSize());
+    /// wordSlot: the model has a word slot (config.hidden more latent dimensions after those).
+    DecoderImpl(const DecoderConfig& config, int latentSize, bool wordSlot = false);
 
     /// Batched forward for training and scoring.
     /// ids [B, T] token ids; attentionMask [B, T] 1 real / 0 padding or undefined (padding may be
@@ -101,8 +111,14 @@ public:
     /// portable (see fillNormal).
     void initialize(std::uint64_t seed);
 
+    /// word_slot models: copy_map := the whitening of the current wte, (E^T E / V + ridge)^-1,
+    /// scaled so an average word w has w . copy_map . w = 1. initialize() calls it; call it
+    /// again after loading a new wte into a fresh copy_map. No-op without a word slot.
+    void resetCopyMap();
+
     const DecoderConfig& config() const { return m_config; }
-    int latentSize() const { return m_latentSize; }
+    /// Dimensions of the latents it takes (the word slot included).
+    int latentSize() const { return m_latentSize + (m_wordSlot ? m_config.hidden : 0); }
     /// The token embedding (= lm_head) [V, H].
     const torch::Tensor& wte() const { return m_wte; }
 
@@ -112,14 +128,18 @@ private:
         torch::Tensor slotMasked;         ///< [B, 1, 1, 1] bool or undefined (all rows have one)
         torch::Tensor embedding;          ///< [B, 1, H] or undefined
         torch::Tensor output;             ///< [B, 1, H] or undefined (no latent_output)
+        torch::Tensor words;              ///< [B, 1, H] or undefined (no word slot)
     };
     Latent prepareLatent(const torch::Tensor& latent, int64_t batch);
     torch::Tensor embed(const torch::Tensor& ids, const torch::Tensor& positions, const Latent& latent);
     /// ln_f, plus the gated latent output when there is one.
-    torch::Tensor finalNorm(const torch::Tensor& x, const torch::Tensor& latentOutput) const;
+    torch::Tensor finalNorm(const torch::Tensor& x, const torch::Tensor& latentOutput,
+                            const torch::Tensor& latentWords) const;
 
     DecoderConfig m_config;
     int m_latentSize;
+    bool m_wordSlot = false;
+    torch::Tensor m_copyGateW, m_copyGateB, m_copyScale, m_copyMap; ///< word_slot only
     torch::Tensor m_wte, m_wpe, m_lnfWeight, m_lnfBias, m_latentKv, m_latentEmb;
     torch::Tensor m_latentOut, m_outGateW, m_outGateB; ///< latent_output only
     std::vector<std::shared_ptr<GptBlock>> m_blocks;

@@ -103,8 +103,8 @@ void fillNormal(torch::Tensor t, double std, std::uint64_t seed) {
     t.copy_(torch::from_blob(values.data(), t.sizes(), torch::kFloat).to(t.dtype()));
 }
 
-EncoderImpl::EncoderImpl(const EncoderConfig& c, int latentSize, int tokenBagWidth)
-    : m_config(c), m_latentSize(latentSize) {
+EncoderImpl::EncoderImpl(const EncoderConfig& c, int latentSize, int tokenBagWidth, bool wordSlot)
+    : m_config(c), m_latentSize(latentSize), m_wordSlot(wordSlot ? tokenBagWidth : 0) {
     if (c.heads <= 0 || c.hidden % c.heads != 0)
         throw UserError("encoder.hidden = " + std::to_string(c.hidden) + " is not a multiple of encoder.heads = " +
                         std::to_string(c.heads));
@@ -128,10 +128,17 @@ EncoderImpl::EncoderImpl(const EncoderConfig& c, int latentSize, int tokenBagWid
         auto head = register_module("mean_head", std::make_shared<torch::nn::Module>());
         m_meanHead = head->register_parameter("weight", torch::empty({2 * latentSize, c.hidden}));
     }
+    if (c.tokenBag || wordSlot) {
+        if (tokenBagWidth <= 0) throw Error("encoder: token_bag and word_slot need the decoder's hidden size");
+    }
     if (c.tokenBag) {
-        if (tokenBagWidth <= 0) throw Error("encoder: token_bag needs the decoder's hidden size");
         auto head = register_module("bag_head", std::make_shared<torch::nn::Module>());
         m_bagHead = head->register_parameter("weight", torch::empty({2 * latentSize, tokenBagWidth}));
+    }
+    if (wordSlot) {
+        auto pointer = register_module("pointer", std::make_shared<torch::nn::Module>());
+        m_pointerScore = pointer->register_parameter("score", torch::empty({1, c.hidden}));
+        m_pointerEnd = pointer->register_parameter("end", torch::empty({c.maxPositions}));
     }
 }
 
@@ -173,27 +180,58 @@ torch::Tensor EncoderImpl::pooled(const torch::Tensor& hidden) {
 }
 
 namespace {
-/// x [B, T, D] averaged over the real tokens of mask ([B, T], 1 real / 0 padding; undefined: all
-/// real), so padding never changes a sentence's latent.
-torch::Tensor realTokenMean(const torch::Tensor& x, const torch::Tensor& mask) {
-    if (!mask.defined()) return x.mean(1);
-    const auto w = mask.to(x.device(), x.scalar_type()).unsqueeze(2); // [B, T, 1]
-    return (x * w).sum(1) / w.sum(1).clamp_min(1.0);
+/// [B, T] weights that average over the real tokens of mask ([B, T], 1 real / 0 padding;
+/// undefined: all real), so padding never changes a sentence's latent.
+torch::Tensor realTokenWeights(const torch::Tensor& like, const torch::Tensor& mask) {
+    const auto b = like.size(0), t = like.size(1);
+    if (!mask.defined()) return torch::full({b, t}, 1.0 / double(t), like.options());
+    const auto w = mask.to(like.device(), like.scalar_type());
+    return w / w.sum(1, true).clamp_min(1.0);
+}
+/// x [B, T, D] weighted by w [B, T] over T.
+torch::Tensor weightedTokens(const torch::Tensor& x, const torch::Tensor& w) {
+    return torch::matmul(w.unsqueeze(1), x).squeeze(1);
 }
 } // namespace
+
+torch::Tensor EncoderImpl::wordWeights(const torch::Tensor& hidden, const torch::Tensor& mask) {
+    if (!m_pointerScore.defined()) throw Error("encoder: word weights without a word slot");
+    const auto b = hidden.size(0), t = hidden.size(1);
+    const auto dev = hidden.device();
+    const auto longOpts = torch::TensorOptions().dtype(torch::kLong).device(dev);
+    auto real = mask.defined() ? mask.to(dev).ne(0) : torch::ones({b, t}, longOpts.dtype(torch::kBool));
+    const auto pos = torch::arange(t, longOpts).unsqueeze(0);
+    const auto len = real.to(torch::kLong).sum(1, true); // [B, 1]
+    // Distance of each token from the sentence's last real token (eos for encoderTokens).
+    const auto dist = (len - 1 - pos).clamp(0, m_config.maxPositions - 1);
+    // bos and eos carry no word of the fact (and a bonus for eos would end generations early):
+    // left out whenever a sentence has a token between them.
+    const auto words = real.logical_and(len.ge(3).logical_not().logical_or(pos.gt(0).logical_and(dist.gt(0))));
+    auto scores = torch::linear(hidden, m_pointerScore).squeeze(-1) +
+                  torch::embedding(m_pointerEnd.unsqueeze(1), dist).squeeze(-1);
+    scores = scores.masked_fill(words.logical_not(), -1e9);
+    return torch::softmax(scores, 1);
+}
 
 LatentDistribution EncoderImpl::forward(const torch::Tensor& ids, const torch::Tensor& mask) {
     const auto hidden = hiddenStates(ids, mask);
     auto stats = torch::linear(pooled(hidden), m_latentHead->weight);
-    if (m_meanHead.defined()) stats = stats + torch::linear(realTokenMean(hidden, mask), m_meanHead);
+    if (m_meanHead.defined())
+        stats = stats + torch::linear(weightedTokens(hidden, realTokenWeights(hidden, mask)), m_meanHead);
     if (m_bagHead.defined()) {
         if (!m_tokenTable) throw Error("encoder: token_bag without a token table (setTokenTable)");
         const torch::Tensor table = m_tokenTable();
         const auto rows = torch::embedding(table, ids.to(table.device(), torch::kLong)); // [B, T, Hd]
-        stats = stats + torch::linear(realTokenMean(rows, mask), m_bagHead);
+        stats = stats + torch::linear(weightedTokens(rows, realTokenWeights(rows, mask)), m_bagHead);
     }
     auto halves = stats.chunk(2, -1);
-    return {halves[0], halves[1]};
+    if (!m_wordSlot) return {halves[0], halves[1]};
+    if (!m_tokenTable) throw Error("encoder: word_slot without a token table (setTokenTable)");
+    const torch::Tensor table = m_tokenTable();
+    const auto rows = torch::embedding(table, ids.to(table.device(), torch::kLong)); // [B, T, Hd]
+    const auto words = weightedTokens(rows, wordWeights(hidden, mask).to(rows.device())).to(halves[0].device());
+    // The slot is a point, not a distribution: zero log-variance keeps the trainer's noise off it.
+    return {torch::cat({halves[0], words}, 1), torch::cat({halves[1], torch::zeros_like(words)}, 1)};
 }
 
 void EncoderImpl::initialize(std::uint64_t seed) {
@@ -203,7 +241,13 @@ void EncoderImpl::initialize(std::uint64_t seed) {
         auto& t = p.value();
         if (endsWith(name, "LayerNorm.weight"))
             t.fill_(1.0);
-        else if (name.rfind("mean_head.", 0) == 0 || name.rfind("bag_head.", 0) == 0)
+        else if (name == "pointer.end") {
+            // The slot starts on the sentence's last words (where a fact's answer stands):
+            // weights e^2 : e : 1 for the last, second and third last word and the rest.
+            t.zero_();
+            if (t.size(0) > 1) t[1] = 2.0;
+            if (t.size(0) > 2) t[2] = 1.0;
+        } else if (name.rfind("mean_head.", 0) == 0 || name.rfind("bag_head.", 0) == 0 || name.rfind("pointer.", 0) == 0)
             t.zero_(); // starts closed: a model gains it without any change in its latents
         else if (endsWith(name, ".bias"))
             t.zero_();

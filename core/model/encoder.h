@@ -17,6 +17,11 @@
 ///   bag_head.weight [2C, Hd]     (only with encoder.token_bag: ours; it maps the mean of the
 ///                                 tokens' rows of the decoder's embedding table, see
 ///                                 setTokenTable, and is added)
+///   pointer.score [1, H], pointer.end [P]  (only with the model's word_slot: the weights of the
+///                                 words in the slot, softmax over the sentence's tokens but bos
+///                                 and eos of score . h_t + end[distance from the last token])
+/// With word_slot, forward() returns latents of C + Hd dimensions: the heads' C, then the slot
+/// (the weighted mean of the tokens' rows of the decoder's embedding table; log-variance 0).
 /// Linear weights are [out, in] as in torch.nn.Linear, so a Hugging Face BERT checkpoint maps on
 /// by prefixing "encoder." (drop "bert." if present; its embeddings.position_ids buffer is unused).
 ///
@@ -46,7 +51,8 @@ class EncoderImpl : public torch::nn::Module {
 public:
     /// Allocates the parameters (uninitialised; see initialize()).
     /// tokenBagWidth: the decoder's hidden size (token_bag models; ignored otherwise).
-    EncoderImpl(const EncoderConfig& config, int latentSize, int tokenBagWidth = 0);
+    /// wordSlot: add the word slot (tokenBagWidth dimensions) after the heads' latentSize.
+    EncoderImpl(const EncoderConfig& config, int latentSize, int tokenBagWidth = 0, bool wordSlot = false);
 
     /// ids: [B, T] integer token ids (first token is the one pooled, i.e. bos);
     /// mask: [B, T] 1 for real tokens, 0 for padding, or undefined (no padding). Padding may be
@@ -65,15 +71,21 @@ public:
     void initialize(std::uint64_t seed);
 
     const EncoderConfig& config() const { return m_config; }
-    int latentSize() const { return m_latentSize; }
+    /// Dimensions of the latents forward() returns (the word slot included).
+    int latentSize() const { return m_latentSize + m_wordSlot; }
 
     /// token_bag models: where the token table [V, Hd] comes from (the decoder's wte, owned by
     /// the same LarimarNet; not a parameter of this module, so it is saved once, as the decoder's).
     void setTokenTable(std::function<torch::Tensor()> table) { m_tokenTable = std::move(table); }
 
+    /// word_slot models: each token's weight in the slot [B, T] (rows sum to 1; 0 on padding,
+    /// bos and eos). hidden: hiddenStates(ids, mask).
+    torch::Tensor wordWeights(const torch::Tensor& hidden, const torch::Tensor& mask);
+
 private:
     EncoderConfig m_config;
     int m_latentSize;
+    int m_wordSlot = 0; ///< dimensions of the word slot (0: none)
     torch::nn::Embedding m_wordEmbeddings{nullptr};
     torch::nn::Embedding m_positionEmbeddings{nullptr};
     torch::nn::Embedding m_tokenTypeEmbeddings{nullptr};
@@ -83,6 +95,7 @@ private:
     torch::nn::Linear m_latentHead{nullptr};
     torch::Tensor m_meanHead; ///< [2C, H], mean_pool models only
     torch::Tensor m_bagHead;  ///< [2C, Hd], token_bag models only
+    torch::Tensor m_pointerScore, m_pointerEnd; ///< [1, H], [P]: token_pointer models only
     std::function<torch::Tensor()> m_tokenTable;
 };
 TORCH_MODULE(Encoder);

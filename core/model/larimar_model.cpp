@@ -77,10 +77,10 @@ torch::Device parseDevice(const std::string& name) {
 }
 
 LarimarNetImpl::LarimarNetImpl(const ModelConfig& c) {
-    encoder = register_module("encoder", Encoder(c.encoder, c.latentSize, c.decoder.hidden));
-    decoder = register_module("decoder", Decoder(c.decoder, c.latentSize));
+    encoder = register_module("encoder", Encoder(c.encoder, c.featureSize(), c.decoder.hidden, c.wordSlot));
+    decoder = register_module("decoder", Decoder(c.decoder, c.featureSize(), c.wordSlot));
     // token_bag: the encoder reads the decoder's embedding table (the net owns both).
-    if (c.encoder.tokenBag) encoder->setTokenTable([d = decoder.ptr().get()] { return d->wte(); });
+    if (c.encoder.tokenBag || c.wordSlot) encoder->setTokenTable([d = decoder.ptr().get()] { return d->wte(); });
     auto memory = register_module("memory", std::make_shared<torch::nn::Module>());
     memoryPrior = memory->register_parameter("prior", torch::empty({c.memory.slots, c.latentSize}));
 }

@@ -86,6 +86,7 @@ ModelConfig ModelConfig::fromJson(const std::string& jsonText, const std::string
     r.string(doc, "name", "", c.name);
     r.string(doc, "version", "", c.version);
     r.integer(doc, "latent_size", "", c.latentSize);
+    r.boolean(doc, "word_slot", "", c.wordSlot);
 
     if (const json* e = r.object(doc, "encoder")) {
         const std::string p = "encoder.";
@@ -150,6 +151,7 @@ std::string ModelConfig::toJson() const {
     j["name"] = name;
     j["version"] = version;
     j["latent_size"] = latentSize;
+    if (wordSlot) j["word_slot"] = true;
     j["encoder"] = {{"layers", encoder.layers},         {"heads", encoder.heads},
                     {"hidden", encoder.hidden},         {"intermediate", encoder.intermediate},
                     {"vocab", encoder.vocab},           {"max_positions", encoder.maxPositions},
@@ -223,12 +225,21 @@ void ModelConfig::validate() const {
         invalid("memory.pinv_alpha", std::to_string(memory.pinvAlpha), "must be positive");
     positive("memory.pinv_steps", memory.pinvSteps);
 
+    if (wordSlot && encoder.vocab != decoder.vocab)
+        invalid("word_slot", "true",
+                "needs one vocabulary (encoder.vocab = " + std::to_string(encoder.vocab) +
+                    ", decoder.vocab = " + std::to_string(decoder.vocab) + ")");
+    if (wordSlot && latentSize <= decoder.hidden)
+        invalid("word_slot", "true",
+                "needs latent_size (" + std::to_string(latentSize) + ") larger than decoder.hidden (" +
+                    std::to_string(decoder.hidden) + "): the slot takes decoder.hidden of its dimensions");
+
     if (specialTokens.bos.empty()) invalid("special_tokens.bos", "\"\"", "must not be empty");
 }
 
 std::int64_t ModelConfig::parameterCount() const {
     const std::int64_t eh = encoder.hidden, ei = encoder.intermediate, dh = decoder.hidden,
-                       di = decoder.intermediate, c = latentSize;
+                       di = decoder.intermediate, c = featureSize();
     std::int64_t n = 0;
     // Encoder: embeddings (+ LayerNorm), per layer q/k/v/o + 2 LayerNorms + FFN, pooler.
     n += (std::int64_t(encoder.vocab) + encoder.maxPositions + encoder.typeVocab) * eh + 2 * eh;
@@ -244,7 +255,8 @@ std::int64_t ModelConfig::parameterCount() const {
     n += 2 * dh;
     n += c * dh * decoder.layers + c * dh; // latent -> per-layer slot, latent -> embedding
     if (decoder.latentOutput) n += c * dh + dh + 1; // latent -> output, its gate
-    n += std::int64_t(memory.slots) * c;   // memory.prior
+    if (wordSlot) n += eh + encoder.maxPositions + dh + 2 + dh * dh; // pointer.{score,end}, copy_{gate,scale,map}
+    n += std::int64_t(memory.slots) * latentSize; // memory.prior
     return n;
 }
 

@@ -70,6 +70,17 @@ struct ModelConfig {
     std::string name = "larimar";
     std::string version = "0.1.0";
     int latentSize = 256; ///< C
+    /// "word_slot": the last decoder.hidden dimensions of every latent hold words, not learned
+    /// features: a weighted mean of the fact's tokens' rows of the decoder's embedding table
+    /// (the encoder learns the weights, so the answer's words can dominate), times a learned
+    /// scale. The memory stores and reads them like any other dimension; the decoder adds what
+    /// it reads back to its last hidden state (a learned gate and scale), which its tied output
+    /// layer turns into a bonus for those words. The encoder's heads and the decoder's latent
+    /// projections see only the other latent_size - decoder.hidden dimensions. Needs one
+    /// vocabulary. Off in older models.
+    bool wordSlot = false;
+    /// Latent dimensions outside the word slot (all of them without one).
+    int featureSize() const { return wordSlot ? latentSize - decoder.hidden : latentSize; }
     EncoderConfig encoder;
     DecoderConfig decoder;
     MemoryConfig memory;

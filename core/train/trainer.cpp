@@ -259,6 +259,8 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
                 fresh += (fresh.empty() ? "" : ", ") + p.key();
             }
         }
+        // A fresh copy_map starts as the whitening of the embedding table just copied in.
+        if (fresh.find("copy_map") != std::string::npos) model->decoder()->resetCopyMap();
         for (const auto& [name, t] : from) unused += (unused.empty() ? "" : ", ") + name;
         if (copied == 0) throw UserError(cfg.initModel + " shares no weights with the model config " + cfg.modelConfig);
         say("model: starting from the weights in " + cfg.initModel +
@@ -529,7 +531,10 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
         torch::Tensor lmLoss = lmNll / lmW.clamp_min(1.0);
         torch::Tensor loss = memoryLoss + cfg.lmWeight * lmLoss + cfg.klBeta * kl;
         if (cfg.latentSpreadWeight > 0 && mean.size(0) > 1) {
-            const torch::Tensor spread = torch::sqrt(mean.var(0) + 1e-4); // [C], over this step's encodings
+            // Over this step's encodings, on the learned dimensions (a word slot's spread is the
+            // words' own; pushing it up would only inflate the embedding table).
+            const torch::Tensor features = mean.narrow(1, 0, model->config().featureSize());
+            const torch::Tensor spread = torch::sqrt(features.var(0) + 1e-4); // [C]
             loss = loss + cfg.latentSpreadWeight * torch::relu(cfg.latentSpread - spread).mean();
         }
         torch::Tensor bowLoss;

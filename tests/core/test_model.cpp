@@ -359,6 +359,96 @@ TEST(Encoder, TokenBagAddsTheMeanOfTheDecodersEmbeddingRows) {
     EXPECT_THROW(withBag.validate(), UserError);
 }
 
+// word_slot: the latent's last decoder.hidden dimensions are the fact's words (rows of the
+// decoder's embedding table) weighted by a learned pointer; the heads' dimensions are unchanged.
+// bos and eos are never in the slot; padding leaves it alone; the slot is a point (log-variance
+// 0); the pointer can put all weight on the last word (where an answer stands).
+TEST(Encoder, WordSlotHoldsTheFactsWordsAndThePointerChoosesThem) {
+    ModelConfig withSlot = tinyConfig();
+    withSlot.wordSlot = true;
+    withSlot.latentSize = 8 + 16;
+    ASSERT_EQ(withSlot.featureSize(), 8);
+    auto model = LarimarModel::randomInit(withSlot, 7, tinyTokenizer());
+    auto base = LarimarModel::randomInit(tinyConfig(), 7, tinyTokenizer());
+    const std::vector<std::string> texts = {"the cat", "the quick brown fox jumps over the lazy dog", "ok"};
+    const auto batch = model.encode(texts);
+    ASSERT_EQ(batch.sizes(), (std::vector<int64_t>{3, 24}));
+    EXPECT_LT(maxDiff(batch.narrow(1, 0, 8), base.encode(texts)), 1e-6) << "the heads' dimensions must not change";
+
+    torch::NoGradGuard noGrad;
+    auto params = model.stateDict();
+    const auto wte = params.at("decoder.transformer.wte.weight");
+    auto end = params.at("encoder.pointer.end");
+    auto slotOf = [&](const std::string& text, int64_t from, int64_t to) { // mean of wte rows of tokens [from, to)
+        const auto ids = model.encoderTokens(text);
+        std::vector<int64_t> words(ids.begin() + from, ids.begin() + to);
+        return wte.index_select(0, torch::tensor(words)).mean(0);
+    };
+    end.zero_(); // score is zero too: a plain mean over the words, bos and eos left out
+    const auto plain = model.encode(texts);
+    for (size_t i = 0; i < texts.size(); ++i) {
+        const auto n = int64_t(model.encoderTokens(texts[i]).size());
+        EXPECT_LT(maxDiff(plain[int64_t(i)].narrow(0, 8, 16), slotOf(texts[i], 1, n - 1)), 1e-5) << texts[i];
+        EXPECT_LT(maxDiff(plain[int64_t(i)], model.encode({texts[i]})[0]), 1e-5) << "padding changed " << texts[i];
+    }
+    end[1] = 60.0; // all weight on the last word
+    const auto last = model.encode(texts);
+    for (size_t i = 0; i < texts.size(); ++i) {
+        const auto n = int64_t(model.encoderTokens(texts[i]).size());
+        EXPECT_LT(maxDiff(last[int64_t(i)].narrow(0, 8, 16), slotOf(texts[i], n - 2, n - 1)), 1e-5) << texts[i];
+    }
+    const auto ids = model.encoderTokens("the cat");
+    const auto dist = model.encoder()->forward(ids2d({ids.begin(), ids.end()}));
+    EXPECT_EQ(dist.logvar.narrow(1, 8, 16).abs().max().item<double>(), 0.0);
+
+    // Config: written only when on, read back, counted; refused without room or with two vocabularies.
+    int64_t n = 0;
+    for (const auto& [name, t] : model.stateDict()) n += t.numel();
+    EXPECT_EQ(n, withSlot.parameterCount());
+    EXPECT_TRUE(ModelConfig::fromJson(withSlot.toJson(), "cfg.json").wordSlot);
+    EXPECT_EQ(tinyConfig().toJson().find("word_slot"), std::string::npos);
+    ModelConfig small = withSlot;
+    small.latentSize = 16;
+    EXPECT_THROW(small.validate(), UserError);
+    withSlot.decoder.vocab = 301;
+    EXPECT_THROW(withSlot.validate(), UserError);
+}
+
+// The decoder adds copy_scale * sigmoid(copy_gate(h)) * copy_map(slot) after ln_f: every word
+// gets the bonus w . copy_map . slot, so the word the memory read back rises; the cache path
+// does the same; copy_map starts whitened (an average word scores 1 against itself).
+TEST(Decoder, WordSlotGivesTheWordItHoldsABonus) {
+    ModelConfig withSlot = tinyConfig();
+    withSlot.wordSlot = true;
+    withSlot.latentSize = 8 + 16;
+    auto model = LarimarModel::randomInit(withSlot, 7, tinyTokenizer());
+    torch::NoGradGuard noGrad;
+    auto params = model.stateDict();
+    const auto wte = params.at("decoder.transformer.wte.weight");
+    const auto map = params.at("decoder.transformer.copy_map.weight");
+    EXPECT_NEAR((torch::matmul(wte, map) * wte).sum(1).mean().item<double>(), 1.0, 1e-3);
+
+    auto& dec = *model.decoder();
+    const auto ids = ids2d({5, 70, 80});
+    const auto features = someLatent(1, 8, 3);
+    const int64_t word = 104;
+    const auto withWord = torch::cat({features, wte[word].unsqueeze(0)}, 1);
+    const auto without = torch::cat({features, torch::zeros({1, 16})}, 1);
+    const auto bonus = (dec.forward(ids, {}, withWord) - dec.forward(ids, {}, without))[0][2]; // [V]
+    const auto h = dec.hiddenStates(ids, {}, without)[0][2];
+    const double gate = torch::sigmoid(h.dot(params.at("decoder.transformer.copy_gate.weight")[0]) +
+                                       params.at("decoder.transformer.copy_gate.bias")[0]).item<double>();
+    const double scale = params.at("decoder.transformer.copy_scale.weight")[0].item<double>();
+    const auto expected = gate * scale * torch::matmul(wte, torch::matmul(map, wte[word]));
+    EXPECT_LT(maxDiff(bonus, expected), 1e-3);
+    EXPECT_GT(bonus[word].item<double>(), 0.0) << "the held word must gain";
+    EXPECT_LT(bonus.gt(bonus[word]).sum().item<int64_t>(), 10) << "and more than almost every other word";
+
+    auto cache = dec.startCache(1, 16, withWord);
+    const auto stepped = dec.logits(dec.step(ids, cache));
+    EXPECT_LT(maxDiff(stepped, dec.forward(ids, {}, withWord)), 1e-4);
+}
+
 TEST(Encoder, TokensAreBosTextEosAndCutToMaxPositions) {
     auto model = tinyModel();
     const auto& tok = model.tokenizer();

@@ -152,6 +152,41 @@ TEST(Trainer, InitFromCopiesSharedWeightsAndStartsANewPartAtZero) {
     EXPECT_NE(messages.find("left out: decoder.transformer.linear_out.weight"), std::string::npos) << messages;
 }
 
+// A model gains a word slot by --init-from: its weights carry over (the slot's dimensions are new,
+// so latent_size grows), the pointer and copy gate start as initialize() sets them, and
+// copy_map starts as the whitening of the embedding table copied in, not of a random one.
+TEST(Trainer, InitFromAddsAWordSlotWhitenedForTheCopiedEmbeddings) {
+    const fs::path a = fs::path(::testing::TempDir()) / "trainer-slot-a", b = fs::path(::testing::TempDir()) / "trainer-slot-b";
+    fs::remove_all(a);
+    fs::remove_all(b);
+    TrainConfig ca = tinyConfig(a);
+    ca.steps = 3;
+    const TrainResult first = runTraining(ca, {});
+    ASSERT_TRUE(first.finished);
+
+    TrainConfig cb = tinyConfig(b);
+    ModelConfig m = ModelConfig::load(cb.modelConfig);
+    m.wordSlot = true;
+    m.latentSize += m.decoder.hidden;
+    m.save(cb.modelConfig);
+    cb.initModel = first.modelDir;
+    cb.steps = 1;
+    cb.lr = 1e-6;
+    std::string messages;
+    TrainRunOptions opt;
+    opt.onMessage = [&](const std::string& s) { messages += s + "\n"; };
+    ASSERT_TRUE(runTraining(cb, opt).finished);
+    EXPECT_NE(messages.find("decoder.transformer.copy_map.weight"), std::string::npos) << messages;
+
+    const LarimarModel before = LarimarModel::load(first.modelDir);
+    LarimarModel after = LarimarModel::load((b / "run/model").string());
+    const auto old = before.stateDict(), now = after.stateDict();
+    EXPECT_LT((now.at("encoder.latent_head.weight") - old.at("encoder.latent_head.weight")).abs().max().item<double>(), 1e-4);
+    const auto wte = now.at("decoder.transformer.wte.weight"), map = now.at("decoder.transformer.copy_map.weight");
+    EXPECT_NEAR((torch::matmul(wte, map) * wte).sum(1).mean().item<double>(), 1.0, 0.01);
+    EXPECT_EQ(after.encode({"Paris is the capital of France"}).size(1), m.latentSize);
+}
+
 // bow_weight: the latent output path alone learns to name the answer of what was written, so
 // the readout carries them; without that path the run refuses the setting by name.
 TEST(Trainer, BagOfWordsTermFallsAndNeedsTheLatentOutputPath) {
