@@ -81,8 +81,8 @@ struct GptBlock : torch::nn::Module {
     torch::Tensor ln1W, ln1B, attnW, attnB, attnProjW, attnProjB, ln2W, ln2B, fcW, fcB, mlpProjW, mlpProjB;
 };
 
-DecoderImpl::DecoderImpl(const DecoderConfig& c, int latentSize, bool wordSlot)
-    : m_config(c), m_latentSize(latentSize), m_wordSlot(wordSlot) {
+DecoderImpl::DecoderImpl(const DecoderConfig& c, int latentSize, bool wordSlot, bool keySlot)
+    : m_config(c), m_latentSize(latentSize), m_wordSlot(wordSlot), m_keySlot(keySlot) {
     if (c.heads <= 0 || c.hidden % c.heads != 0)
         throw UserError("decoder.hidden = " + std::to_string(c.hidden) + " is not a multiple of decoder.heads = " +
                         std::to_string(c.heads));

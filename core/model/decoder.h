@@ -74,7 +74,8 @@ public:
     /// Allocates the parameters (uninitialised; see initialize()).
     /// latentSize: the latent dimensions the projections read (ModelConfig::featureSize());
     /// wordSlot: the model has a word slot (config.hidden more latent dimensions after those).
-    DecoderImpl(const DecoderConfig& config, int latentSize, bool wordSlot = false);
+    /// keySlot: and a key slot after that (config.hidden more), which the decoder never reads.
+    DecoderImpl(const DecoderConfig& config, int latentSize, bool wordSlot = false, bool keySlot = false);
 
     /// Batched forward for training and scoring.
     /// ids [B, T] token ids; attentionMask [B, T] 1 real / 0 padding or undefined (padding may be
@@ -118,7 +119,7 @@ public:
 
     const DecoderConfig& config() const { return m_config; }
     /// Dimensions of the latents it takes (the word slot included).
-    int latentSize() const { return m_latentSize + (m_wordSlot ? m_config.hidden : 0); }
+    int latentSize() const { return m_latentSize + (m_wordSlot ? m_config.hidden : 0) + (m_keySlot ? m_config.hidden : 0); }
     /// The token embedding (= lm_head) [V, H].
     const torch::Tensor& wte() const { return m_wte; }
 
@@ -138,7 +139,7 @@ private:
 
     DecoderConfig m_config;
     int m_latentSize;
-    bool m_wordSlot = false;
+    bool m_wordSlot = false, m_keySlot = false;
     torch::Tensor m_copyGateW, m_copyGateB, m_copyScale, m_copyMap; ///< word_slot only
     torch::Tensor m_wte, m_wpe, m_lnfWeight, m_lnfBias, m_latentKv, m_latentEmb;
     torch::Tensor m_latentOut, m_outGateW, m_outGateB; ///< latent_output only

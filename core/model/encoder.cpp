@@ -8,6 +8,10 @@
 
 namespace larimar {
 
+namespace {
+constexpr double kInitialKeyScale = 30.0; // see resetKeyMap
+} // namespace
+
 // One BERT layer with Hugging Face's module tree, so named_parameters() gives HF names:
 // attention.self.{query,key,value}, attention.output.{dense,LayerNorm}, intermediate.dense,
 // output.{dense,LayerNorm}.
@@ -103,8 +107,9 @@ void fillNormal(torch::Tensor t, double std, std::uint64_t seed) {
     t.copy_(torch::from_blob(values.data(), t.sizes(), torch::kFloat).to(t.dtype()));
 }
 
-EncoderImpl::EncoderImpl(const EncoderConfig& c, int latentSize, int tokenBagWidth, bool wordSlot)
-    : m_config(c), m_latentSize(latentSize), m_wordSlot(wordSlot ? tokenBagWidth : 0) {
+EncoderImpl::EncoderImpl(const EncoderConfig& c, int latentSize, int tokenBagWidth, bool wordSlot, bool keySlot)
+    : m_config(c), m_latentSize(latentSize), m_wordSlot(wordSlot ? tokenBagWidth : 0),
+      m_keySlot(keySlot ? tokenBagWidth : 0) {
     if (c.heads <= 0 || c.hidden % c.heads != 0)
         throw UserError("encoder.hidden = " + std::to_string(c.hidden) + " is not a multiple of encoder.heads = " +
                         std::to_string(c.heads));
@@ -139,6 +144,14 @@ EncoderImpl::EncoderImpl(const EncoderConfig& c, int latentSize, int tokenBagWid
         auto pointer = register_module("pointer", std::make_shared<torch::nn::Module>());
         m_pointerScore = pointer->register_parameter("score", torch::empty({1, c.hidden}));
         m_pointerEnd = pointer->register_parameter("end", torch::empty({c.maxPositions}));
+    }
+    if (keySlot) {
+        if (!wordSlot) throw UserError("encoder: key_slot needs word_slot");
+        auto pointer = register_module("key_pointer", std::make_shared<torch::nn::Module>());
+        m_keyScore = pointer->register_parameter("score", torch::empty({1, c.hidden}));
+        m_keyEnd = pointer->register_parameter("end", torch::empty({c.maxPositions}));
+        auto map = register_module("key_map", std::make_shared<torch::nn::Module>());
+        m_keyMap = map->register_parameter("weight", torch::empty({tokenBagWidth, tokenBagWidth}));
     }
 }
 
@@ -194,8 +207,10 @@ torch::Tensor weightedTokens(const torch::Tensor& x, const torch::Tensor& w) {
 }
 } // namespace
 
-torch::Tensor EncoderImpl::wordWeights(const torch::Tensor& hidden, const torch::Tensor& mask) {
-    if (!m_pointerScore.defined()) throw Error("encoder: word weights without a word slot");
+torch::Tensor EncoderImpl::wordWeights(const torch::Tensor& hidden, const torch::Tensor& mask, bool key) {
+    const torch::Tensor& score = key ? m_keyScore : m_pointerScore;
+    const torch::Tensor& endBias = key ? m_keyEnd : m_pointerEnd;
+    if (!score.defined()) throw Error(key ? "encoder: key weights without a key slot" : "encoder: word weights without a word slot");
     const auto b = hidden.size(0), t = hidden.size(1);
     const auto dev = hidden.device();
     const auto longOpts = torch::TensorOptions().dtype(torch::kLong).device(dev);
@@ -207,8 +222,7 @@ torch::Tensor EncoderImpl::wordWeights(const torch::Tensor& hidden, const torch:
     // bos and eos carry no word of the fact (and a bonus for eos would end generations early):
     // left out whenever a sentence has a token between them.
     const auto words = real.logical_and(len.ge(3).logical_not().logical_or(pos.gt(0).logical_and(dist.gt(0))));
-    auto scores = torch::linear(hidden, m_pointerScore).squeeze(-1) +
-                  torch::embedding(m_pointerEnd.unsqueeze(1), dist).squeeze(-1);
+    auto scores = torch::linear(hidden, score).squeeze(-1) + torch::embedding(endBias.unsqueeze(1), dist).squeeze(-1);
     scores = scores.masked_fill(words.logical_not(), -1e9);
     return torch::softmax(scores, 1);
 }
@@ -229,9 +243,12 @@ LatentDistribution EncoderImpl::forward(const torch::Tensor& ids, const torch::T
     if (!m_tokenTable) throw Error("encoder: word_slot without a token table (setTokenTable)");
     const torch::Tensor table = m_tokenTable();
     const auto rows = torch::embedding(table, ids.to(table.device(), torch::kLong)); // [B, T, Hd]
-    const auto words = weightedTokens(rows, wordWeights(hidden, mask).to(rows.device())).to(halves[0].device());
-    // The slot is a point, not a distribution: zero log-variance keeps the trainer's noise off it.
-    return {torch::cat({halves[0], words}, 1), torch::cat({halves[1], torch::zeros_like(words)}, 1)};
+    auto slots = weightedTokens(rows, wordWeights(hidden, mask, false).to(rows.device()));
+    if (m_keySlot)
+        slots = torch::cat({slots, torch::linear(weightedTokens(rows, wordWeights(hidden, mask, true).to(rows.device())), m_keyMap)}, 1);
+    slots = slots.to(halves[0].device());
+    // The slots are points, not distributions: zero log-variance keeps the trainer's noise off them.
+    return {torch::cat({halves[0], slots}, 1), torch::cat({halves[1], torch::zeros_like(slots)}, 1)};
 }
 
 void EncoderImpl::initialize(std::uint64_t seed) {
@@ -241,19 +258,42 @@ void EncoderImpl::initialize(std::uint64_t seed) {
         auto& t = p.value();
         if (endsWith(name, "LayerNorm.weight"))
             t.fill_(1.0);
+        else if (name == "key_map.weight")
+            continue; // resetKeyMap(), once the token table has its values
         else if (name == "pointer.end") {
             // The slot starts on the sentence's last words (where a fact's answer stands):
             // weights e^2 : e : 1 for the last, second and third last word and the rest.
             t.zero_();
             if (t.size(0) > 1) t[1] = 2.0;
             if (t.size(0) > 2) t[2] = 1.0;
-        } else if (name.rfind("mean_head.", 0) == 0 || name.rfind("bag_head.", 0) == 0 || name.rfind("pointer.", 0) == 0)
+        } else if (name.rfind("mean_head.", 0) == 0 || name.rfind("bag_head.", 0) == 0 || name.rfind("pointer.", 0) == 0 ||
+                   name.rfind("key_pointer.", 0) == 0) // the key: a plain mean of the words to start with
             t.zero_(); // starts closed: a model gains it without any change in its latents
         else if (endsWith(name, ".bias"))
             t.zero_();
         else
             fillNormal(t, 0.02, parameterSeed(seed, "encoder." + name));
     }
+}
+
+void EncoderImpl::resetKeyMap() {
+    if (!m_keySlot) return;
+    if (!m_tokenTable) throw Error("encoder: key_slot without a token table (setTokenTable)");
+    torch::NoGradGuard noGrad;
+    // kInitialKeyScale * L^T, L L^T the table's whitening (scaled so an average word w has
+    // |L^T w| = 1): words become near-orthonormal, so two sentences' keys overlap by the words
+    // they share. Measured on larimar-tb + word slot (300 CounterFact val cases, the key a plain
+    // mean of the words): the memory's projection coefficient of a prompt on its fact vs a
+    // neighbourhood prompt on it, by key scale s: s 0 (no key) 0.91 vs 0.70 (AUC 0.54);
+    // s 10 0.94 vs 0.60 (0.77); s 30 1.00 vs 0.49 (0.93); s 100 1.04 vs 0.43 (0.997). The
+    // encoder's own dimensions had |z| ~13 there.
+    const auto e = m_tokenTable().detach().to(torch::kFloat);
+    const auto cov = torch::matmul(e.t(), e) / double(e.size(0));
+    const auto eye = torch::eye(cov.size(0), cov.options());
+    auto w = torch::linalg_inv(cov + 0.01 * cov.diagonal().mean() * eye);
+    const double unit = (torch::matmul(e, w) * e).sum(1).mean().item<double>();
+    const auto l = torch::linalg_cholesky(w / std::max(unit, 1e-12));
+    m_keyMap.copy_((kInitialKeyScale * l.t()).to(m_keyMap.scalar_type()));
 }
 
 } // namespace larimar

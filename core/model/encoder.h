@@ -20,8 +20,10 @@
 ///   pointer.score [1, H], pointer.end [P]  (only with the model's word_slot: the weights of the
 ///                                 words in the slot, softmax over the sentence's tokens but bos
 ///                                 and eos of score . h_t + end[distance from the last token])
+///   key_pointer.score [1, H], key_pointer.end [P], key_map.weight [Hd, Hd]  (only with key_slot)
 /// With word_slot, forward() returns latents of C + Hd dimensions: the heads' C, then the slot
-/// (the weighted mean of the tokens' rows of the decoder's embedding table; log-variance 0).
+/// (the weighted mean of the tokens' rows of the decoder's embedding table; log-variance 0);
+/// with key_slot too, Hd more: key_map(another weighted mean of those rows).
 /// Linear weights are [out, in] as in torch.nn.Linear, so a Hugging Face BERT checkpoint maps on
 /// by prefixing "encoder." (drop "bert." if present; its embeddings.position_ids buffer is unused).
 ///
@@ -52,7 +54,9 @@ public:
     /// Allocates the parameters (uninitialised; see initialize()).
     /// tokenBagWidth: the decoder's hidden size (token_bag models; ignored otherwise).
     /// wordSlot: add the word slot (tokenBagWidth dimensions) after the heads' latentSize.
-    EncoderImpl(const EncoderConfig& config, int latentSize, int tokenBagWidth = 0, bool wordSlot = false);
+    /// keySlot: and the key slot after it (tokenBagWidth more dimensions).
+    EncoderImpl(const EncoderConfig& config, int latentSize, int tokenBagWidth = 0, bool wordSlot = false,
+                bool keySlot = false);
 
     /// ids: [B, T] integer token ids (first token is the one pooled, i.e. bos);
     /// mask: [B, T] 1 for real tokens, 0 for padding, or undefined (no padding). Padding may be
@@ -72,7 +76,7 @@ public:
 
     const EncoderConfig& config() const { return m_config; }
     /// Dimensions of the latents forward() returns (the word slot included).
-    int latentSize() const { return m_latentSize + m_wordSlot; }
+    int latentSize() const { return m_latentSize + m_wordSlot + m_keySlot; }
 
     /// token_bag models: where the token table [V, Hd] comes from (the decoder's wte, owned by
     /// the same LarimarNet; not a parameter of this module, so it is saved once, as the decoder's).
@@ -80,12 +84,19 @@ public:
 
     /// word_slot models: each token's weight in the slot [B, T] (rows sum to 1; 0 on padding,
     /// bos and eos). hidden: hiddenStates(ids, mask).
-    torch::Tensor wordWeights(const torch::Tensor& hidden, const torch::Tensor& mask);
+    /// key: the key slot's weights instead (key_slot models).
+    torch::Tensor wordWeights(const torch::Tensor& hidden, const torch::Tensor& mask, bool key = false);
+
+    /// key_slot models: key_map := scale * L^T, L L^T the whitening of the token table (see
+    /// DecoderImpl::resetCopyMap). Call once the token table holds its values (randomInit does).
+    void resetKeyMap();
 
 private:
     EncoderConfig m_config;
     int m_latentSize;
     int m_wordSlot = 0; ///< dimensions of the word slot (0: none)
+    int m_keySlot = 0;  ///< dimensions of the key slot (0: none)
+    torch::Tensor m_keyScore, m_keyEnd, m_keyMap; ///< key_slot models only
     torch::nn::Embedding m_wordEmbeddings{nullptr};
     torch::nn::Embedding m_positionEmbeddings{nullptr};
     torch::nn::Embedding m_tokenTypeEmbeddings{nullptr};

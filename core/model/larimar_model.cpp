@@ -77,8 +77,8 @@ torch::Device parseDevice(const std::string& name) {
 }
 
 LarimarNetImpl::LarimarNetImpl(const ModelConfig& c) {
-    encoder = register_module("encoder", Encoder(c.encoder, c.featureSize(), c.decoder.hidden, c.wordSlot));
-    decoder = register_module("decoder", Decoder(c.decoder, c.featureSize(), c.wordSlot));
+    encoder = register_module("encoder", Encoder(c.encoder, c.featureSize(), c.decoder.hidden, c.wordSlot, c.keySlot));
+    decoder = register_module("decoder", Decoder(c.decoder, c.featureSize(), c.wordSlot, c.keySlot));
     // token_bag: the encoder reads the decoder's embedding table (the net owns both).
     if (c.encoder.tokenBag || c.wordSlot) encoder->setTokenTable([d = decoder.ptr().get()] { return d->wte(); });
     auto memory = register_module("memory", std::make_shared<torch::nn::Module>());
@@ -96,6 +96,7 @@ LarimarModel LarimarModel::randomInit(const ModelConfig& config, std::uint64_t s
     LarimarModel model(config, device);
     model.m_net->encoder->initialize(seed);
     model.m_net->decoder->initialize(seed);
+    model.m_net->encoder->resetKeyMap(); // reads the decoder's table, so after its initialisation
     {
         torch::NoGradGuard noGrad;
         // The public code starts M0 at the identity: slot k holds the k-th unit latent.

@@ -87,6 +87,7 @@ ModelConfig ModelConfig::fromJson(const std::string& jsonText, const std::string
     r.string(doc, "version", "", c.version);
     r.integer(doc, "latent_size", "", c.latentSize);
     r.boolean(doc, "word_slot", "", c.wordSlot);
+    r.boolean(doc, "key_slot", "", c.keySlot);
 
     if (const json* e = r.object(doc, "encoder")) {
         const std::string p = "encoder.";
@@ -152,6 +153,7 @@ std::string ModelConfig::toJson() const {
     j["version"] = version;
     j["latent_size"] = latentSize;
     if (wordSlot) j["word_slot"] = true;
+    if (keySlot) j["key_slot"] = true;
     j["encoder"] = {{"layers", encoder.layers},         {"heads", encoder.heads},
                     {"hidden", encoder.hidden},         {"intermediate", encoder.intermediate},
                     {"vocab", encoder.vocab},           {"max_positions", encoder.maxPositions},
@@ -229,10 +231,12 @@ void ModelConfig::validate() const {
         invalid("word_slot", "true",
                 "needs one vocabulary (encoder.vocab = " + std::to_string(encoder.vocab) +
                     ", decoder.vocab = " + std::to_string(decoder.vocab) + ")");
-    if (wordSlot && latentSize <= decoder.hidden)
+    if (keySlot && !wordSlot) invalid("key_slot", "true", "needs \"word_slot\": true");
+    if (wordSlot && featureSize() <= 0)
         invalid("word_slot", "true",
                 "needs latent_size (" + std::to_string(latentSize) + ") larger than decoder.hidden (" +
-                    std::to_string(decoder.hidden) + "): the slot takes decoder.hidden of its dimensions");
+                    std::to_string(decoder.hidden) + ") times the slots (" + std::to_string(keySlot ? 2 : 1) +
+                    "): each slot takes decoder.hidden of its dimensions");
 
     if (specialTokens.bos.empty()) invalid("special_tokens.bos", "\"\"", "must not be empty");
 }
@@ -256,6 +260,7 @@ std::int64_t ModelConfig::parameterCount() const {
     n += c * dh * decoder.layers + c * dh; // latent -> per-layer slot, latent -> embedding
     if (decoder.latentOutput) n += c * dh + dh + 1; // latent -> output, its gate
     if (wordSlot) n += eh + encoder.maxPositions + dh + 2 + dh * dh; // pointer.{score,end}, copy_{gate,scale,map}
+    if (keySlot) n += eh + encoder.maxPositions + dh * dh;          // key_pointer.{score,end}, key_map
     n += std::int64_t(memory.slots) * latentSize; // memory.prior
     return n;
 }

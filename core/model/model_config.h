@@ -79,8 +79,14 @@ struct ModelConfig {
     /// projections see only the other latent_size - decoder.hidden dimensions. Needs one
     /// vocabulary. Off in older models.
     bool wordSlot = false;
-    /// Latent dimensions outside the word slot (all of them without one).
-    int featureSize() const { return wordSlot ? latentSize - decoder.hidden : latentSize; }
+    /// "key_slot" (needs word_slot): decoder.hidden more dimensions after the word slot, a
+    /// learned map (key_map, started as a scaled whitening) of another pointer-weighted mean of
+    /// the fact's words. The decoder never reads them: they only address the memory, so a query
+    /// reads a fact back in proportion to the words they share (a neighbour about another
+    /// subject shares few), not only to how alike the encoder finds them. Off in older models.
+    bool keySlot = false;
+    /// Latent dimensions the encoder's heads produce: all but the word and key slots.
+    int featureSize() const { return latentSize - (wordSlot ? decoder.hidden : 0) - (keySlot ? decoder.hidden : 0); }
     EncoderConfig encoder;
     DecoderConfig decoder;
     MemoryConfig memory;

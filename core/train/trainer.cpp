@@ -261,6 +261,7 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
         }
         // A fresh copy_map starts as the whitening of the embedding table just copied in.
         if (fresh.find("copy_map") != std::string::npos) model->decoder()->resetCopyMap();
+        if (fresh.find("key_map") != std::string::npos) model->encoder()->resetKeyMap();
         for (const auto& [name, t] : from) unused += (unused.empty() ? "" : ", ") + name;
         if (copied == 0) throw UserError(cfg.initModel + " shares no weights with the model config " + cfg.modelConfig);
         say("model: starting from the weights in " + cfg.initModel +

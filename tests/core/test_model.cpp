@@ -449,6 +449,52 @@ TEST(Decoder, WordSlotGivesTheWordItHoldsABonus) {
     EXPECT_LT(maxDiff(stepped, dec.forward(ids, {}, withWord)), 1e-4);
 }
 
+// key_slot: decoder.hidden more dimensions after the word slot, key_map(a pointer-weighted mean
+// of the words), which address the memory and which the decoder never reads. key_map starts as
+// a scaled whitening, so sentences that share words have overlapping keys and the memory reads a
+// fact back for a query in proportion to the words they share.
+TEST(Encoder, KeySlotAddressesByTheWordsAFactSharesAndTheDecoderIgnoresIt) {
+    ModelConfig withKey = tinyConfig();
+    withKey.wordSlot = withKey.keySlot = true;
+    withKey.latentSize = 8 + 16 + 16;
+    ASSERT_EQ(withKey.featureSize(), 8);
+    auto model = LarimarModel::randomInit(withKey, 7, tinyTokenizer());
+    torch::NoGradGuard noGrad;
+    auto params = model.stateDict();
+    const auto wte = params.at("decoder.transformer.wte.weight");
+    const auto keyMap = params.at("encoder.key_map.weight");
+    // Whitened and scaled by 30: an average word's key has squared norm 900.
+    EXPECT_NEAR(torch::matmul(wte, keyMap.t()).pow(2).sum(1).mean().item<double>(), 900.0, 1.0);
+
+    const std::vector<std::string> texts = {"the cat sat on the mat", "the cat sat", "dogs bark loudly"};
+    const auto z = model.encode(texts);
+    ASSERT_EQ(z.size(1), 40);
+    const auto ids = model.encoderTokens(texts[1]);
+    const std::vector<int64_t> words(ids.begin() + 1, ids.end() - 1);
+    EXPECT_LT(maxDiff(z[1].narrow(0, 24, 16), torch::matmul(keyMap, wte.index_select(0, torch::tensor(words)).mean(0))), 1e-3);
+    auto coefficient = [&](int64_t query) { return (z[query].dot(z[0]) / z[0].dot(z[0])).item<double>(); };
+    EXPECT_GT(coefficient(1), 0.3) << "a query sharing the fact's words reads it back";
+    EXPECT_LT(std::abs(coefficient(2)), 0.5 * coefficient(1)) << "one sharing none reads far less of it";
+
+    auto& dec = *model.decoder();
+    const auto in = ids2d({5, 70, 80});
+    auto other = z[1].clone();
+    other.narrow(0, 24, 16).normal_();
+    EXPECT_LT(maxDiff(dec.forward(in, {}, z[1].unsqueeze(0)), dec.forward(in, {}, other.unsqueeze(0))), 1e-6)
+        << "the decoder must not read the key slot";
+
+    int64_t n = 0;
+    for (const auto& [name, t] : params) n += t.numel();
+    EXPECT_EQ(n, withKey.parameterCount());
+    EXPECT_TRUE(ModelConfig::fromJson(withKey.toJson(), "cfg.json").keySlot);
+    ModelConfig noWord = withKey;
+    noWord.wordSlot = false;
+    EXPECT_THROW(noWord.validate(), UserError);
+    ModelConfig tooSmall = withKey;
+    tooSmall.latentSize = 32;
+    EXPECT_THROW(tooSmall.validate(), UserError);
+}
+
 TEST(Encoder, TokensAreBosTextEosAndCutToMaxPositions) {
     auto model = tinyModel();
     const auto& tok = model.tokenizer();
