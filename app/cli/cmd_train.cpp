@@ -59,6 +59,7 @@ int TrainCommand::execute(Context& ctx) {
         line << "step " << s.step << "/" << s.steps << std::fixed << std::setprecision(3) << "  loss " << s.loss
              << " (memory " << s.memoryLoss << ", lm " << s.lmLoss;
         if (s.bowLoss >= 0) line << ", bow " << s.bowLoss;
+        if (s.keyLoss >= 0) line << ", key " << s.keyLoss;
         line << ")  lr " << std::scientific
              << std::setprecision(2) << s.lr << std::fixed << std::setprecision(1) << "  " << s.sequencesPerSecond
              << " seq/s  elapsed " << duration(s.elapsedSeconds) << "  ETA " << duration(s.etaSeconds);

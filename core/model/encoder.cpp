@@ -244,11 +244,14 @@ LatentDistribution EncoderImpl::forward(const torch::Tensor& ids, const torch::T
     const torch::Tensor table = m_tokenTable();
     const auto rows = torch::embedding(table, ids.to(table.device(), torch::kLong)); // [B, T, Hd]
     auto slots = weightedTokens(rows, wordWeights(hidden, mask, false).to(rows.device()));
-    if (m_keySlot)
-        slots = torch::cat({slots, torch::linear(weightedTokens(rows, wordWeights(hidden, mask, true).to(rows.device())), m_keyMap)}, 1);
+    torch::Tensor keyWeights;
+    if (m_keySlot) {
+        keyWeights = wordWeights(hidden, mask, true);
+        slots = torch::cat({slots, torch::linear(weightedTokens(rows, keyWeights.to(rows.device())), m_keyMap)}, 1);
+    }
     slots = slots.to(halves[0].device());
     // The slots are points, not distributions: zero log-variance keeps the trainer's noise off them.
-    return {torch::cat({halves[0], slots}, 1), torch::cat({halves[1], torch::zeros_like(slots)}, 1)};
+    return {torch::cat({halves[0], slots}, 1), torch::cat({halves[1], torch::zeros_like(slots)}, 1), keyWeights};
 }
 
 void EncoderImpl::initialize(std::uint64_t seed) {

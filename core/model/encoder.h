@@ -47,6 +47,7 @@ struct BertLayer; // defined in encoder.cpp
 struct LatentDistribution {
     torch::Tensor mean;   ///< z, what the memory stores
     torch::Tensor logvar; ///< log-variance, used by the trainer's KL term
+    torch::Tensor keyWeights; ///< key_slot models: each token's weight in the key [B, T]; else undefined
 };
 
 class EncoderImpl : public torch::nn::Module {

@@ -50,14 +50,15 @@ TrainingStep EpisodeSampler::next() {
             const std::string& answer = counterfactual ? c.targetNew : c.targetTrue;
             const std::string fact = c.prompt + " " + answer;
             ep.writes.push_back(fact);
+            ep.writeSubjects.push_back(c.subject);
             if (u(m_rng) < m_options.selfProb)
-                ep.targets.push_back({DecodeTarget::Kind::Self, fact, c.prompt, answer});
+                ep.targets.push_back({DecodeTarget::Kind::Self, fact, c.prompt, answer, c.subject});
             else
-                ep.targets.push_back({DecodeTarget::Kind::Edit, c.prompt, c.prompt, answer});
+                ep.targets.push_back({DecodeTarget::Kind::Edit, c.prompt, c.prompt, answer, c.subject});
             if (!c.paraphrasePrompts.empty()) {
                 std::uniform_int_distribution<std::size_t> pick(0, c.paraphrasePrompts.size() - 1);
                 const std::string& p = c.paraphrasePrompts[pick(m_rng)];
-                ep.targets.push_back({DecodeTarget::Kind::Paraphrase, p, p, answer});
+                ep.targets.push_back({DecodeTarget::Kind::Paraphrase, p, p, answer, c.subject});
             }
             if (!c.neighbourhoodPrompts.empty() && u(m_rng) < m_options.neighbourProb) {
                 std::uniform_int_distribution<std::size_t> pick(0, c.neighbourhoodPrompts.size() - 1);
@@ -74,6 +75,7 @@ TrainingStep EpisodeSampler::next() {
             for (int i = 0; i < m_options.episodeSize; ++i) {
                 const std::string& text = nextPlain();
                 ep.writes.push_back(text);
+                ep.writeSubjects.emplace_back();
                 // Cut before one of the last three words (never the first): the query is the
                 // part before it, the rest is the answer.
                 std::vector<std::size_t> spaces;

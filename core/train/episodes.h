@@ -32,11 +32,13 @@ struct DecodeTarget {
     std::string query;  ///< encoded to read the memory
     std::string prefix; ///< the target's text before the answer (teacher-forced, weight 1)
     std::string answer; ///< the answer, decoded after prefix + " " (weighted higher)
+    std::string subject; ///< what the query is about, when the data names it ("" otherwise)
     std::string text() const { return prefix + " " + answer; }
 };
 
 struct Episode {
     std::vector<std::string> writes;   ///< facts written into the episode's memory
+    std::vector<std::string> writeSubjects; ///< per write: its subject when the data names it, else ""
     std::vector<DecodeTarget> targets; ///< each decoded from a read of that memory
 };
 

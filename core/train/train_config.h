@@ -62,6 +62,12 @@ struct TrainConfig {
     /// a hinge that pushes each latent dimension's standard deviation over the batch's encodings
     /// up to latent_spread (VICReg's variance term). 0 leaves it out.
     double latentSpreadWeight = 0;
+    /// Key slot models: the key's pointer must put its weight on the fact's subject (the words
+    /// CounterFact and zsRE name as "subject"), the words a paraphrase keeps and a neighbourhood
+    /// prompt (another subject, the same relation) does not: -log(pointer mass on the subject's
+    /// tokens), averaged over the encoded texts whose subject is known and found. Needs the
+    /// model's key_slot; 0 leaves it out.
+    double keySubjectWeight = 0;
     double latentSpread = 1.0;
     double counterfactualProb = 0.6;
     double neighbourProb = 0.3;

@@ -291,6 +291,29 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
     const std::int64_t maxDec = model->config().decoder.maxPositions;
     say("model: " + std::to_string(model->config().parameterCount()) + " parameters, vocabulary " +
         std::to_string(tok.vocabSize()));
+    if (cfg.keySubjectWeight > 0 && !model->config().keySlot)
+        throw UserError("'key_subject_weight' needs a model with \"key_slot\": true (" + cfg.modelConfig + ")");
+    // Where a text's subject stands among its encoder tokens: [first, end) or {0, 0} when not
+    // found (the tokenizer may merge its first or last word with a neighbour).
+    std::unordered_map<std::string, std::pair<std::size_t, std::size_t>> subjectSpans;
+    auto subjectSpan = [&](const std::string& text, const std::string& subject,
+                           const std::vector<std::int64_t>& ids) -> std::pair<std::size_t, std::size_t> {
+        if (subject.empty()) return {0, 0};
+        const std::string key = text + '\x1f' + subject;
+        auto it = subjectSpans.find(key);
+        if (it != subjectSpans.end()) return it->second;
+        std::pair<std::size_t, std::size_t> span{0, 0};
+        for (const std::string& variant : {" " + subject, subject}) {
+            const auto& sub = cache.ids(variant);
+            if (sub.empty() || sub.size() + 2 > ids.size()) continue;
+            for (std::size_t at = 1; at + sub.size() < ids.size() && span.second == 0; ++at)
+                if (std::equal(sub.begin(), sub.end(), ids.begin() + std::ptrdiff_t(at),
+                               [](std::int32_t a, std::int64_t b) { return std::int64_t(a) == b; }))
+                    span = {at, at + sub.size()};
+            if (span.second) break;
+        }
+        return subjectSpans.emplace(key, span).first->second;
+    };
     if (cfg.bowWeight > 0 && !model->config().decoder.latentOutput)
         throw UserError("'bow_weight' needs a model with \"latent_output\": true in its decoder (" + cfg.modelConfig + ")");
 
@@ -338,7 +361,7 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
         }
         std::ofstream log(logPath, std::ios::trunc);
         log << "step,elapsed_s,lr,loss,memory_loss,lm_loss,kl,grad_norm,seq_per_s,edit_success,paraphrase_success,"
-               "neighbourhood_success,generation_accuracy,bow_loss\n";
+               "neighbourhood_success,generation_accuracy,bow_loss,key_loss\n";
         for (auto& l : keep) log << l << "\n";
     }
     std::ofstream log(logPath, std::ios::app);
@@ -395,10 +418,16 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
         const TrainingStep batch = sampler.next();
 
         // --- encoder: every written fact and every query, bucketed by length ---
-        std::vector<std::string> encTexts;
+        std::vector<std::string> encTexts, encSubjects;
         for (const auto& ep : batch.episodes) {
-            for (const auto& w : ep.writes) encTexts.push_back(w);
-            for (const auto& t : ep.targets) encTexts.push_back(t.query);
+            for (std::size_t w = 0; w < ep.writes.size(); ++w) {
+                encTexts.push_back(ep.writes[w]);
+                encSubjects.push_back(w < ep.writeSubjects.size() ? ep.writeSubjects[w] : std::string());
+            }
+            for (const auto& t : ep.targets) {
+                encTexts.push_back(t.query);
+                encSubjects.push_back(t.subject);
+            }
         }
         std::vector<std::vector<std::int64_t>> encIds(encTexts.size());
         std::vector<std::size_t> encLen(encTexts.size());
@@ -414,6 +443,8 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
         }
         std::vector<torch::Tensor> meanParts, logvarParts;
         std::vector<std::int64_t> encOrder;
+        torch::Tensor keyNll = torch::zeros({}, torch::TensorOptions().device(device));
+        std::int64_t keyRows = 0;
         for (const auto& chunk : lengthBuckets(encLen, 4096)) {
             std::vector<const std::vector<std::int64_t>*> seqs;
             for (auto i : chunk) {
@@ -422,6 +453,24 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
             }
             Padded p = pad(seqs, padId);
             const LatentDistribution d = model->encoder()->forward(p.ids.to(device), p.mask.to(device));
+            if (cfg.keySubjectWeight > 0 && d.keyWeights.defined()) {
+                torch::Tensor onSubject = torch::zeros(d.keyWeights.sizes(), torch::kFloat);
+                auto a = onSubject.accessor<float, 2>();
+                std::vector<std::int64_t> rowsWithSubject;
+                for (std::size_t r = 0; r < chunk.size(); ++r) {
+                    const auto span = subjectSpan(encTexts[chunk[r]], encSubjects[chunk[r]], encIds[chunk[r]]);
+                    if (span.second == 0) continue;
+                    for (std::size_t t = span.first; t < span.second; ++t) a[std::int64_t(r)][std::int64_t(t)] = 1.0f;
+                    rowsWithSubject.push_back(std::int64_t(r));
+                }
+                if (!rowsWithSubject.empty()) {
+                    const auto rows = torch::tensor(rowsWithSubject, torch::kLong).to(device);
+                    const auto mass = (d.keyWeights.index_select(0, rows) *
+                                       onSubject.to(device, d.keyWeights.scalar_type()).index_select(0, rows)).sum(1);
+                    keyNll = keyNll - torch::log(mass.clamp_min(1e-6)).sum();
+                    keyRows += std::int64_t(rowsWithSubject.size());
+                }
+            }
             meanParts.push_back(d.mean);
             logvarParts.push_back(d.logvar);
         }
@@ -538,6 +587,11 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
             const torch::Tensor spread = torch::sqrt(features.var(0) + 1e-4); // [C]
             loss = loss + cfg.latentSpreadWeight * torch::relu(cfg.latentSpread - spread).mean();
         }
+        torch::Tensor keyLoss;
+        if (cfg.keySubjectWeight > 0) {
+            keyLoss = keyNll / double(std::max<std::int64_t>(keyRows, 1));
+            loss = loss + cfg.keySubjectWeight * keyLoss;
+        }
         torch::Tensor bowLoss;
         if (cfg.bowWeight > 0 && latent.size(0) > 0) {
             // Each memory target's answer tokens as a bag: the row's target distribution for a
@@ -578,6 +632,7 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
         status.memoryLoss = memoryLoss.item<double>();
         status.lmLoss = lmLoss.item<double>();
         status.bowLoss = bowLoss.defined() ? bowLoss.item<double>() : -1.0;
+        status.keyLoss = keyLoss.defined() ? keyLoss.item<double>() : -1.0;
         status.kl = kl.item<double>();
         status.gradNorm = gradNorm;
         status.lr = lr;
@@ -601,6 +656,8 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
                 << status.lmLoss << ',' << status.kl << ',' << gradNorm << ',' << status.sequencesPerSecond << ','
                 << evalCols << ',';
             if (status.bowLoss >= 0) log << status.bowLoss;
+            log << ',';
+            if (status.keyLoss >= 0) log << status.keyLoss;
             log << '\n';
         }
         if (std::chrono::duration<double>(now - lastProgress).count() > 5) {

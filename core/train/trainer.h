@@ -26,6 +26,7 @@ struct TrainStatus {
     std::int64_t step = 0, steps = 0;
     double loss = 0, memoryLoss = 0, lmLoss = 0, kl = 0, gradNorm = 0;
     double bowLoss = -1; ///< the bag-of-words term; -1 when the config leaves it out
+    double keyLoss = -1; ///< the key-on-subject term; -1 when the config leaves it out
     double lr = 0;
     double sequencesPerSecond = 0;
     double elapsedSeconds = 0, etaSeconds = 0;

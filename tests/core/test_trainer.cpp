@@ -221,6 +221,38 @@ TEST(Trainer, BagOfWordsTermFallsAndNeedsTheLatentOutputPath) {
     EXPECT_LT(trained, control - 0.5) << "bag-of-words loss with the term " << trained << ", without " << control;
 }
 
+// key_subject_weight: the key's pointer learns to weigh the fact's subject (the data's "subject"
+// field), against a control run that only logs the term; without a key slot it is refused by name.
+TEST(Trainer, KeySubjectTermPutsTheKeyOnTheSubject) {
+    const fs::path dir = fs::path(::testing::TempDir()) / "trainer-key";
+    fs::remove_all(dir);
+    TrainConfig c = tinyConfig(dir);
+    c.steps = 100;
+    c.keySubjectWeight = 1.0;
+    try {
+        runTraining(c, {});
+        ADD_FAILURE() << "key_subject_weight without a key slot must be refused";
+    } catch (const UserError& e) {
+        EXPECT_NE(std::string(e.what()).find("key_subject_weight"), std::string::npos) << e.what();
+    }
+    ModelConfig m = ModelConfig::load(c.modelConfig);
+    m.wordSlot = m.keySlot = true;
+    m.latentSize += 2 * m.decoder.hidden;
+    m.save(c.modelConfig);
+    auto finalKey = [&](double weight) {
+        fs::remove_all(c.outputDir);
+        c.keySubjectWeight = weight;
+        const TrainResult r = runTraining(c, {});
+        EXPECT_TRUE(r.finished);
+        const auto key = losses(r.logCsv, 15); // key_loss, logged every 10 steps
+        EXPECT_GE(key.size(), 5u);
+        return key.empty() ? 0.0 : key.back();
+    };
+    const double trained = finalKey(5.0), control = finalKey(1e-9);
+    EXPECT_GT(control, 1.0) << "a plain mean over the words leaves most of the weight off the subject";
+    EXPECT_LT(trained, 0.5 * control) << "key loss with the term " << trained << ", without " << control;
+}
+
 // latent_spread_weight: encodings of different sentences must not collapse onto one vector.
 // Measured as each latent dimension's standard deviation over a set of sentences, against a
 // control run without the term.
