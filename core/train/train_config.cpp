@@ -67,6 +67,7 @@ TrainConfig TrainConfig::fromJson(const std::string& text, const std::string& sr
     read(j, "kl_beta", c.klBeta, src);
     read(j, "bow_weight", c.bowWeight, src);
     read(j, "key_subject_weight", c.keySubjectWeight, src);
+    read(j, "slot_lr_factor", c.slotLrFactor, src);
     read(j, "latent_spread_weight", c.latentSpreadWeight, src);
     read(j, "latent_spread", c.latentSpread, src);
     read(j, "counterfactual_prob", c.counterfactualProb, src);
@@ -91,6 +92,7 @@ TrainConfig TrainConfig::fromJson(const std::string& text, const std::string& sr
     positive(c.lr, "lr");
     if (c.bowWeight < 0) throw UserError(src + ": 'bow_weight' must not be negative");
     if (c.keySubjectWeight < 0) throw UserError(src + ": 'key_subject_weight' must not be negative");
+    if (!(c.slotLrFactor > 0)) throw UserError(src + ": 'slot_lr_factor' must be positive");
     if (c.latentSpreadWeight < 0) throw UserError(src + ": 'latent_spread_weight' must not be negative");
     positive(c.latentSpread, "latent_spread");
     if (c.textEpisodesPerStep < 0) throw UserError(src + ": 'text_episodes_per_step' must not be negative");
@@ -133,6 +135,7 @@ std::string TrainConfig::toJson() const {
               {"kl_beta", klBeta},
               {"bow_weight", bowWeight},
               {"key_subject_weight", keySubjectWeight},
+              {"slot_lr_factor", slotLrFactor},
               {"latent_spread_weight", latentSpreadWeight},
               {"latent_spread", latentSpread},
               {"counterfactual_prob", counterfactualProb},

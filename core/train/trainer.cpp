@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <map>
 #include <numeric>
@@ -126,14 +127,17 @@ Padded pad(const std::vector<const std::vector<std::int64_t>*>& seqs, std::int64
 /// libtorch 1.13 and 2.x, no pickled optimiser state.
 class AdamW {
 public:
-    AdamW(std::vector<std::pair<std::string, torch::Tensor>> params, double weightDecay)
+    /// lrFactor(name): that parameter's learning rate relative to the schedule's.
+    AdamW(std::vector<std::pair<std::string, torch::Tensor>> params, double weightDecay,
+          const std::function<double(const std::string&)>& lrFactor = {})
         : m_params(std::move(params)), m_weightDecay(weightDecay) {
         for (auto& [name, p] : m_params) {
             m_m.push_back(torch::zeros_like(p));
             m_v.push_back(torch::zeros_like(p));
+            m_factor.push_back(lrFactor ? lrFactor(name) : 1.0);
         }
     }
-    void step(double lr) {
+    void step(double baseLr) {
         torch::NoGradGuard ng;
         ++m_step;
         const double b1 = 0.9, b2 = 0.999, eps = 1e-8;
@@ -141,6 +145,7 @@ public:
         for (std::size_t i = 0; i < m_params.size(); ++i) {
             auto& [name, p] = m_params[i];
             if (!p.grad().defined()) continue;
+            const double lr = baseLr * m_factor[i];
             const torch::Tensor g = p.grad();
             m_m[i].mul_(b1).add_(g, 1.0 - b1);
             m_v[i].mul_(b2).addcmul_(g, g, 1.0 - b2);
@@ -178,6 +183,7 @@ public:
 private:
     std::vector<std::pair<std::string, torch::Tensor>> m_params;
     std::vector<torch::Tensor> m_m, m_v;
+    std::vector<double> m_factor;
     double m_weightDecay;
     std::int64_t m_step = 0;
 };
@@ -319,7 +325,14 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
 
     std::vector<std::pair<std::string, torch::Tensor>> named;
     for (const auto& item : model->net()->named_parameters()) named.emplace_back(item.key(), item.value());
-    AdamW optimizer(named, cfg.weightDecay);
+    // The slots' pointers and the copy gate are a few small vectors whose useful values lie far
+    // from where they start; Adam moves a weight about lr per step, too slow for them.
+    AdamW optimizer(named, cfg.weightDecay, [&](const std::string& name) {
+        for (const char* prefix : {"encoder.pointer.", "encoder.key_pointer.", "decoder.transformer.copy_gate.",
+                                   "decoder.transformer.copy_scale."})
+            if (name.rfind(prefix, 0) == 0) return cfg.slotLrFactor;
+        return 1.0;
+    });
     SamplerOptions so;
     so.episodesPerStep = cfg.episodesPerStep;
     so.episodeSize = cfg.episodeSize;

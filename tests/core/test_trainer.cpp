@@ -253,6 +253,37 @@ TEST(Trainer, KeySubjectTermPutsTheKeyOnTheSubject) {
     EXPECT_LT(trained, 0.5 * control) << "key loss with the term " << trained << ", without " << control;
 }
 
+// slot_lr_factor: the slots' pointers and the copy gate learn that many times faster than the
+// rest (Adam's first step moves every weight by about its learning rate).
+TEST(Trainer, SlotLearningRateFactorSpeedsOnlyThePointersAndTheCopyGate) {
+    const fs::path a = fs::path(::testing::TempDir()) / "trainer-slotlr-a", b = fs::path(::testing::TempDir()) / "trainer-slotlr-b";
+    fs::remove_all(a);
+    fs::remove_all(b);
+    TrainConfig ca = tinyConfig(a);
+    ModelConfig m = ModelConfig::load(ca.modelConfig);
+    m.wordSlot = m.keySlot = true;
+    m.latentSize += 2 * m.decoder.hidden;
+    m.save(ca.modelConfig);
+    ca.steps = 1;
+    ca.warmupSteps = 0;
+    ca.keySubjectWeight = 1.0;
+    ASSERT_TRUE(runTraining(ca, {}).finished);
+    TrainConfig cb = ca;
+    cb.outputDir = (b / "run").string();
+    cb.initModel = (a / "run/model").string();
+    cb.slotLrFactor = 10.0;
+    ASSERT_TRUE(runTraining(cb, {}).finished);
+    const auto before = LarimarModel::load((a / "run/model").string()).stateDict();
+    const auto after = LarimarModel::load((b / "run/model").string()).stateDict();
+    auto moved = [&](const std::string& name) { return (after.at(name) - before.at(name)).abs().max().item<double>(); };
+    const double lr = cb.lr;
+    EXPECT_GT(moved("encoder.key_pointer.score"), 5 * lr);
+    EXPECT_GT(moved("encoder.pointer.score"), 5 * lr);
+    EXPECT_GT(moved("decoder.transformer.copy_gate.weight"), 5 * lr);
+    EXPECT_LT(moved("encoder.latent_head.weight"), 1.5 * lr);
+    EXPECT_LT(moved("decoder.transformer.wte.weight"), 1.5 * lr);
+}
+
 // latent_spread_weight: encodings of different sentences must not collapse onto one vector.
 // Measured as each latent dimension's standard deviation over a set of sentences, against a
 // control run without the term.
