@@ -29,6 +29,9 @@ bool endsWith(const std::string& s, const std::string& suffix) {
 // the memory's word to be heard at once. Adam moves a scalar only about lr per step, so a scale
 // that started at 0 would take tens of thousands of steps to open.
 constexpr double kInitialCopyScale = 16.0;
+// copy_norm's weight is used times this: the gate's response to |slot|_M (about 0.3 to 0.5) must
+// reach several units, and even at slot_lr_factor a scalar moves only ~0.01 per step.
+constexpr double kCopyNormScale = 10.0;
 constexpr double kMasked = -1e9; // exp(-1e9 - max) is exactly 0 in float; -inf would give NaN rows
 
 } // namespace
@@ -106,6 +109,7 @@ DecoderImpl::DecoderImpl(const DecoderConfig& c, int latentSize, bool wordSlot, 
         paramModule(*tr, "copy_gate", {1, h}, {1}, &m_copyGateW, &m_copyGateB);
         paramModule(*tr, "copy_scale", {1}, {}, &m_copyScale, nullptr);
         paramModule(*tr, "copy_map", {h, h}, {}, &m_copyMap, nullptr);
+        paramModule(*tr, "copy_norm", {1}, {}, &m_copyNorm, nullptr);
     }
 }
 
@@ -116,9 +120,15 @@ torch::Tensor DecoderImpl::finalNorm(const torch::Tensor& x, const torch::Tensor
     // h + sigmoid(gate . h + b) * linear_out(z): the token's own state decides how much of the
     // latent it takes; the tied lm_head then turns that into a bias over the vocabulary.
     if (latentOutput.defined()) out = out + torch::sigmoid(torch::linear(h, m_outGateW, m_outGateB)) * latentOutput;
-    if (latentWords.defined())
-        out = out + torch::sigmoid(torch::linear(h, m_copyGateW, m_copyGateB)) * m_copyScale *
-                        torch::linear(latentWords, m_copyMap);
+    if (latentWords.defined()) {
+        const auto mapped = torch::linear(latentWords, m_copyMap); // [B, 1, H]
+        // How much of a word the memory read back, |slot|_M: a query the fact is about reads
+        // more of it than a neighbour does (projection coefficient ~1 vs ~0.5), so the gate can
+        // open for the one and stay shut for the other, which a bonus linear in the read cannot.
+        const auto held = (mapped * latentWords).sum(-1, true).clamp_min(0).add(1e-12).sqrt();
+        const auto gate = torch::sigmoid(torch::linear(h, m_copyGateW, m_copyGateB) + kCopyNormScale * m_copyNorm * held);
+        out = out + gate * m_copyScale * mapped;
+    }
     return out;
 }
 
@@ -311,7 +321,7 @@ void DecoderImpl::initialize(std::uint64_t seed) {
             continue; // resetCopyMap() below, once wte has its values
         else if (name.find("copy_scale.") != std::string::npos)
             t.fill_(kInitialCopyScale);
-        else if (name.find("copy_gate.") != std::string::npos)
+        else if (name.find("copy_gate.") != std::string::npos || name.find("copy_norm.") != std::string::npos)
             t.zero_(); // sigmoid(0) = 1/2 everywhere until training teaches it when to copy
         else if (outputPath) // starts closed: a model gains the path without changing what it does
             t.zero_();

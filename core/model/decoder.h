@@ -12,7 +12,8 @@
 ///      memory holds without carrying it through every layer. Both start at zero.
 ///   4. only with the model's word_slot (ours): the latent's last H dimensions are words (rows of
 ///      wte, see ModelConfig::wordSlot), and the projections above see only the first C - H.
-///      After ln_f the decoder adds copy_scale * sigmoid(copy_gate(h)) * copy_map(slot): through
+///      After ln_f the decoder adds copy_scale * sigmoid(copy_gate(h) + 10 copy_norm |slot|_M) *
+///      copy_map(slot), |slot|_M = sqrt(slot . copy_map . slot) (how much of a word was read): through
 ///      the tied lm_head, each word w gets the bonus w . copy_map . slot, how close it is to what
 ///      the memory read back. copy_map starts as the whitening of wte (see resetCopyMap).
 ///
@@ -34,7 +35,7 @@
 ///   transformer.linear.weight [L*H, C]   transformer.linear_emb.weight [H, C]   (torch.nn.Linear layout)
 ///   with latent_output: transformer.linear_out.weight [H, C], transformer.out_gate.{weight [1, H], bias [1]}
 ///   with word_slot: transformer.copy_gate.{weight [1, H], bias [1]}, transformer.copy_scale.weight [1],
-///                   transformer.copy_map.weight [H, H]
+///                   transformer.copy_map.weight [H, H], transformer.copy_norm.weight [1]
 /// lm_head is wte (not stored). A Hugging Face GPT-2 checkpoint maps on by prefixing "decoder."
 /// (its attn.bias / attn.masked_bias buffers are unused); the two latent projections then start
 /// at zero or random.
@@ -140,7 +141,7 @@ private:
     DecoderConfig m_config;
     int m_latentSize;
     bool m_wordSlot = false, m_keySlot = false;
-    torch::Tensor m_copyGateW, m_copyGateB, m_copyScale, m_copyMap; ///< word_slot only
+    torch::Tensor m_copyGateW, m_copyGateB, m_copyScale, m_copyMap, m_copyNorm; ///< word_slot only
     torch::Tensor m_wte, m_wpe, m_lnfWeight, m_lnfBias, m_latentKv, m_latentEmb;
     torch::Tensor m_latentOut, m_outGateW, m_outGateB; ///< latent_output only
     std::vector<std::shared_ptr<GptBlock>> m_blocks;

@@ -259,7 +259,7 @@ std::int64_t ModelConfig::parameterCount() const {
     n += 2 * dh;
     n += c * dh * decoder.layers + c * dh; // latent -> per-layer slot, latent -> embedding
     if (decoder.latentOutput) n += c * dh + dh + 1; // latent -> output, its gate
-    if (wordSlot) n += eh + encoder.maxPositions + dh + 2 + dh * dh; // pointer.{score,end}, copy_{gate,scale,map}
+    if (wordSlot) n += eh + encoder.maxPositions + dh + 3 + dh * dh; // pointer.{score,end}, copy_{gate,scale,norm,map}
     if (keySlot) n += eh + encoder.maxPositions + dh * dh;          // key_pointer.{score,end}, key_map
     n += std::int64_t(memory.slots) * latentSize; // memory.prior
     return n;

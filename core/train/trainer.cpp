@@ -329,7 +329,7 @@ TrainResult runTraining(const TrainConfig& cfg, const TrainRunOptions& opt) {
     // from where they start; Adam moves a weight about lr per step, too slow for them.
     AdamW optimizer(named, cfg.weightDecay, [&](const std::string& name) {
         for (const char* prefix : {"encoder.pointer.", "encoder.key_pointer.", "decoder.transformer.copy_gate.",
-                                   "decoder.transformer.copy_scale."})
+                                   "decoder.transformer.copy_scale.", "decoder.transformer.copy_norm."})
             if (name.rfind(prefix, 0) == 0) return cfg.slotLrFactor;
         return 1.0;
     });

@@ -447,6 +447,15 @@ TEST(Decoder, WordSlotGivesTheWordItHoldsABonus) {
     auto cache = dec.startCache(1, 16, withWord);
     const auto stepped = dec.logits(dec.step(ids, cache));
     EXPECT_LT(maxDiff(stepped, dec.forward(ids, {}, withWord)), 1e-4);
+
+    // copy_norm opens the gate in proportion to how much of a word was read back: a full read of
+    // the word gains more than a read of a tenth of it, beyond the tenfold of a linear bonus.
+    params.at("decoder.transformer.copy_norm.weight").fill_(1.0);
+    const auto tenth = torch::cat({features, 0.1 * wte[word].unsqueeze(0)}, 1);
+    const double full = (dec.forward(ids, {}, withWord) - dec.forward(ids, {}, without))[0][2][word].item<double>();
+    const double small = (dec.forward(ids, {}, tenth) - dec.forward(ids, {}, without))[0][2][word].item<double>();
+    EXPECT_GT(full, 0.0);
+    EXPECT_GT(full, 12.0 * small) << "full read " << full << ", a tenth " << small;
 }
 
 // key_slot: decoder.hidden more dimensions after the word slot, key_map(a pointer-weighted mean
