@@ -222,7 +222,12 @@ std::map<std::string, torch::Tensor> LarimarModel::stateDict() const {
 std::vector<std::int32_t> LarimarModel::encoderTokens(const std::string& text) const {
     const Tokenizer& tok = tokenizer();
     std::vector<std::int32_t> ids{tok.bosId()};
-    const auto body = tok.encode(text);
+    // A sentence's closing full stops (and spaces) are left out: the training facts have none,
+    // and a word-slot model's pointer starts on the last word, which must be the answer
+    // ("... located in Rome." read back "Mumbai" before, "Rome" after).
+    std::size_t end = text.find_last_not_of(" \t\r\n.");
+    const std::string trimmed = end == std::string::npos ? text : text.substr(0, end + 1);
+    const auto body = tok.encode(trimmed);
     const std::size_t room = std::size_t(std::max(0, m_config.encoder.maxPositions - 1 - (tok.eosId() >= 0 ? 1 : 0)));
     ids.insert(ids.end(), body.begin(), body.begin() + std::ptrdiff_t(std::min(room, body.size())));
     if (tok.eosId() >= 0) ids.push_back(tok.eosId());

@@ -108,7 +108,8 @@ public:
     /// Lower-case hex SHA-256 of model.safetensors as last loaded or saved; "" if neither.
     const std::string& weightsSha256() const { return m_weightsSha256; }
 
-    /// Encoder input ids for one text: bos + tokens + eos, cut to encoder.max_positions.
+    /// Encoder input ids for one text: bos + tokens + eos, cut to encoder.max_positions. Closing
+    /// full stops and spaces are left out ("Paris." encodes as "Paris").
     std::vector<std::int32_t> encoderTokens(const std::string& text) const;
     /// Right-padded batch for the encoder: ids [N, T] int64 and mask [N, T] int64 on device().
     std::pair<torch::Tensor, torch::Tensor> encoderBatch(const std::vector<std::string>& texts) const;

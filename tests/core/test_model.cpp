@@ -512,6 +512,11 @@ TEST(Encoder, TokensAreBosTextEosAndCutToMaxPositions) {
     EXPECT_EQ(ids.front(), tok.bosId());
     EXPECT_EQ(ids.back(), tok.eosId());
     EXPECT_EQ(model.encoderTokens(std::string(100, 'x')).size(), 32u);
+    // A closing full stop is not part of what a fact says (training facts have none).
+    EXPECT_EQ(model.encoderTokens("the cat sat. "), model.encoderTokens("the cat sat"));
+    EXPECT_EQ(model.encoderTokens("the cat sat..."), model.encoderTokens("the cat sat"));
+    EXPECT_NE(model.encoderTokens("the cat sat?"), model.encoderTokens("the cat sat"));
+    EXPECT_EQ(model.encoderTokens("...").size(), 5u) << "a text of only dots keeps them";
     const auto dist = model.encoder()->forward(ids2d({ids.begin(), ids.end()}));
     EXPECT_EQ(dist.logvar.sizes(), (std::vector<int64_t>{1, 8}));
 }
