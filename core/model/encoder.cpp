@@ -107,9 +107,10 @@ void fillNormal(torch::Tensor t, double std, std::uint64_t seed) {
     t.copy_(torch::from_blob(values.data(), t.sizes(), torch::kFloat).to(t.dtype()));
 }
 
-EncoderImpl::EncoderImpl(const EncoderConfig& c, int latentSize, int tokenBagWidth, bool wordSlot, bool keySlot)
+EncoderImpl::EncoderImpl(const EncoderConfig& c, int latentSize, int tokenBagWidth, bool wordSlot, bool keySlot,
+                         double keyGain)
     : m_config(c), m_latentSize(latentSize), m_wordSlot(wordSlot ? tokenBagWidth : 0),
-      m_keySlot(keySlot ? tokenBagWidth : 0) {
+      m_keySlot(keySlot ? tokenBagWidth : 0), m_keyGain(keyGain) {
     if (c.heads <= 0 || c.hidden % c.heads != 0)
         throw UserError("encoder.hidden = " + std::to_string(c.hidden) + " is not a multiple of encoder.heads = " +
                         std::to_string(c.heads));
@@ -247,7 +248,9 @@ LatentDistribution EncoderImpl::forward(const torch::Tensor& ids, const torch::T
     torch::Tensor keyWeights;
     if (m_keySlot) {
         keyWeights = wordWeights(hidden, mask, true);
-        slots = torch::cat({slots, torch::linear(weightedTokens(rows, keyWeights.to(rows.device())), m_keyMap)}, 1);
+        auto key = torch::linear(weightedTokens(rows, keyWeights.to(rows.device())), m_keyMap);
+        if (m_keyGain != 1.0) key = key * m_keyGain;
+        slots = torch::cat({slots, key}, 1);
     }
     slots = slots.to(halves[0].device());
     // The slots are points, not distributions: zero log-variance keeps the trainer's noise off them.

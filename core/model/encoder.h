@@ -56,8 +56,9 @@ public:
     /// tokenBagWidth: the decoder's hidden size (token_bag models; ignored otherwise).
     /// wordSlot: add the word slot (tokenBagWidth dimensions) after the heads' latentSize.
     /// keySlot: and the key slot after it (tokenBagWidth more dimensions).
+    /// keyGain: the key slot's multiplier (ModelConfig::keyGain).
     EncoderImpl(const EncoderConfig& config, int latentSize, int tokenBagWidth = 0, bool wordSlot = false,
-                bool keySlot = false);
+                bool keySlot = false, double keyGain = 1.0);
 
     /// ids: [B, T] integer token ids (first token is the one pooled, i.e. bos);
     /// mask: [B, T] 1 for real tokens, 0 for padding, or undefined (no padding). Padding may be
@@ -97,6 +98,7 @@ private:
     int m_latentSize;
     int m_wordSlot = 0; ///< dimensions of the word slot (0: none)
     int m_keySlot = 0;  ///< dimensions of the key slot (0: none)
+    double m_keyGain = 1.0;
     torch::Tensor m_keyScore, m_keyEnd, m_keyMap; ///< key_slot models only
     torch::nn::Embedding m_wordEmbeddings{nullptr};
     torch::nn::Embedding m_positionEmbeddings{nullptr};

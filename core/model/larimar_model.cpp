@@ -77,7 +77,7 @@ torch::Device parseDevice(const std::string& name) {
 }
 
 LarimarNetImpl::LarimarNetImpl(const ModelConfig& c) {
-    encoder = register_module("encoder", Encoder(c.encoder, c.featureSize(), c.decoder.hidden, c.wordSlot, c.keySlot));
+    encoder = register_module("encoder", Encoder(c.encoder, c.featureSize(), c.decoder.hidden, c.wordSlot, c.keySlot, c.keyGain));
     decoder = register_module("decoder", Decoder(c.decoder, c.featureSize(), c.wordSlot, c.keySlot));
     // token_bag: the encoder reads the decoder's embedding table (the net owns both).
     if (c.encoder.tokenBag || c.wordSlot) encoder->setTokenTable([d = decoder.ptr().get()] { return d->wte(); });

@@ -88,6 +88,7 @@ ModelConfig ModelConfig::fromJson(const std::string& jsonText, const std::string
     r.integer(doc, "latent_size", "", c.latentSize);
     r.boolean(doc, "word_slot", "", c.wordSlot);
     r.boolean(doc, "key_slot", "", c.keySlot);
+    r.number(doc, "key_gain", "", c.keyGain);
 
     if (const json* e = r.object(doc, "encoder")) {
         const std::string p = "encoder.";
@@ -154,6 +155,7 @@ std::string ModelConfig::toJson() const {
     j["latent_size"] = latentSize;
     if (wordSlot) j["word_slot"] = true;
     if (keySlot) j["key_slot"] = true;
+    if (keyGain != 1.0) j["key_gain"] = keyGain;
     j["encoder"] = {{"layers", encoder.layers},         {"heads", encoder.heads},
                     {"hidden", encoder.hidden},         {"intermediate", encoder.intermediate},
                     {"vocab", encoder.vocab},           {"max_positions", encoder.maxPositions},
@@ -232,6 +234,8 @@ void ModelConfig::validate() const {
                 "needs one vocabulary (encoder.vocab = " + std::to_string(encoder.vocab) +
                     ", decoder.vocab = " + std::to_string(decoder.vocab) + ")");
     if (keySlot && !wordSlot) invalid("key_slot", "true", "needs \"word_slot\": true");
+    if (!(keyGain > 0.0)) invalid("key_gain", std::to_string(keyGain), "must be positive");
+    if (keyGain != 1.0 && !keySlot) invalid("key_gain", std::to_string(keyGain), "needs \"key_slot\": true");
     if (wordSlot && featureSize() <= 0)
         invalid("word_slot", "true",
                 "needs latent_size (" + std::to_string(latentSize) + ") larger than decoder.hidden (" +

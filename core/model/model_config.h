@@ -85,6 +85,11 @@ struct ModelConfig {
     /// reads a fact back in proportion to the words they share (a neighbour about another
     /// subject shares few), not only to how alike the encoder finds them. Off in older models.
     bool keySlot = false;
+    /// "key_gain" (key_slot models): the key slot is multiplied by this when a text is encoded.
+    /// It decides how much the memory's addressing goes by the words a query shares with a fact
+    /// rather than by the learned dimensions; the decoder never reads the key, so it changes
+    /// which facts are read, not how a read is decoded. Default 1.
+    double keyGain = 1.0;
     /// Latent dimensions the encoder's heads produce: all but the word and key slots.
     int featureSize() const { return latentSize - (wordSlot ? decoder.hidden : 0) - (keySlot ? decoder.hidden : 0); }
     EncoderConfig encoder;

@@ -496,6 +496,20 @@ TEST(Encoder, KeySlotAddressesByTheWordsAFactSharesAndTheDecoderIgnoresIt) {
     for (const auto& [name, t] : params) n += t.numel();
     EXPECT_EQ(n, withKey.parameterCount());
     EXPECT_TRUE(ModelConfig::fromJson(withKey.toJson(), "cfg.json").keySlot);
+
+    // key_gain scales the key alone, so addressing goes more by shared words; the rest of the
+    // latent is unchanged.
+    ModelConfig gained = withKey;
+    gained.keyGain = 8.0;
+    EXPECT_EQ(ModelConfig::fromJson(gained.toJson(), "cfg.json").keyGain, 8.0);
+    EXPECT_EQ(withKey.toJson().find("key_gain"), std::string::npos);
+    auto loud = LarimarModel::randomInit(gained, 7, tinyTokenizer());
+    const auto zg = loud.encode(texts);
+    EXPECT_LT(maxDiff(zg.narrow(1, 0, 24), z.narrow(1, 0, 24)), 1e-6);
+    EXPECT_LT(maxDiff(zg.narrow(1, 24, 16), 8.0 * z.narrow(1, 24, 16)), 1e-3);
+    ModelConfig badGain = withKey;
+    badGain.keyGain = 0.0;
+    EXPECT_THROW(badGain.validate(), UserError);
     ModelConfig noWord = withKey;
     noWord.wordSlot = false;
     EXPECT_THROW(noWord.validate(), UserError);
