@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace larimar {
@@ -19,6 +20,7 @@ public:
     explicit Reader(std::string source) : m_source(std::move(source)) {}
 
     void integer(const json& obj, const char* key, const std::string& prefix, int& out) const {
+        m_known.insert(prefix + key);
         const auto it = obj.find(key);
         if (it == obj.end()) return;
         if (!it->is_number_integer())
@@ -28,24 +30,28 @@ public:
         out = static_cast<int>(v);
     }
     void number(const json& obj, const char* key, const std::string& prefix, double& out) const {
+        m_known.insert(prefix + key);
         const auto it = obj.find(key);
         if (it == obj.end()) return;
         if (!it->is_number()) fail(prefix + key, it->dump(), "must be a number");
         out = it->get<double>();
     }
     void string(const json& obj, const char* key, const std::string& prefix, std::string& out) const {
+        m_known.insert(prefix + key);
         const auto it = obj.find(key);
         if (it == obj.end()) return;
         if (!it->is_string()) fail(prefix + key, it->dump(), "must be a string");
         out = it->get<std::string>();
     }
     void boolean(const json& obj, const char* key, const std::string& prefix, bool& out) const {
+        m_known.insert(prefix + key);
         const auto it = obj.find(key);
         if (it == obj.end()) return;
         if (!it->is_boolean()) fail(prefix + key, it->dump(), "must be true or false");
         out = it->get<bool>();
     }
     const json* object(const json& obj, const char* key) const {
+        m_known.insert(key);
         const auto it = obj.find(key);
         if (it == obj.end()) return nullptr;
         if (!it->is_object()) fail(key, it->dump(), "must be an object");
@@ -55,8 +61,24 @@ public:
         throw UserError(m_source + ": " + field + " = " + value + " " + why);
     }
 
+    /// Refuses a field no reader call asked for: a model made by a newer build (whose settings
+    /// this one would silently ignore and then run the model wrongly), or a misspelt name.
+    void rejectUnknown(const json& doc) const {
+        for (auto it = doc.begin(); it != doc.end(); ++it) {
+            if (!m_known.count(it.key()))
+                fail(it.key(), it.value().dump(), unknownWhy);
+            if (!it.value().is_object()) continue;
+            for (auto in = it.value().begin(); in != it.value().end(); ++in)
+                if (!m_known.count(it.key() + "." + in.key()))
+                    fail(it.key() + "." + in.key(), in.value().dump(), unknownWhy);
+        }
+    }
+
 private:
+    static constexpr const char* unknownWhy =
+        "is not a setting this build knows (a model from a newer Larimar Workbench, or a misspelt name)";
     std::string m_source;
+    mutable std::set<std::string> m_known;
 };
 
 [[noreturn]] void invalid(const std::string& field, const std::string& value, const std::string& why) {
@@ -129,6 +151,7 @@ ModelConfig ModelConfig::fromJson(const std::string& jsonText, const std::string
         r.string(*s, "eos", p, c.specialTokens.eos);
         r.string(*s, "pad", p, c.specialTokens.pad);
     }
+    r.rejectUnknown(doc);
     try {
         c.validate();
     } catch (const UserError& e) {

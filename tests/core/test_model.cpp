@@ -121,6 +121,11 @@ TEST(ModelConfig, ErrorsNameFieldAndValue) {
     expectError(R"({"model_type": "bert"})", "model_type");
     expectError(R"({"decoder": )", "not valid JSON");
     expectError(R"({"special_tokens": {"bos": ""}})", "special_tokens.bos");
+    // A setting this build does not know is refused, not ignored: a stale build that ignored a
+    // newer model's "key_gain" answered a written fact wrongly.
+    expectError(R"({"key_gian": 8})", "key_gian = 8 is not a setting this build knows");
+    expectError(R"({"encoder": {"mean_pools": true}})", "encoder.mean_pools = true is not a setting");
+    expectError(R"({"memory": {"slots": 8, "prior": "eye"}})", "memory.prior");
 }
 
 // ---------------------------------------------------------------- decoder
