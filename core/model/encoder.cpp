@@ -2,6 +2,7 @@
 
 #include "core/util/error.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <string>
@@ -233,17 +234,17 @@ LatentDistribution EncoderImpl::forward(const torch::Tensor& ids, const torch::T
     auto stats = torch::linear(pooled(hidden), m_latentHead->weight);
     if (m_meanHead.defined())
         stats = stats + torch::linear(weightedTokens(hidden, realTokenWeights(hidden, mask)), m_meanHead);
-    if (m_bagHead.defined()) {
-        if (!m_tokenTable) throw Error("encoder: token_bag without a token table (setTokenTable)");
+    // The sentence's rows of the decoder's embedding table, for the token bag and the slots.
+    torch::Tensor rows;
+    if (m_bagHead.defined() || m_wordSlot) {
+        if (!m_tokenTable) throw Error("encoder: token_bag or word_slot without a token table (setTokenTable)");
         const torch::Tensor table = m_tokenTable();
-        const auto rows = torch::embedding(table, ids.to(table.device(), torch::kLong)); // [B, T, Hd]
-        stats = stats + torch::linear(weightedTokens(rows, realTokenWeights(rows, mask)), m_bagHead);
+        rows = torch::embedding(table, ids.to(table.device(), torch::kLong)); // [B, T, Hd]
     }
+    if (m_bagHead.defined())
+        stats = stats + torch::linear(weightedTokens(rows, realTokenWeights(rows, mask)), m_bagHead);
     auto halves = stats.chunk(2, -1);
     if (!m_wordSlot) return {halves[0], halves[1]};
-    if (!m_tokenTable) throw Error("encoder: word_slot without a token table (setTokenTable)");
-    const torch::Tensor table = m_tokenTable();
-    const auto rows = torch::embedding(table, ids.to(table.device(), torch::kLong)); // [B, T, Hd]
     auto slots = weightedTokens(rows, wordWeights(hidden, mask, false).to(rows.device()));
     torch::Tensor keyWeights;
     if (m_keySlot) {
@@ -282,6 +283,16 @@ void EncoderImpl::initialize(std::uint64_t seed) {
     }
 }
 
+torch::Tensor embeddingWhitening(const torch::Tensor& table) {
+    torch::NoGradGuard noGrad;
+    const auto e = table.detach().to(torch::kFloat);
+    const auto cov = torch::matmul(e.t(), e) / double(e.size(0));
+    const auto eye = torch::eye(cov.size(0), cov.options());
+    const auto w = torch::linalg_inv(cov + 0.01 * cov.diagonal().mean() * eye);
+    const double unit = (torch::matmul(e, w) * e).sum(1).mean().item<double>();
+    return w / std::max(unit, 1e-12);
+}
+
 void EncoderImpl::resetKeyMap() {
     if (!m_keySlot) return;
     if (!m_tokenTable) throw Error("encoder: key_slot without a token table (setTokenTable)");
@@ -293,12 +304,7 @@ void EncoderImpl::resetKeyMap() {
     // neighbourhood prompt on it, by key scale s: s 0 (no key) 0.91 vs 0.70 (AUC 0.54);
     // s 10 0.94 vs 0.60 (0.77); s 30 1.00 vs 0.49 (0.93); s 100 1.04 vs 0.43 (0.997). The
     // encoder's own dimensions had |z| ~13 there.
-    const auto e = m_tokenTable().detach().to(torch::kFloat);
-    const auto cov = torch::matmul(e.t(), e) / double(e.size(0));
-    const auto eye = torch::eye(cov.size(0), cov.options());
-    auto w = torch::linalg_inv(cov + 0.01 * cov.diagonal().mean() * eye);
-    const double unit = (torch::matmul(e, w) * e).sum(1).mean().item<double>();
-    const auto l = torch::linalg_cholesky(w / std::max(unit, 1e-12));
+    const auto l = torch::linalg_cholesky(embeddingWhitening(m_tokenTable()));
     m_keyMap.copy_((kInitialKeyScale * l.t()).to(m_keyMap.scalar_type()));
 }
 

@@ -117,6 +117,11 @@ TORCH_MODULE(Encoder);
 /// Fills t with normal(0, std) values from a portable generator seeded with seed (the same
 /// numbers on every platform and libtorch version). Cost O(numel). Used by initialize().
 void fillNormal(torch::Tensor t, double std, std::uint64_t seed);
+/// The whitening of an embedding table [V, H] (rows are words): (E^T E / V + ridge)^-1, the ridge
+/// 1% of the mean diagonal, scaled so an average row w has w . W . w = 1. [H, H] float32.
+/// Trained embeddings are far from isotropic (two words of one kind have cosine ~0.5); after
+/// it, words are near-orthonormal. Used to start the copy map and the key map. Cost O(V H^2).
+torch::Tensor embeddingWhitening(const torch::Tensor& table);
 /// The seed fillNormal gets for the parameter with this (model file) name: independent of the
 /// order in which parameters are created.
 std::uint64_t parameterSeed(std::uint64_t seed, const std::string& name);

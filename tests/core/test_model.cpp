@@ -368,10 +368,18 @@ TEST(Encoder, TokenBagAddsTheMeanOfTheDecodersEmbeddingRows) {
 // decoder's embedding table) weighted by a learned pointer; the heads' dimensions are unchanged.
 // bos and eos are never in the slot; padding leaves it alone; the slot is a point (log-variance
 // 0); the pointer can put all weight on the last word (where an answer stands).
+// tinyConfig with a word slot (and a key slot when asked): 8 learned latent dimensions, then 16
+// (the decoder's hidden size) for each slot.
+ModelConfig slotConfig(bool keySlot) {
+    ModelConfig c = tinyConfig();
+    c.wordSlot = true;
+    c.keySlot = keySlot;
+    c.latentSize = 8 + 16 + (keySlot ? 16 : 0);
+    return c;
+}
+
 TEST(Encoder, WordSlotHoldsTheFactsWordsAndThePointerChoosesThem) {
-    ModelConfig withSlot = tinyConfig();
-    withSlot.wordSlot = true;
-    withSlot.latentSize = 8 + 16;
+    ModelConfig withSlot = slotConfig(false);
     ASSERT_EQ(withSlot.featureSize(), 8);
     auto model = LarimarModel::randomInit(withSlot, 7, tinyTokenizer());
     auto base = LarimarModel::randomInit(tinyConfig(), 7, tinyTokenizer());
@@ -423,10 +431,7 @@ TEST(Encoder, WordSlotHoldsTheFactsWordsAndThePointerChoosesThem) {
 // gets the bonus w . copy_map . slot, so the word the memory read back rises; the cache path
 // does the same; copy_map starts whitened (an average word scores 1 against itself).
 TEST(Decoder, WordSlotGivesTheWordItHoldsABonus) {
-    ModelConfig withSlot = tinyConfig();
-    withSlot.wordSlot = true;
-    withSlot.latentSize = 8 + 16;
-    auto model = LarimarModel::randomInit(withSlot, 7, tinyTokenizer());
+    auto model = LarimarModel::randomInit(slotConfig(false), 7, tinyTokenizer());
     torch::NoGradGuard noGrad;
     auto params = model.stateDict();
     const auto wte = params.at("decoder.transformer.wte.weight");
@@ -468,9 +473,7 @@ TEST(Decoder, WordSlotGivesTheWordItHoldsABonus) {
 // a scaled whitening, so sentences that share words have overlapping keys and the memory reads a
 // fact back for a query in proportion to the words they share.
 TEST(Encoder, KeySlotAddressesByTheWordsAFactSharesAndTheDecoderIgnoresIt) {
-    ModelConfig withKey = tinyConfig();
-    withKey.wordSlot = withKey.keySlot = true;
-    withKey.latentSize = 8 + 16 + 16;
+    ModelConfig withKey = slotConfig(true);
     ASSERT_EQ(withKey.featureSize(), 8);
     auto model = LarimarModel::randomInit(withKey, 7, tinyTokenizer());
     torch::NoGradGuard noGrad;

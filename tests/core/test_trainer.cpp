@@ -78,6 +78,25 @@ std::string bytes(const fs::path& p) {
     return ss.str();
 }
 
+/// A finished 3-step run of the tiny config in dir (emptied first): the init model of the
+/// --init-from tests.
+TrainResult shortRun(const fs::path& dir) {
+    fs::remove_all(dir);
+    TrainConfig c = tinyConfig(dir);
+    c.steps = 3;
+    return runTraining(c, {});
+}
+
+/// Gives the model config of c a word slot, and a key slot too when asked, growing latent_size
+/// by the decoder's hidden size for each.
+void addSlots(const TrainConfig& c, bool keySlot) {
+    ModelConfig m = ModelConfig::load(c.modelConfig);
+    m.wordSlot = true;
+    m.keySlot = keySlot;
+    m.latentSize += (keySlot ? 2 : 1) * m.decoder.hidden;
+    m.save(c.modelConfig);
+}
+
 TEST(Trainer, LossFallsOnAToyCorpus) {
     const fs::path dir = fs::path(::testing::TempDir()) / "trainer-loss";
     fs::remove_all(dir);
@@ -110,12 +129,9 @@ TEST(Trainer, ResumeGivesTheSameWeightsAsAnUninterruptedRun) {
 // --init-from into a config that adds a part (decoder.latent_output): the shared weights are the
 // init model's, the new part starts at zero, and the run says what it initialised.
 TEST(Trainer, InitFromCopiesSharedWeightsAndStartsANewPartAtZero) {
-    const fs::path a = fs::path(::testing::TempDir()) / "trainer-init-a", b = fs::path(::testing::TempDir()) / "trainer-init-b";
-    fs::remove_all(a);
+    const fs::path b = fs::path(::testing::TempDir()) / "trainer-init-b";
     fs::remove_all(b);
-    TrainConfig ca = tinyConfig(a);
-    ca.steps = 3;
-    const TrainResult first = runTraining(ca, {});
+    const TrainResult first = shortRun(fs::path(::testing::TempDir()) / "trainer-init-a");
     ASSERT_TRUE(first.finished);
 
     TrainConfig cb = tinyConfig(b);
@@ -156,19 +172,14 @@ TEST(Trainer, InitFromCopiesSharedWeightsAndStartsANewPartAtZero) {
 // so latent_size grows), the pointer and copy gate start as initialize() sets them, and
 // copy_map starts as the whitening of the embedding table copied in, not of a random one.
 TEST(Trainer, InitFromAddsAWordSlotWhitenedForTheCopiedEmbeddings) {
-    const fs::path a = fs::path(::testing::TempDir()) / "trainer-slot-a", b = fs::path(::testing::TempDir()) / "trainer-slot-b";
-    fs::remove_all(a);
+    const fs::path b = fs::path(::testing::TempDir()) / "trainer-slot-b";
     fs::remove_all(b);
-    TrainConfig ca = tinyConfig(a);
-    ca.steps = 3;
-    const TrainResult first = runTraining(ca, {});
+    const TrainResult first = shortRun(fs::path(::testing::TempDir()) / "trainer-slot-a");
     ASSERT_TRUE(first.finished);
 
     TrainConfig cb = tinyConfig(b);
-    ModelConfig m = ModelConfig::load(cb.modelConfig);
-    m.wordSlot = true;
-    m.latentSize += m.decoder.hidden;
-    m.save(cb.modelConfig);
+    addSlots(cb, false);
+    const ModelConfig m = ModelConfig::load(cb.modelConfig);
     cb.initModel = first.modelDir;
     cb.steps = 1;
     cb.lr = 1e-6;
@@ -235,10 +246,7 @@ TEST(Trainer, KeySubjectTermPutsTheKeyOnTheSubject) {
     } catch (const UserError& e) {
         EXPECT_NE(std::string(e.what()).find("key_subject_weight"), std::string::npos) << e.what();
     }
-    ModelConfig m = ModelConfig::load(c.modelConfig);
-    m.wordSlot = m.keySlot = true;
-    m.latentSize += 2 * m.decoder.hidden;
-    m.save(c.modelConfig);
+    addSlots(c, true);
     auto finalKey = [&](double weight) {
         fs::remove_all(c.outputDir);
         c.keySubjectWeight = weight;
@@ -260,10 +268,7 @@ TEST(Trainer, SlotLearningRateFactorSpeedsOnlyThePointersAndTheCopyGate) {
     fs::remove_all(a);
     fs::remove_all(b);
     TrainConfig ca = tinyConfig(a);
-    ModelConfig m = ModelConfig::load(ca.modelConfig);
-    m.wordSlot = m.keySlot = true;
-    m.latentSize += 2 * m.decoder.hidden;
-    m.save(ca.modelConfig);
+    addSlots(ca, true);
     ca.steps = 1;
     ca.warmupSteps = 0;
     ca.keySubjectWeight = 1.0;
