@@ -15,7 +15,7 @@ PACKAGES=(
   nlohmann-json3-dev libcli11-dev
   qt6-base-dev libqcustomplot-dev libqcustomplot2.1-qt6 libgl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  wordnet-base
+  wordnet-base python3-pip libicu-dev
   xvfb xauth desktop-file-utils appstream man-db shared-mime-info libglib2.0-bin
 )
 
