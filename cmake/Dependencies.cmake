@@ -8,6 +8,9 @@ find_package(ZLIB 1.2.11 REQUIRED)
 find_package(nlohmann_json 3.11 REQUIRED)
 find_package(CLI11 2.1 REQUIRED)
 find_package(Threads REQUIRED)
+# ICU (libicu-dev): NFD, case mapping and character categories for BERT's WordPiece tokenizer
+# (core/model/wordpiece.cpp).
+find_package(ICU 72 REQUIRED COMPONENTS uc)
 # libtorch: Debian's libtorch-dev 1.13 (CPU) or the libtorch inside a PyTorch 2.x install
 # (configure with -DCMAKE_PREFIX_PATH=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')).
 find_package(Torch 1.13 REQUIRED)
