@@ -33,18 +33,6 @@ std::vector<std::uint8_t> readFile(const std::string& path) {
     return bytes;
 }
 
-std::string fileSha256(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw Error(path + ": cannot open to hash");
-    Sha256 h;
-    std::vector<char> buf(1 << 20);
-    while (in) {
-        in.read(buf.data(), std::streamsize(buf.size()));
-        h.update(buf.data(), std::size_t(in.gcount()));
-    }
-    return toHex(h.finish());
-}
-
 const char* kModelCard = R"(# Larimar model
 
 A Larimar model for Larimar Workbench: a BERT-style encoder, an episodic memory prior and a

@@ -265,6 +265,18 @@ void Workspace::requireModel(const std::string& modelId, const std::string& mode
         if (tx) tx->commit();
         return;
     }
+    if (id.value_or("") == modelId && hash.value_or("") == modelHash) return;
+    // A workspace with no edits and no facts holds nothing the old model made: it takes the
+    // model it is opened with (trying another model must not lock a new, empty workspace).
+    if (!lastEditId() && factCount() == 0) {
+        const bool own = !m_impl->inTx;
+        std::optional<Transaction> tx;
+        if (own) tx.emplace(begin());
+        m_impl->setMeta("model.id", modelId);
+        m_impl->setMeta("model.hash", modelHash);
+        if (tx) tx->commit();
+        return;
+    }
     if (id.value_or("") != modelId || hash.value_or("") != modelHash)
         throw UserError("workspace '" + path() + "' was made with model '" + id.value_or("?") +
                         "' (hash " + hash.value_or("?") + ") but the model in use is '" + modelId +

@@ -29,8 +29,11 @@ std::vector<std::string> bundledModelCandidates() {
 
 std::string resolveModelDir(const std::string& explicitDir) {
     if (!explicitDir.empty()) {
-        if (!fs::exists(fs::path(explicitDir) / "config.json"))
-            throw UserError("no model found at " + explicitDir + " (no config.json there); pass --model DIR with a model directory");
+        const fs::path p(explicitDir);
+        if (fs::is_regular_file(p) && p.extension() == ".gguf") return explicitDir; // a GGUF model file
+        if (!fs::exists(p / "config.json"))
+            throw UserError("no model found at " + explicitDir +
+                            " (no config.json there); pass --model with a model directory or a .gguf file");
         return explicitDir;
     }
     const auto dirs = bundledModelCandidates();

@@ -12,8 +12,8 @@ namespace larimar {
 ///   3. the source tree this build came from (running from the build tree).
 std::vector<std::string> bundledModelCandidates();
 
-/// The model directory to use: `explicitDir` when not empty, else the first candidate holding a
-/// config.json. Throws UserError naming every place looked at when there is none.
+/// The model directory to use: `explicitDir` when not empty (a directory with a config.json, or a
+/// .gguf file), else the first candidate holding a config.json. Throws UserError naming every place looked at when there is none.
 std::string resolveModelDir(const std::string& explicitDir = {});
 
 /// A model asset directory (models/assets/<name>, e.g. "use-lite" for the scope detector's

@@ -4,6 +4,9 @@
 
 #include <openssl/evp.h>
 
+#include <fstream>
+#include <vector>
+
 namespace larimar {
 
 struct Sha256::Impl {
@@ -36,6 +39,19 @@ Sha256Digest sha256(const void* data, std::size_t size) {
     Sha256 h;
     h.update(data, size);
     return h.finish();
+}
+
+std::string fileSha256(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(path + ": cannot open to hash");
+    Sha256 h;
+    std::vector<char> buf(1 << 20);
+    while (in) {
+        in.read(buf.data(), std::streamsize(buf.size()));
+        h.update(buf.data(), std::size_t(in.gcount()));
+    }
+    if (in.bad()) throw Error(path + ": read error while hashing");
+    return toHex(h.finish());
 }
 
 std::string toHex(const std::uint8_t* data, std::size_t size) {

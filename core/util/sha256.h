@@ -30,6 +30,9 @@ private:
 
 Sha256Digest sha256(const void* data, std::size_t size);
 inline Sha256Digest sha256(std::string_view text) { return sha256(text.data(), text.size()); }
+/// Lower-case hex SHA-256 of a file's contents, streamed in 1 MiB pieces. Throws Error when the
+/// file cannot be opened or read.
+std::string fileSha256(const std::string& path);
 /// Lower-case hex of any byte range.
 std::string toHex(const std::uint8_t* data, std::size_t size);
 inline std::string toHex(const Sha256Digest& d) { return toHex(d.data(), d.size()); }

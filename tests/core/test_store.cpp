@@ -143,13 +143,25 @@ TEST(WorkspaceOpen, RequireModelNamesBothModels) {
     Workspace ws(dir.file("m.larimar"), testOptions());
     ws.requireModel("larimar-small", "aaaa");
     EXPECT_NO_THROW(ws.requireModel("larimar-small", "aaaa"));
-    const auto msg = userErrorOf([&] { ws.requireModel("gpt2-xl", "bbbb"); });
-    EXPECT_THAT(msg, HasSubstr("larimar-small"));
-    EXPECT_THAT(msg, HasSubstr("gpt2-xl"));
     // Edits default to the workspace's model.
     const auto e = writeFacts(ws, {makeFact("x")});
     EXPECT_EQ(e.modelId, "larimar-small");
     EXPECT_EQ(e.modelHash, "aaaa");
+    // Once it holds an edit, another model is refused, and the message names both.
+    const auto msg = userErrorOf([&] { ws.requireModel("gpt2-xl", "bbbb"); });
+    EXPECT_THAT(msg, HasSubstr("larimar-small"));
+    EXPECT_THAT(msg, HasSubstr("gpt2-xl"));
+    EXPECT_EQ(ws.meta("model.id").value_or(""), "larimar-small");
+}
+
+TEST(WorkspaceOpen, EmptyWorkspaceTakesTheModelItIsOpenedWith) {
+    TempDir dir;
+    Workspace ws(dir.file("m.larimar"), testOptions());
+    ws.requireModel("larimar-small", "aaaa");
+    // Nothing was written with larimar-small: trying another model must not lock the workspace.
+    EXPECT_NO_THROW(ws.requireModel("smollm2-135m", "bbbb"));
+    EXPECT_EQ(ws.meta("model.id").value_or(""), "smollm2-135m");
+    EXPECT_EQ(ws.meta("model.hash").value_or(""), "bbbb");
 }
 
 // --- CRUD and filters --------------------------------------------------------------------
