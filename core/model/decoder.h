@@ -45,6 +45,7 @@
 ///
 /// Thread safety: the forward calls only read parameters (a cache belongs to one caller), so
 /// concurrent calls are fine while nobody trains or loads into the same module.
+#include "core/model/causal_lm.h"
 #include "core/model/model_config.h"
 
 #include <torch/torch.h>
@@ -56,21 +57,7 @@ namespace larimar {
 
 struct GptBlock; // defined in decoder.cpp
 
-/// Key/value cache of one batch of sequences for incremental decoding. Created by
-/// Decoder::startCache, filled by Decoder::step; owned by one caller at a time.
-struct DecoderCache {
-    std::vector<torch::Tensor> keys;   ///< per layer [B, heads, capacity, head_dim]
-    std::vector<torch::Tensor> values; ///< same
-    int64_t length = 0;                ///< tokens cached (the latent slot not counted)
-    int64_t capacity = 0;              ///< tokens the buffers hold (max positions at most)
-    int64_t slot = 0;                  ///< 1 when index 0 of every buffer holds the latent slot
-    torch::Tensor slotMasked;          ///< [B, 1, 1, 1] bool, true for rows without a latent, or undefined
-    torch::Tensor latentEmbedding;     ///< [B, 1, H] linear_emb(z), or undefined
-    torch::Tensor latentOutput;        ///< [B, 1, H] linear_out(z) (latent_output models), or undefined
-    torch::Tensor latentWords;         ///< [B, 1, H] the word slot (word_slot models), or undefined
-};
-
-class DecoderImpl : public torch::nn::Module {
+class DecoderImpl : public torch::nn::Module, public CausalLm {
 public:
     /// Allocates the parameters (uninitialised; see initialize()).
     /// latentSize: the latent dimensions the projections read (ModelConfig::featureSize());
@@ -89,10 +76,10 @@ public:
     /// As forward(), but the final hidden states [B, T, H] after ln_f (apply logits() to the rows
     /// you need; saves the B * T * V product when only some positions matter).
     torch::Tensor hiddenStates(const torch::Tensor& ids, const torch::Tensor& attentionMask = {},
-                               const torch::Tensor& latent = {});
+                               const torch::Tensor& latent = {}) override;
 
     /// hidden [..., H] -> logits [..., V] with the tied embedding.
-    torch::Tensor logits(const torch::Tensor& hidden);
+    torch::Tensor logits(const torch::Tensor& hidden) override;
 
     /// The latent output path alone: lm_head(linear_out(z)), latent [B, C] -> logits [B, V], what
     /// the readout adds to every position's logits when the gate is fully open (the trainer's
@@ -101,12 +88,12 @@ public:
 
     /// An empty cache for batch rows (capacity tokens, at most max positions), with the latent
     /// slot built from latent ([B, C], [C] or undefined) as forward() would.
-    DecoderCache startCache(int64_t batch, int64_t capacity, const torch::Tensor& latent = {});
+    DecoderCache startCache(int64_t batch, int64_t capacity, const torch::Tensor& latent = {}) override;
 
     /// Appends ids [B, T] (no padding) to the cache and returns their hidden states [B, T, H]
     /// after ln_f. Cost per token: ~2 * params flops + attention over the cache.
     /// Throws UserError when the cache would overflow.
-    torch::Tensor step(const torch::Tensor& ids, DecoderCache& cache);
+    torch::Tensor step(const torch::Tensor& ids, DecoderCache& cache) override;
 
     /// GPT-2's initialisation: normal(0, 0.02), c_proj weights scaled by 1/sqrt(2 L), zero biases,
     /// LayerNorm (1, 0), latent projections normal(0, 0.02) but the latent output path zero;
@@ -119,6 +106,9 @@ public:
     void resetCopyMap();
 
     const DecoderConfig& config() const { return m_config; }
+    int64_t vocabSize() const override { return m_config.vocab; }
+    int64_t maxPositions() const override { return m_config.maxPositions; }
+    torch::Device device() const override { return m_wte.device(); }
     /// Dimensions of the latents it takes (the word slot included).
     int latentSize() const { return m_latentSize + (m_wordSlot ? m_config.hidden : 0) + (m_keySlot ? m_config.hidden : 0); }
     /// The token embedding (= lm_head) [V, H].

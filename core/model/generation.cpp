@@ -1,6 +1,6 @@
 #include "core/model/generation.h"
 
-#include "core/model/decoder.h"
+#include "core/model/causal_lm.h"
 #include "core/util/error.h"
 
 #include <algorithm>
@@ -123,30 +123,32 @@ void validate(const GenerationOptions& o) {
         if (s.empty()) throw UserError("generation: a stop string must not be empty");
 }
 
-GenerationResult generate(DecoderImpl& decoder, const TokenDecoding& tokens, const std::vector<std::int32_t>& promptIds,
+GenerationResult generate(CausalLm& decoder, const TokenDecoding& tokens, const std::vector<std::int32_t>& promptIds,
                           const torch::Tensor& latent, const GenerationOptions& options, const TokenCallback& onToken) {
     validate(options);
     c10::InferenceMode inference;
-    const auto& cfg = decoder.config();
-    const std::int32_t vocab = tokens.vocabSize > 0 ? std::min(tokens.vocabSize, cfg.vocab) : cfg.vocab;
+    const int64_t modelVocab = decoder.vocabSize(), maxPositions = decoder.maxPositions();
+    const std::int32_t vocab = std::int32_t(tokens.vocabSize > 0 ? std::min<int64_t>(tokens.vocabSize, modelVocab) : modelVocab);
     std::vector<std::int32_t> ids;
     ids.reserve(promptIds.size() + 1);
-    ids.push_back(tokens.bosId);
+    const bool bos = tokens.bosId >= 0;
+    if (bos) ids.push_back(tokens.bosId);
     ids.insert(ids.end(), promptIds.begin(), promptIds.end());
+    if (ids.empty()) throw UserError("generation: the prompt is empty and this model has no bos token to start from");
     for (auto id : ids)
-        if (id < 0 || id >= cfg.vocab)
+        if (id < 0 || id >= modelVocab)
             throw UserError("generation: token id " + std::to_string(id) + " is outside the vocabulary (" +
-                            std::to_string(cfg.vocab) + ")");
+                            std::to_string(modelVocab) + ")");
     const int64_t n = int64_t(ids.size());
-    if (n >= cfg.maxPositions)
-        throw UserError("generation: the prompt has " + std::to_string(n - 1) + " tokens; decoder.max_positions = " +
-                        std::to_string(cfg.maxPositions) + " leaves room for at most " +
-                        std::to_string(cfg.maxPositions - 2) + " (bos takes one, one is generated)");
+    if (n >= maxPositions)
+        throw UserError("generation: the prompt has " + std::to_string(promptIds.size()) + " tokens; decoder.max_positions = " +
+                        std::to_string(maxPositions) + " leaves room for at most " +
+                        std::to_string(maxPositions - (bos ? 2 : 1)) + (bos ? " (bos takes one, one is generated)" : " (one is generated)"));
 
     GenerationResult result;
     if (options.maxNewTokens == 0) return result;
-    const auto device = decoder.wte().device();
-    const int64_t capacity = std::min<int64_t>(cfg.maxPositions, n + options.maxNewTokens);
+    const auto device = decoder.device();
+    const int64_t capacity = std::min<int64_t>(maxPositions, n + options.maxNewTokens);
     DecoderCache cache = decoder.startCache(1, capacity, latentRow(latent));
     torch::Tensor last = decoder.step(idTensor(ids, device), cache).select(1, n - 1); // [1, H]
 
@@ -215,24 +217,27 @@ GenerationResult generate(DecoderImpl& decoder, const TokenDecoding& tokens, con
     return result;
 }
 
-ScoreResult scoreContinuation(DecoderImpl& decoder, std::int32_t bosId, const std::vector<std::int32_t>& promptIds,
+ScoreResult scoreContinuation(CausalLm& decoder, std::int32_t bosId, const std::vector<std::int32_t>& promptIds,
                               const std::vector<std::int32_t>& continuationIds, const torch::Tensor& latent) {
     if (continuationIds.empty()) throw UserError("scoring: the continuation is empty");
     c10::InferenceMode inference;
-    const auto& cfg = decoder.config();
+    const int64_t modelVocab = decoder.vocabSize(), maxPositions = decoder.maxPositions();
+    const bool bos = bosId >= 0;
+    if (!bos && promptIds.empty())
+        throw UserError("scoring: the prompt is empty and this model has no bos token to predict the first token from");
     std::vector<std::int32_t> ids;
-    ids.push_back(bosId);
+    if (bos) ids.push_back(bosId);
     ids.insert(ids.end(), promptIds.begin(), promptIds.end());
     ids.insert(ids.end(), continuationIds.begin(), continuationIds.end());
-    if (int64_t(ids.size()) > cfg.maxPositions)
-        throw UserError("scoring: bos + prompt + continuation = " + std::to_string(ids.size()) +
-                        " tokens exceed decoder.max_positions = " + std::to_string(cfg.maxPositions));
+    if (int64_t(ids.size()) > maxPositions)
+        throw UserError(std::string("scoring: ") + (bos ? "bos + " : "") + "prompt + continuation = " + std::to_string(ids.size()) +
+                        " tokens exceed decoder.max_positions = " + std::to_string(maxPositions));
     for (auto id : ids)
-        if (id < 0 || id >= cfg.vocab)
+        if (id < 0 || id >= modelVocab)
             throw UserError("scoring: token id " + std::to_string(id) + " is outside the vocabulary (" +
-                            std::to_string(cfg.vocab) + ")");
-    const auto device = decoder.wte().device();
-    const int64_t p = 1 + int64_t(promptIds.size()), c = int64_t(continuationIds.size());
+                            std::to_string(modelVocab) + ")");
+    const auto device = decoder.device();
+    const int64_t p = (bos ? 1 : 0) + int64_t(promptIds.size()), c = int64_t(continuationIds.size());
     const auto hidden = decoder.hiddenStates(idTensor(ids, device), {}, latentRow(latent));
     // Position p - 1 + j predicts continuation token j.
     const auto logp = torch::log_softmax(decoder.logits(hidden.narrow(1, p - 1, c)).to(torch::kFloat), -1);

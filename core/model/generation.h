@@ -17,12 +17,12 @@ class Tensor;
 
 namespace larimar {
 
-class DecoderImpl;
+class CausalLm;
 
 /// What generation needs from the tokenizer (core/model/tokenizer.h stays out of this header;
 /// LarimarModel fills this in from its tokenizer).
 struct TokenDecoding {
-    std::int32_t bosId = 0;
+    std::int32_t bosId = 0;     ///< prepended to every prompt; -1: none (models trained without, e.g. SmolLM2)
     std::int32_t eosId = 0;
     std::int32_t vocabSize = 0; ///< ids at or above this are never generated (0: the decoder's vocab)
     std::function<std::string(const std::vector<std::int32_t>&)> decode; ///< ids -> UTF-8 text
@@ -74,19 +74,20 @@ struct ScoreResult {
 /// Called after each token; return false to stop (StopReason::Cancelled).
 using TokenCallback = std::function<bool(const GeneratedToken&)>;
 
-/// Generates after promptIds (bos is prepended here; do not include it). latent: [C] / [1, C]
+/// Generates after promptIds (bos, unless tokens.bosId is -1, is prepended here; do not include it). latent: [C] / [1, C]
 /// float tensor, or an undefined tensor / all zeros for the plain LM. Uses a key/value cache:
 /// one forward over the prompt, then one cached step per token. Cost per token: ~2 * decoder
 /// params flops + a pass over the vocabulary (softmax, top alternatives; sorting when topP < 1).
 /// Throws UserError on invalid options or a prompt that leaves no room (decoder.max_positions).
 /// Thread safety: only reads the decoder; concurrent calls are fine.
-GenerationResult generate(DecoderImpl& decoder, const TokenDecoding& tokens, const std::vector<std::int32_t>& promptIds,
+GenerationResult generate(CausalLm& decoder, const TokenDecoding& tokens, const std::vector<std::int32_t>& promptIds,
                           const at::Tensor& latent, const GenerationOptions& options,
                           const TokenCallback& onToken = {});
 
-/// Mean log-probability of continuationIds following bos + promptIds (one batched forward).
+/// Mean log-probability of continuationIds following bos + promptIds (one batched forward;
+/// bosId -1: no bos, and the prompt must then not be empty).
 /// Throws UserError if the continuation is empty or the whole does not fit in max positions.
-ScoreResult scoreContinuation(DecoderImpl& decoder, std::int32_t bosId, const std::vector<std::int32_t>& promptIds,
+ScoreResult scoreContinuation(CausalLm& decoder, std::int32_t bosId, const std::vector<std::int32_t>& promptIds,
                               const std::vector<std::int32_t>& continuationIds, const at::Tensor& latent);
 
 /// Checks the options; throws UserError naming the option and its value.
