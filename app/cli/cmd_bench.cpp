@@ -6,6 +6,8 @@
 #include "core/model/larimar_model.h"
 #include "core/model/model_bench.h"
 #include "core/model/model_config.h"
+#include "core/model/pretrained.h"
+#include "core/util/model_paths.h"
 
 #include <filesystem>
 #include "core/util/error.h"
@@ -29,6 +31,10 @@ void BenchCommand::setup(CLI::App& app) {
                         "Time a model config.json with random weights instead of the model (--model or bundled)")
         ->check(CLI::ExistingFile);
     m_model->add_option("--threads", m_threads, "libtorch threads")->check(CLI::Range(1, 256));
+    m_model->add_option("--tokens", m_decodeTokens, "Pretrained models: tokens generated per timed run")
+        ->check(CLI::Range(1, 4096));
+    m_model->add_option("--encoder", m_encoderDir,
+                        "Pretrained models: a BERT sentence encoder to time too (default: the fetched all-MiniLM-L6-v2)");
     m_editor = app.add_subcommand("editor", "Editor end to end: write one fact, a batch, a query, a forget, reopen "
                                             "(the model given with --model, else a synthetic stand-in)");
     m_editor->add_option("--facts", m_editorFacts, "N, facts in the timed batch")->check(CLI::Range(1, 1000000));
@@ -109,8 +115,9 @@ int BenchCommand::executeModel(Context& ctx) {
     if (!m_modelConfig.empty()) {
         what = m_modelConfig + " (random weights)";
         r = benchmarkModel(ModelConfig::load(m_modelConfig), o, bar);
+    } else if (const std::string dir = resolveModelDir(ctx.global); isPretrainedModel(dir)) {
+        return executePretrained(ctx, dir);
     } else {
-        const std::string dir = resolveModelDir(ctx.global);
         what = dir;
         LarimarModel model = LarimarModel::load(dir, parseDevice(ctx.global.device));
         r = benchmarkModel(model, o, bar);
@@ -137,6 +144,52 @@ int BenchCommand::executeModel(Context& ctx) {
             << " sentences/s)\n"
             << std::setprecision(2) << "  decoder: " << r.decoderMsPerToken << " ms per token (" << std::setprecision(0)
             << r.decoderTokensPerSecond << " tokens/s, batch 1, greedy, cached)\n";
+    return 0;
+}
+
+int BenchCommand::executePretrained(Context& ctx, const std::string& path) {
+    PretrainedBenchOptions o;
+    o.threads = m_threads;
+    o.device = ctx.global.device;
+    o.decodeTokens = m_decodeTokens;
+    o.encoderDir = m_encoderDir.empty() ? findAssetDir("minilm") : m_encoderDir;
+    const PretrainedBenchResult r = benchmarkPretrained(path, o, ctx.progress("bench model"));
+    ctx.endProgress();
+    const double share = r.decoderTokensPerSecond / r.boundTokensPerSecond;
+    if (ctx.global.json) {
+        nlohmann::json j = {{"benchmark", "model"},
+                            {"model", path},
+                            {"architecture", r.architecture},
+                            {"name", r.name},
+                            {"device", r.device},
+                            {"threads", r.threads},
+                            {"parameters", r.parameters},
+                            {"load_seconds", r.loadSeconds},
+                            {"decoder_ms_per_token", r.decoderMsPerToken},
+                            {"decoder_tokens_per_second", r.decoderTokensPerSecond},
+                            {"weight_bytes_per_token", r.weightBytesPerToken},
+                            {"read_bandwidth_gb_per_s", r.bandwidthGBs},
+                            {"bound_tokens_per_second", r.boundTokensPerSecond},
+                            {"share_of_bound", share}};
+        if (r.encoderMsPerSentence >= 0) {
+            j["encoder"] = o.encoderDir;
+            j["encoder_load_seconds"] = r.encoderLoadSeconds;
+            j["encoder_ms_per_sentence"] = r.encoderMsPerSentence;
+        }
+        ctx.out << j.dump(2) << "\n";
+        return 0;
+    }
+    ctx.out << "Model benchmark: " << path << " (" << r.architecture << ", " << r.name << ")\n  " << r.parameters
+            << " parameters, " << r.device << ", " << r.threads << " thread(s)\n"
+            << std::fixed << std::setprecision(2) << "  load: " << r.loadSeconds << " s\n"
+            << "  decoder: " << r.decoderMsPerToken << " ms per token (" << std::setprecision(1)
+            << r.decoderTokensPerSecond << " tokens/s, batch 1, greedy, cached, top-5 alternatives)\n"
+            << "  bound: " << std::setprecision(0) << r.weightBytesPerToken / 1e6 << " MB of weights per token at "
+            << std::setprecision(1) << r.bandwidthGBs << " GB/s measured read bandwidth = " << r.boundTokensPerSecond
+            << " tokens/s; decoding runs at " << std::setprecision(0) << 100.0 * share << "% of it\n";
+    if (r.encoderMsPerSentence >= 0)
+        ctx.out << std::setprecision(2) << "  sentence encoder " << o.encoderDir << ": load " << r.encoderLoadSeconds
+                << " s, " << r.encoderMsPerSentence << " ms per short sentence\n";
     return 0;
 }
 

@@ -16,6 +16,7 @@ public:
 private:
     int executeModel(Context& context);
     int executeEditor(Context& context);
+    int executePretrained(Context& context, const std::string& path);
     CLI::App* m_memory = nullptr;
     CLI::App* m_model = nullptr;
     CLI::App* m_editor = nullptr;
@@ -23,6 +24,8 @@ private:
     std::string m_editorDirectory;
     std::string m_modelConfig;
     int m_threads = 1;
+    int m_decodeTokens = 64;
+    std::string m_encoderDir;
     int m_slots = 512, m_width = 768, m_episode = 512, m_repetitions = 200;
 };
 

@@ -91,16 +91,20 @@ private:
     std::string m_op;
 };
 
-/// `larimar audit verify`: walks the hash chain; exit 1 when a row does not match.
+/// `larimar audit verify [--expect-head ID:HASH]`: walks the hash chain; exit 1 when a row
+/// does not match or the chain does not pass through the recorded head.
+/// `larimar audit head`: verifies, then prints the head (newest edit id and hash) to record.
 class AuditCommand : public Command {
 public:
     std::string name() const override { return "audit"; }
-    std::string description() const override { return "Check the workspace's audit chain"; }
+    std::string description() const override { return "Check the workspace's audit chain, or print its head"; }
     void setup(CLI::App& app) override;
     int execute(Context& context) override;
 
 private:
     CLI::App* m_verify = nullptr;
+    CLI::App* m_head = nullptr;
+    std::string m_expectHead;
 };
 
 /// `larimar rollback EDIT_ID [--reason R] [--actor A]` and `larimar undo` (undo = rollback to

@@ -3,6 +3,7 @@
 #include "core/model/text_model.h"
 #include "core/scope/scope_detectors.h"
 #include "core/util/error.h"
+#include "core/util/terminal_text.h"
 
 #include <cstdlib>
 #include <filesystem>
@@ -62,12 +63,13 @@ ScopeDetectorSetup scopeSetup(const Context& ctx, const std::shared_ptr<TextMode
     return s;
 }
 
-std::unique_ptr<Workspace> openWorkspace(const Context& ctx) {
+std::unique_ptr<Workspace> openWorkspace(const Context& ctx, bool readOnly) {
     const std::string path = workspacePath(ctx.global);
     if (!std::filesystem::exists(path))
         throw UserError("no workspace at " + path + " (a workspace is created by the first write; pass --workspace FILE)");
     WorkspaceOptions o;
     o.create = false;
+    o.readOnly = readOnly;
     return std::make_unique<Workspace>(path, o);
 }
 
@@ -107,6 +109,8 @@ nlohmann::json editJson(const Edit& e) {
 
 nlohmann::json editResultJson(const EditResult& r) {
     nlohmann::json j = {{"edit_id", r.editId},
+                        {"hash", r.hash},
+                        {"head", std::to_string(r.editId) + ":" + r.hash},
                         {"op", toString(r.op)},
                         {"fact_ids", r.factIds},
                         {"memory_digest_before", r.memoryDigestBefore},
@@ -121,7 +125,10 @@ nlohmann::json editResultJson(const EditResult& r) {
 }
 
 nlohmann::json auditJson(const AuditReport& r) {
+    nlohmann::json head;
+    if (r.head) head = {{"edit_id", r.head->editId}, {"hash", r.head->hash}, {"head", r.head->toString()}};
     return {{"ok", r.ok},
+            {"head", head},
             {"edits_checked", r.editsChecked},
             {"facts_checked", r.factsChecked},
             {"edit_id", optionalId(r.editId)},
@@ -156,6 +163,12 @@ nlohmann::json vectorJson(const Eigen::VectorXd& v) {
 
 std::string shortDigest(const std::string& digest) { return digest.substr(0, 12); }
 
+std::string shown(const std::string& text) { return escapeForTerminal(text); }
+
+void printChainHead(std::ostream& out, std::int64_t editId, const std::string& hash) {
+    out << "audit head " << editId << ":" << hash << "\n";
+}
+
 void printEditResult(std::ostream& out, const EditResult& r) {
     out << "edit " << r.editId << " (" << toString(r.op) << ")";
     if (r.op == EditOp::Rollback) {
@@ -169,6 +182,10 @@ void printEditResult(std::ostream& out, const EditResult& r) {
     }
     out << "\n  memory " << shortDigest(r.memoryDigestBefore) << " -> " << shortDigest(r.memoryDigestAfter)
         << (r.snapshot ? " (snapshot stored)" : "") << "\n";
+    if (!r.hash.empty()) {
+        out << "  ";
+        printChainHead(out, r.editId, r.hash);
+    }
 }
 
 std::int64_t parseId(const std::string& text, const char* what) {

@@ -26,8 +26,9 @@ std::unique_ptr<Editor> openEditor(const Context& ctx, const std::string& actor 
 ScopeDetectorSetup scopeSetup(const Context& ctx, const std::shared_ptr<TextModel>& model, const std::string& path,
                               const std::string& kind = "auto");
 /// Opens an existing workspace without a model (listings, audit, history export).
-/// UserError "no workspace at ..." when the file does not exist.
-std::unique_ptr<Workspace> openWorkspace(const Context& ctx);
+/// UserError "no workspace at ..." when the file does not exist. readOnly: changes nothing in
+/// the file, not even a schema upgrade (listings, audit and export use it).
+std::unique_ptr<Workspace> openWorkspace(const Context& ctx, bool readOnly = false);
 
 nlohmann::json factJson(const Fact& f);
 nlohmann::json editJson(const Edit& e);
@@ -39,8 +40,15 @@ nlohmann::json vectorJson(const Eigen::VectorXd& v);
 
 /// "3f2a9c1e0b7d" (the first 12 hex digits), for text output.
 std::string shortDigest(const std::string& digest);
-/// One line per edit result: "edit 5 (write): fact 3; memory 3f2a.. -> 9c1e..".
+/// Stored text for human (not --json) output: control, C1 and bidi characters made visible
+/// (core/util/terminal_text.h), so a fact cannot rewrite what the listing around it shows.
+std::string shown(const std::string& text);
+/// One line per edit result: "edit 5 (write): fact 3; memory 3f2a.. -> 9c1e..", ending with
+/// the new head of the audit chain ("audit head 5:<hash>") for the user to record elsewhere.
 void printEditResult(std::ostream& out, const EditResult& r);
+/// "audit head 5:<full hash>" for an auditor to record; `larimar audit verify --expect-head`
+/// takes the part after "audit head ".
+void printChainHead(std::ostream& out, std::int64_t editId, const std::string& hash);
 
 /// Parses a fact or edit id argument ("17"); UserError naming what for anything else.
 std::int64_t parseId(const std::string& text, const char* what);

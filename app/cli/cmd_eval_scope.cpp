@@ -84,10 +84,15 @@ CLI::App* setupEvalScope(CLI::App& eval, EvalScopeArgs& a) {
     s->add_option("--limit", a.limit, "Facts written (the first N cases; 0: all)")->capture_default_str()->check(CLI::NonNegativeNumber);
     s->add_option("--roc", a.roc, "Write the ROC curve to this .png or .svg file");
     s->add_option("--detector", a.detector,
-                  "esd (the default sentence-encoder detector: esd-hybrid), esd-hybrid (USE-Lite + word overlap), "
-                  "esd-use-lite (USE-Lite cosine alone) or isd (the model's encoder and memory)")
+                  "esd (the default sentence-encoder detector: esd-hybrid), esd-hybrid (MiniLM + word overlap), "
+                  "esd-minilm (MiniLM cosine alone, the paper's ESD) or isd (the model's encoder and memory)")
         ->capture_default_str()
-        ->check(CLI::IsMember({"esd", "esd-hybrid", "esd-use-lite", "isd"}));
+        ->check(CLI::IsMember({"esd", "esd-hybrid", "esd-minilm", "isd"}));
+    s->add_option("--cosine-weight", a.cosineWeight, "ESD hybrid: share of the cosine in the score (tuning)")
+        ->check(CLI::Range(0.0, 1.0));
+    s->add_option("--common-word-weight", a.commonWordWeight,
+                  "ESD hybrid: IDF factor of an unseen word the encoder's vocabulary holds whole (tuning)")
+        ->check(CLI::Range(0.0, 1.0));
     s->add_option("--csv", a.csv, "Write one row per query (case, kind, score, prompt) to this CSV file");
     s->add_option("--threshold", a.threshold, "Threshold for F1 (default: the detector's default)");
     s->add_option("--latency-facts", a.latencyFacts,
@@ -124,6 +129,8 @@ int executeEvalScope(Context& ctx, const EvalScopeArgs& a) {
 
     ScopeDetectorSetup setup;
     setup.kind = a.detector;
+    if (a.cosineWeight >= 0) setup.esdCosineWeight = a.cosineWeight;
+    if (a.commonWordWeight >= 0) setup.esdCommonWordWeight = a.commonWordWeight;
     std::shared_ptr<TextModel> model;
     std::optional<EpisodicMemory> memory;
     std::function<void(const std::vector<std::string>&)> writeMemory;
@@ -181,7 +188,7 @@ int executeEvalScope(Context& ctx, const EvalScopeArgs& a) {
     std::optional<Latency> latency;
     if (a.latencyFacts > 0) {
         auto* esd = dynamic_cast<EsdScopeDetector*>(detector.get());
-        if (!esd) throw UserError("--latency-facts measures the ESD; use --detector esd, esd-hybrid or esd-use-lite");
+        if (!esd) throw UserError("--latency-facts measures the ESD; use --detector esd, esd-hybrid or esd-minilm");
         std::vector<std::string> prompts;
         for (const auto& c : cases)
             for (const auto& p : c.paraphrasePrompts) prompts.push_back(p);

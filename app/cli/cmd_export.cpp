@@ -2,6 +2,7 @@
 #include "app/cli/cmd_editor_support.h"
 
 #include "core/util/error.h"
+#include "core/util/output_target.h"
 
 #include <ostream>
 
@@ -19,10 +20,12 @@ void ExportCommand::setup(CLI::App& app) {
 
 int ExportCommand::execute(Context& ctx) {
     nlohmann::json j;
+    // Before anything is opened or loaded: the target must not be the workspace or a device.
+    checkOutputTarget(m_file, workspacePath(ctx.global));
     if (m_history->parsed()) {
         std::string format = m_format;
         if (format.empty()) format = m_file.size() >= 5 && m_file.substr(m_file.size() - 5) == ".json" ? "json" : "csv";
-        auto ws = openWorkspace(ctx);
+        auto ws = openWorkspace(ctx, true);
         exportHistoryFile(*ws, m_file, format);
         j = {{"exported", "history"}, {"file", m_file}, {"format", format}, {"edits", ws->lastEditId().value_or(0)}};
         if (!ctx.global.json)

@@ -13,7 +13,7 @@ void FactsCommand::setup(CLI::App& app) {
 }
 
 int FactsCommand::execute(Context& ctx) {
-    auto ws = openWorkspace(ctx);
+    auto ws = openWorkspace(ctx, true);
     FactFilter f;
     if (!m_state.empty()) f.state = factStateFromString(m_state);
     f.textContains = m_search;
@@ -31,7 +31,7 @@ int FactsCommand::execute(Context& ctx) {
     }
     for (const auto& fact : facts)
         ctx.out << std::setw(6) << fact.id << "  " << std::left << std::setw(9) << toString(fact.state) << std::right
-                << "  " << fact.text << "\n";
+                << "  " << shown(fact.text) << "\n";
     ctx.out << facts.size() << " fact(s)\n";
     return 0;
 }

@@ -10,11 +10,11 @@ namespace larimar::cli {
 void HistoryCommand::setup(CLI::App& app) {
     app.add_option("--limit", m_limit, "Only the last N edits")->check(CLI::NonNegativeNumber);
     app.add_option("--op", m_op, "Only edits of this kind")
-        ->check(CLI::IsMember({"write", "forget", "batch", "rollback"}));
+        ->check(CLI::IsMember({"write", "forget", "batch", "rollback", "setting"}));
 }
 
 int HistoryCommand::execute(Context& ctx) {
-    auto ws = openWorkspace(ctx);
+    auto ws = openWorkspace(ctx, true);
     EditFilter f;
     if (!m_op.empty()) f.op = editOpFromString(m_op);
     f.limit = m_limit;
@@ -33,10 +33,13 @@ int HistoryCommand::execute(Context& ctx) {
     }
     for (const auto& e : edits) {
         ctx.out << std::setw(5) << e.id << "  " << e.timestamp << "  " << std::left << std::setw(8) << toString(e.op)
-                << std::right << "  " << e.actor << "  " << e.factIds.size() << " fact(s)";
+                << std::right << "  " << shown(e.actor) << "  " << e.factIds.size() << " fact(s)";
         if (e.op == EditOp::Rollback && e.payload.contains("target_edit"))
-            ctx.out << " -> state after edit " << e.payload["target_edit"].dump();
-        if (!e.reason.empty()) ctx.out << "  \"" << e.reason << "\"";
+            ctx.out << " -> state after edit " << shown(e.payload["target_edit"].dump());
+        if (e.op == EditOp::Setting && e.payload.is_object())
+            ctx.out << "  " << shown(e.payload.value("setting", std::string())) << " = "
+                    << shown(e.payload.value("value", std::string()));
+        if (!e.reason.empty()) ctx.out << "  \"" << shown(e.reason) << "\"";
         ctx.out << "\n";
     }
     return 0;

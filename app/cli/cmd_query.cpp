@@ -38,13 +38,13 @@ int QueryCommand::execute(Context& ctx) {
         ctx.out << j.dump(2) << "\n";
         return 0;
     }
-    ctx.out << "prompt:          " << q.prompt << "\n"
+    ctx.out << "prompt:          " << shown(q.prompt) << "\n"
             << "scope:           " << (q.inScope ? "in" : "out") << " (score " << std::fixed << std::setprecision(3)
-            << q.scope.score << (q.inScope ? " >= " : " < ") << q.threshold << ", " << q.detector << ")\n";
+            << q.scope.score << (q.inScope ? " >= " : " < ") << q.threshold << ", " << shown(q.detector) << ")\n";
     if (q.scope.nearestFactId)
-        ctx.out << "nearest fact:    " << *q.scope.nearestFactId << " " << q.scope.nearestText << "\n";
-    ctx.out << "with memory:     " << q.withMemory.text << "\n"
-            << "without memory:  " << q.withoutMemory.text << "\n";
+        ctx.out << "nearest fact:    " << *q.scope.nearestFactId << " " << shown(q.scope.nearestText) << "\n";
+    ctx.out << "with memory:     " << shown(q.withMemory.text) << "\n"
+            << "without memory:  " << shown(q.withoutMemory.text) << "\n";
     if (m_compare) {
         ctx.out << "difference:      ";
         if (!c.differs) {
@@ -54,9 +54,9 @@ int QueryCommand::execute(Context& ctx) {
             for (std::size_t i = 0; i < c.diff.size(); ++i) {
                 const auto& s = c.diff[i];
                 if (i) ctx.out << ' ';
-                if (s.kind == DiffSegment::Kind::Removed) ctx.out << "[-" << s.text << "-]";
-                else if (s.kind == DiffSegment::Kind::Added) ctx.out << "{+" << s.text << "+}";
-                else ctx.out << s.text;
+                if (s.kind == DiffSegment::Kind::Removed) ctx.out << "[-" << shown(s.text) << "-]";
+                else if (s.kind == DiffSegment::Kind::Added) ctx.out << "{+" << shown(s.text) << "+}";
+                else ctx.out << shown(s.text);
             }
             ctx.out << "\n";
         }

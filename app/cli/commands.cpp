@@ -2,6 +2,7 @@
 #include "app/cli/cmd_bench.h"
 #include "app/cli/cmd_editor.h"
 #include "app/cli/cmd_eval.h"
+#include "app/cli/cmd_import.h"
 #include "app/cli/cmd_scope.h"
 #include "app/cli/cmd_train.h"
 #include "core/util/error.h"
@@ -32,6 +33,7 @@ std::vector<std::unique_ptr<Command>> makeCommands() {
     c.push_back(std::make_unique<EvalCommand>());
     c.push_back(std::make_unique<TrainCommand>());
     c.push_back(std::make_unique<ExportModelCommand>());
+    c.push_back(std::make_unique<ImportModelCommand>());
     c.push_back(std::make_unique<ScopeCommand>());
     c.push_back(std::make_unique<TrainScopeCommand>());
     return c;

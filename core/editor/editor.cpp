@@ -2,6 +2,7 @@
 
 #include "core/util/error.h"
 #include "core/util/file_io.h"
+#include "core/util/output_target.h"
 #include "core/util/utf8.h"
 
 #include <algorithm>
@@ -187,6 +188,7 @@ struct Editor::Impl {
             }
             break;
         }
+        case EditOp::Setting: break; // settings do not change the memory
         case EditOp::Rollback: {
             const auto target = e.payload.value("target_edit", std::int64_t(-1));
             if (target < 0 || target >= e.id)
@@ -238,7 +240,10 @@ struct Editor::Impl {
             if (expect != editId + 1) inconsistent("edit " + std::to_string(expect) + " is missing");
         }
         const std::string got = mem->digest();
-        if (got != target.memoryDigestAfter)
+        // A setting edit before the first memory edit carries no digest (the store cannot know
+        // the empty memory's); every other edit must match.
+        const bool unrecorded = target.op == EditOp::Setting && target.memoryDigestAfter.empty();
+        if (!unrecorded && got != target.memoryDigestAfter)
             inconsistent("the memory rebuilt for edit " + std::to_string(editId) + " has digest " + got +
                          ", the edit recorded " + target.memoryDigestAfter);
         if (digestOut) *digestOut = got;
@@ -325,6 +330,7 @@ struct Editor::Impl {
             if (cancel && cancel->load()) throw EditCancelled();
             tx.commit();
             r.editId = stored.id;
+            r.hash = stored.hash;
             r.op = op;
             r.factIds = ids;
             r.memoryDigestBefore = before;
@@ -389,6 +395,7 @@ struct Editor::Impl {
             ws->putSnapshot(stored.id, memory->serialize(), after);
             tx.commit();
             r.editId = stored.id;
+            r.hash = stored.hash;
             r.op = EditOp::Rollback;
             r.factIds = e.factIds;
             r.memoryDigestBefore = before;
@@ -425,6 +432,7 @@ Editor::Editor(std::shared_ptr<TextModel> model, const std::string& workspacePat
                     std::to_string(d.reference.cols()) + " but the latent size is " +
                     std::to_string(d.model->latentSize()));
 
+    if (d.options.workspace.actor.empty()) d.options.workspace.actor = d.actor; // for setting edits
     d.ws = std::make_unique<Workspace>(workspacePath, d.options.workspace);
     d.ws->requireModel(d.modelId, d.modelHash);
     // The memory's regulariser is part of the workspace: replay must use the one it was made with.
@@ -555,6 +563,7 @@ EditResult Editor::forget(const std::vector<std::int64_t>& factIds, const std::s
         if (r.snapshot) d.ws->putSnapshot(stored.id, d.memory->serialize(), after);
         tx.commit();
         r.editId = stored.id;
+        r.hash = stored.hash;
         r.op = EditOp::Forget;
         r.factIds = ids;
         r.memoryDigestBefore = before;
@@ -710,6 +719,7 @@ void exportHistoryFile(Workspace& workspace, const std::string& path, const std:
     const auto dir = std::filesystem::path(path).parent_path();
     if (!dir.empty() && !std::filesystem::is_directory(dir))
         throw UserError("cannot write " + path + ": there is no directory " + dir.string());
+    checkOutputTarget(path, workspace.path());
     writeFileAtomically(path, format == "csv" ? workspace.exportHistoryCsv() : workspace.exportHistoryJson());
 }
 
@@ -717,9 +727,13 @@ void Editor::exportHistory(const std::string& path, const std::string& format) {
     exportHistoryFile(*m_impl->ws, path, format);
 }
 
-void Editor::exportMemoryNpy(const std::string& path) const { m_impl->memory->exportMatrixNpy(path); }
+void Editor::exportMemoryNpy(const std::string& path) const {
+    checkOutputTarget(path, m_impl->path);
+    m_impl->memory->exportMatrixNpy(path);
+}
 
 void Editor::exportReadWeightsNpy(const std::string& prompt, const std::string& path) {
+    checkOutputTarget(path, m_impl->path);
     const Eigen::RowVectorXd w = readWeights(prompt);
     exportNpy(path, Eigen::MatrixXd(w));
 }

@@ -107,6 +107,7 @@ struct FactMeta {
 /// What a write, forget, batch or rollback did.
 struct EditResult {
     std::int64_t editId = 0;
+    std::string hash;                        ///< the edit's hash: the new head of the audit chain
     EditOp op = EditOp::Write;
     std::vector<std::int64_t> factIds;       ///< facts written / forgotten / changed
     std::string memoryDigestBefore;

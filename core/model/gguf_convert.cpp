@@ -44,6 +44,29 @@ double floatOr(const gguf::File& f, const std::string& key, double fallback) {
 
 } // namespace
 
+Tokenizer ggufTokenizer(const gguf::File& f) {
+    const nlohmann::json* tokens = f.find("tokenizer.ggml.tokens");
+    if (!tokens || !tokens->is_array()) throw UserError("GGUF file has no tokenizer.ggml.tokens array");
+    GgufVocabulary v;
+    v.model = f.getString("tokenizer.ggml.model");
+    v.pre = f.find("tokenizer.ggml.pre") ? f.getString("tokenizer.ggml.pre") : "default";
+    try {
+        v.tokens = tokens->get<std::vector<std::string>>();
+        if (const nlohmann::json* m = f.find("tokenizer.ggml.merges"); m && m->is_array())
+            v.merges = m->get<std::vector<std::string>>();
+        if (const nlohmann::json* t = f.find("tokenizer.ggml.token_type"); t && t->is_array())
+            v.tokenTypes = t->get<std::vector<std::int32_t>>();
+    } catch (const nlohmann::json::exception&) {
+        throw UserError("GGUF tokenizer metadata has the wrong element types");
+    }
+    v.bosId = static_cast<std::int32_t>(intOr(f, "tokenizer.ggml.bos_token_id", -1));
+    v.eosId = static_cast<std::int32_t>(intOr(f, "tokenizer.ggml.eos_token_id", -1));
+    v.padId = static_cast<std::int32_t>(intOr(f, "tokenizer.ggml.padding_token_id", -1));
+    v.unkId = static_cast<std::int32_t>(intOr(f, "tokenizer.ggml.unknown_token_id", -1));
+    if (const nlohmann::json* add = f.find("tokenizer.ggml.add_bos_token"); add && add->is_boolean()) v.addBos = add->get<bool>();
+    return Tokenizer::fromGgufVocabulary(v);
+}
+
 HfCheckpoint ggufToHf(const gguf::File& f, const std::function<void(std::size_t, std::size_t)>& progress) {
     const std::string arch = f.getString("general.architecture");
     if (arch != "llama" && arch != "qwen2")

@@ -8,6 +8,7 @@
 /// permutes the rows of Llama's q/k projections for its rotary layout; they are permuted back here,
 /// so the result equals the original Hugging Face weights (up to quantisation).
 #include "core/model/gguf.h"
+#include "core/model/tokenizer.h"
 
 #include <nlohmann/json.hpp>
 #include <torch/types.h>
@@ -31,3 +32,8 @@ HfCheckpoint ggufToHf(const gguf::File& file, const std::function<void(std::size
 
 } // namespace larimar
 
+namespace larimar {
+/// The tokenizer a GGUF file's tokenizer.ggml.* metadata describes. Throws UserError for a
+/// tokenizer model other than byte-level BPE ("gpt2") or an unknown pre-tokeniser.
+Tokenizer ggufTokenizer(const gguf::File& file);
+} // namespace larimar

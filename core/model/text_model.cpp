@@ -1,6 +1,7 @@
 #include "core/model/text_model.h"
 
 #include "core/model/larimar_model.h"
+#include "core/model/pretrained.h"
 
 #include <torch/torch.h>
 
@@ -88,6 +89,7 @@ private:
 } // namespace
 
 std::unique_ptr<TextModel> loadTextModel(const std::string& dir, const std::string& device) {
+    if (isPretrainedModel(dir)) return loadPretrainedTextModel(dir, device);
     return std::make_unique<TorchTextModel>(std::make_unique<LarimarModel>(LarimarModel::load(dir, parseDevice(device))));
 }
 

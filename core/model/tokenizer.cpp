@@ -206,6 +206,135 @@ std::size_t preTokenLength(std::string_view s, std::size_t pos) {
 
 } // namespace bytelevel
 
+namespace {
+
+/// Character class as Hugging Face's Oniguruma sees it: \s is Unicode White_Space, which has
+/// U+0085 and lacks U+FEFF (JavaScript's \s, which the Gpt2 tables follow, is the reverse).
+CharClass hfClassAt(std::string_view s, std::size_t i, std::size_t& len) {
+    const Utf8Char c = decodeUtf8(s, i);
+    len = c.len;
+    if (!c.valid) return CharClass::Other;
+    if (c.cp == 0x85) return CharClass::Space;
+    if (c.cp == 0xFEFF) return CharClass::Other;
+    return unicode::classify(c.cp);
+}
+
+std::size_t hfRunEnd(std::string_view s, std::size_t i, CharClass cls) {
+    std::size_t len = 0;
+    while (i < s.size() && hfClassAt(s, i, len) == cls)
+        i += len;
+    return i;
+}
+
+/// SmolLM's Sequence[Digits(individual_digits), ByteLevel(use_regex)]: a digit is a piece, and
+/// GPT-2's pattern runs on the text between digits, where a digit acts as the end of the text.
+std::size_t gpt2DigitsLength(std::string_view s, std::size_t pos) {
+    const std::size_t n = s.size();
+    std::size_t len = 0;
+    const CharClass c0 = hfClassAt(s, pos, len);
+    if (c0 == CharClass::Number) return len;
+    if (s[pos] == '\'' && pos + 1 < n) {
+        const char c = s[pos + 1];
+        if (c == 's' || c == 't' || c == 'm' || c == 'd') return 2;
+        if (pos + 2 < n) {
+            const std::string_view two = s.substr(pos + 1, 2);
+            if (two == "re" || two == "ve" || two == "ll") return 3;
+        }
+    }
+    if (c0 != CharClass::Space) return hfRunEnd(s, pos, c0) - pos;
+    if (s[pos] == ' ' && pos + 1 < n) {
+        std::size_t len1 = 0;
+        const CharClass c1 = hfClassAt(s, pos + 1, len1);
+        if (c1 != CharClass::Space && c1 != CharClass::Number) return hfRunEnd(s, pos + 1, c1) - pos;
+    }
+    std::size_t i = pos, last = pos;
+    while (i < n && hfClassAt(s, i, len) == CharClass::Space) {
+        last = i;
+        i += len;
+    }
+    const bool atEnd = i == n || hfClassAt(s, i, len) == CharClass::Number;
+    if (atEnd || last == pos) return i - pos;
+    return last - pos;
+}
+
+bool isCrLf(char c) { return c == '\r' || c == '\n'; }
+
+char asciiLower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+/// (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,maxDigits}|
+///  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+  (Llama 3: maxDigits 3; Qwen2: 1)
+std::size_t llamaLength(std::string_view s, std::size_t pos, int maxDigits) {
+    const std::size_t n = s.size();
+    if (s[pos] == '\'' && pos + 1 < n) {
+        const char c = asciiLower(s[pos + 1]);
+        if (c == 's' || c == 't' || c == 'm' || c == 'd') return 2;
+        // Case folding makes U+017F (long s) an 's' too.
+        if (s.substr(pos + 1, 2) == "\xC5\xBF") return 3;
+        if (pos + 2 < n) {
+            const char c2 = asciiLower(s[pos + 2]);
+            if ((c == 'r' && c2 == 'e') || (c == 'v' && c2 == 'e') || (c == 'l' && c2 == 'l')) return 3;
+        }
+    }
+    std::size_t len0 = 0;
+    const CharClass c0 = hfClassAt(s, pos, len0);
+    // [^\r\n\p{L}\p{N}]?\p{L}+
+    if (c0 == CharClass::Letter) return hfRunEnd(s, pos, c0) - pos;
+    std::size_t len1 = 0;
+    const CharClass c1 = pos + len0 < n ? hfClassAt(s, pos + len0, len1) : CharClass::Other;
+    const bool hasNext = pos + len0 < n;
+    if (c0 != CharClass::Number && !isCrLf(s[pos]) && hasNext && c1 == CharClass::Letter)
+        return hfRunEnd(s, pos + len0, CharClass::Letter) - pos;
+    // \p{N}{1,maxDigits}
+    if (c0 == CharClass::Number) {
+        std::size_t i = pos, len = 0;
+        for (int k = 0; k < maxDigits && i < n && hfClassAt(s, i, len) == CharClass::Number; ++k)
+            i += len;
+        return i - pos;
+    }
+    //  ?[^\s\p{L}\p{N}]+[\r\n]*
+    std::size_t start = std::string_view::npos;
+    if (c0 == CharClass::Other) start = pos;
+    else if (s[pos] == ' ' && hasNext && c1 == CharClass::Other) start = pos + 1;
+    if (start != std::string_view::npos) {
+        std::size_t e = hfRunEnd(s, start, CharClass::Other);
+        while (e < n && isCrLf(s[e]))
+            ++e;
+        return e - pos;
+    }
+    // c0 is white space. \s*[\r\n]+ ends after the run's last CR/LF; else as GPT-2.
+    std::size_t i = pos, last = pos, afterCrLf = 0, len = 0;
+    while (i < n && hfClassAt(s, i, len) == CharClass::Space) {
+        last = i;
+        i += len;
+        if (isCrLf(s[last])) afterCrLf = i;
+    }
+    if (afterCrLf) return afterCrLf - pos;
+    if (i == n || last == pos) return i - pos;
+    return last - pos;
+}
+
+} // namespace
+
+const char* preTokenizerName(PreTokenizer p) {
+    switch (p) {
+    case PreTokenizer::Gpt2: return "gpt2";
+    case PreTokenizer::Gpt2Digits: return "gpt2-digits";
+    case PreTokenizer::Llama3: return "llama3";
+    case PreTokenizer::Qwen2: return "qwen2";
+    }
+    return "unknown";
+}
+
+std::size_t bytelevel::preTokenLength(std::string_view text, std::size_t pos, PreTokenizer kind) {
+    switch (kind) {
+    case PreTokenizer::Gpt2: return preTokenLength(text, pos);
+    case PreTokenizer::Gpt2Digits: return gpt2DigitsLength(text, pos);
+    case PreTokenizer::Llama3: return llamaLength(text, pos, 3);
+    case PreTokenizer::Qwen2: return llamaLength(text, pos, 1);
+    }
+    return preTokenLength(text, pos);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Tokenizer
 // ---------------------------------------------------------------------------------------------
@@ -218,7 +347,14 @@ struct MergeLine {
     std::size_t line = 0; // 0: not from a file
 };
 
-std::string readFile(const std::string& path, const char* what) {
+std::size_t lineOfOffset(const std::string& text, std::size_t offset) {
+    offset = std::min(offset, text.size());
+    return 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + offset, '\n'));
+}
+
+} // namespace
+
+std::string detail::readTokenizerFile(const std::string& path, const char* what) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec))
         throw UserError(path + ": " + what + " not found");
@@ -230,10 +366,20 @@ std::string readFile(const std::string& path, const char* what) {
     return ss.str();
 }
 
-std::size_t lineOfOffset(const std::string& text, std::size_t offset) {
-    offset = std::min(offset, text.size());
-    return 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + offset, '\n'));
+std::string detail::jsonErrorMessage(const std::string& path, const std::string& text, std::size_t byte,
+                                     const std::string& what) {
+    // what is "[json.exception.parse_error.101] parse error at line 3, column 8: detail";
+    // keep the detail, say the line in the form every other message here uses.
+    std::string detail = what;
+    const std::size_t col = detail.find(", column ");
+    const std::size_t colon = col == std::string::npos ? std::string::npos : detail.find(": ", col);
+    if (colon != std::string::npos) detail = detail.substr(colon + 2);
+    return path + ": line " + std::to_string(lineOfOffset(text, byte)) + ": not valid JSON: " + detail;
 }
+
+namespace {
+
+std::string readFile(const std::string& path, const char* what) { return detail::readTokenizerFile(path, what); }
 
 /// Token texts by id from a token -> id JSON object; ids must be 0..n-1 without gaps.
 std::vector<std::string> parseVocabJson(const std::string& path) {
@@ -242,14 +388,7 @@ std::vector<std::string> parseVocabJson(const std::string& path) {
     try {
         j = nlohmann::json::parse(text);
     } catch (const nlohmann::json::parse_error& e) {
-        // e.what() is "[json.exception.parse_error.101] parse error at line 3, column 8: detail";
-        // keep the detail, say the line in the form every other message here uses.
-        std::string detail = e.what();
-        const std::size_t col = detail.find(", column ");
-        const std::size_t colon = col == std::string::npos ? std::string::npos : detail.find(": ", col);
-        if (colon != std::string::npos) detail = detail.substr(colon + 2);
-        throw UserError(path + ": line " + std::to_string(lineOfOffset(text, e.byte)) +
-                        ": not valid JSON: " + detail);
+        throw UserError(detail::jsonErrorMessage(path, text, e.byte, e.what()));
     }
     if (!j.is_object())
         throw UserError(path + ": expected a JSON object mapping each token to its id");
@@ -311,13 +450,19 @@ struct Tokenizer::Impl {
     };
 
     std::vector<std::string> bytes;    // raw bytes by id
-    std::vector<std::string> fileText; // as in the vocabulary file, by id
+    std::vector<std::string> fileText; // as in the vocabulary file, by id (added tokens: content)
     std::unordered_map<std::string, std::int32_t> byBytes;
-    std::array<std::int32_t, 256> byteId{};
+    std::array<std::int32_t, 256> byteId{}; // -1: the vocabulary has no token for that byte
     std::unordered_map<std::uint64_t, Merge> merges;
     std::vector<std::pair<std::int32_t, std::int32_t>> mergeList; // by rank
-    std::int32_t bos = -1, eos = -1, pad = -1;
-    std::vector<std::pair<std::string, std::int32_t>> specials; // longest first
+    std::int32_t bos = -1, eos = -1, pad = -1, unk = -1;
+    bool addBos = false;
+    bool ignoreMerges = false;
+    PreTokenizer pre = PreTokenizer::Gpt2;
+    std::vector<AddedToken> added;                    // by id
+    std::vector<std::uint8_t> isAdded;                // by token id
+    std::array<std::vector<std::int32_t>, 256> addedByFirstByte; // indices into added, longest first
+    bool anyNonSpecialAdded = false;
 
     // Words repeat (Zipf), so most encode() calls hit this. Guarded: encode is const and may run
     // on several threads.
@@ -329,9 +474,11 @@ struct Tokenizer::Impl {
     static std::shared_ptr<Impl> build(std::vector<std::string> tokens, const std::vector<MergeLine>& mergeLines,
                                        const SpecialTokens& special, const std::string& vocabName,
                                        const std::string& mergesName);
+    static std::shared_ptr<Impl> build(detail::TokenizerParts parts);
     void encodeOrdinary(std::string_view text, std::vector<std::int32_t>& out) const;
     void bpe(std::string_view word, std::vector<std::int32_t>& out) const;
     std::vector<std::int32_t> mergeWord(std::string_view word) const;
+    std::int32_t missingByte(std::uint8_t b) const;
     void checkId(std::int32_t id) const;
 };
 
@@ -340,7 +487,6 @@ std::shared_ptr<Tokenizer::Impl> Tokenizer::Impl::build(std::vector<std::string>
                                                         const SpecialTokens& special,
                                                         const std::string& vocabName,
                                                         const std::string& mergesName) {
-    auto impl = std::make_shared<Impl>();
     std::unordered_map<std::string, std::int32_t> byText;
     byText.reserve(tokens.size() + 3);
     for (std::size_t id = 0; id < tokens.size(); ++id) {
@@ -360,32 +506,96 @@ std::shared_ptr<Tokenizer::Impl> Tokenizer::Impl::build(std::vector<std::string>
         byText.emplace(s, id);
         return id;
     };
-    impl->bos = specialId(special.bos, "bos");
-    impl->eos = specialId(special.eos, "eos");
-    impl->pad = specialId(special.pad, "pad");
+    detail::TokenizerParts parts;
+    parts.bos = specialId(special.bos, "bos");
+    parts.eos = specialId(special.eos, "eos");
+    parts.pad = specialId(special.pad, "pad");
+    for (const std::int32_t id : {parts.bos, parts.eos, parts.pad}) {
+        if (id < 0) continue;
+        if (std::none_of(parts.added.begin(), parts.added.end(), [&](const AddedToken& a) { return a.id == id; }))
+            parts.added.push_back({tokens[id], id, true});
+    }
+    parts.tokens = std::move(tokens);
+    parts.merges.reserve(mergeLines.size());
+    parts.mergeLines.reserve(mergeLines.size());
+    for (const MergeLine& m : mergeLines) {
+        parts.merges.emplace_back(m.first, m.second);
+        parts.mergeLines.push_back(m.line);
+    }
+    parts.vocabName = vocabName;
+    parts.mergesName = mergesName;
+    return build(std::move(parts));
+}
+
+std::shared_ptr<Tokenizer::Impl> Tokenizer::Impl::build(detail::TokenizerParts parts) {
+    auto impl = std::make_shared<Impl>();
+    std::vector<std::string>& tokens = parts.tokens;
+    const std::string& vocabName = parts.vocabName;
+    const auto n = static_cast<std::int32_t>(tokens.size());
+    std::unordered_map<std::string, std::int32_t> byText;
+    byText.reserve(tokens.size());
+    for (std::int32_t id = 0; id < n; ++id) {
+        if (!byText.emplace(tokens[id], id).second && parts.uniqueTokens)
+            throw UserError(vocabName + ": token \"" + tokens[id] + "\" is listed twice");
+    }
+
+    impl->isAdded.assign(tokens.size(), 0);
+    std::sort(parts.added.begin(), parts.added.end(),
+              [](const AddedToken& a, const AddedToken& b) { return a.id < b.id; });
+    for (std::size_t k = 0; k < parts.added.size(); ++k) {
+        const AddedToken& a = parts.added[k];
+        if (a.id < 0 || a.id >= n)
+            throw UserError(vocabName + ": added token \"" + a.content + "\" has id " + std::to_string(a.id) +
+                            ", outside the vocabulary (0 to " + std::to_string(n - 1) + ")");
+        if (a.content.empty()) throw UserError(vocabName + ": added token " + std::to_string(a.id) + " is empty");
+        if (!isValidUtf8(a.content))
+            throw UserError(vocabName + ": added token " + std::to_string(a.id) + " is not valid UTF-8");
+        if (impl->isAdded[a.id])
+            throw UserError(vocabName + ": id " + std::to_string(a.id) + " is given to two added tokens");
+        impl->isAdded[a.id] = 1;
+        tokens[a.id] = a.content;
+    }
+    impl->added = std::move(parts.added);
+    for (std::size_t k = 0; k < impl->added.size(); ++k) {
+        const AddedToken& a = impl->added[k];
+        impl->addedByFirstByte[static_cast<std::uint8_t>(a.content[0])].push_back(static_cast<std::int32_t>(k));
+        if (!a.special) impl->anyNonSpecialAdded = true;
+    }
+    for (auto& bucket : impl->addedByFirstByte)
+        std::stable_sort(bucket.begin(), bucket.end(), [&](std::int32_t x, std::int32_t y) {
+            return impl->added[x].content.size() > impl->added[y].content.size();
+        });
+
+    const auto checkRole = [&](std::int32_t id, const char* role) {
+        if (id < -1 || id >= n)
+            throw UserError(vocabName + ": " + role + " token id " + std::to_string(id) +
+                            " is outside the vocabulary (0 to " + std::to_string(n - 1) + ")");
+        return id;
+    };
+    impl->bos = checkRole(parts.bos, "bos");
+    impl->eos = checkRole(parts.eos, "eos");
+    impl->pad = checkRole(parts.pad, "pad");
+    impl->unk = checkRole(parts.unk, "unk");
+    impl->addBos = parts.addBos;
+    impl->ignoreMerges = parts.ignoreMerges;
+    impl->pre = parts.pre;
 
     impl->bytes.reserve(tokens.size());
-    for (std::size_t id = 0; id < tokens.size(); ++id) {
-        const auto i = static_cast<std::int32_t>(id);
-        const bool isSpecial = i == impl->bos || i == impl->eos || i == impl->pad;
-        // A special token stands for its own text, whatever characters it has.
-        impl->bytes.push_back(isSpecial ? tokens[id] : fromFileForm(tokens[id]));
+    for (std::int32_t id = 0; id < n; ++id) {
+        // An added token stands for its own text, whatever characters it has.
+        impl->bytes.push_back(impl->isAdded[id] ? tokens[id] : fromFileForm(tokens[id]));
     }
-    for (std::size_t id = 0; id < tokens.size(); ++id)
-        impl->byBytes.emplace(impl->bytes[id], static_cast<std::int32_t>(id));
-    for (const std::int32_t id : {impl->bos, impl->eos, impl->pad}) {
-        if (id < 0) continue;
-        const std::string& s = tokens[id];
-        if (std::none_of(impl->specials.begin(), impl->specials.end(), [&](const auto& p) { return p.first == s; }))
-            impl->specials.emplace_back(s, id);
-    }
-    std::sort(impl->specials.begin(), impl->specials.end(),
-              [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+    for (std::int32_t id = 0; id < n; ++id)
+        impl->byBytes.emplace(impl->bytes[id], id);
 
     for (int b = 0; b < 256; ++b) {
         const std::string& text = bytelevel::byteToUnicode(static_cast<std::uint8_t>(b));
         const auto it = byText.find(text);
-        if (it == byText.end()) {
+        if (it == byText.end() || impl->isAdded[it->second]) {
+            if (!parts.requireAllBytes) {
+                impl->byteId[b] = -1;
+                continue;
+            }
             char hex[8];
             std::snprintf(hex, sizeof hex, "0x%02X", b);
             throw UserError(vocabName + ": the vocabulary lacks the token \"" + text + "\" for byte " + hex +
@@ -394,20 +604,24 @@ std::shared_ptr<Tokenizer::Impl> Tokenizer::Impl::build(std::vector<std::string>
         impl->byteId[b] = it->second;
     }
 
-    impl->mergeList.reserve(mergeLines.size());
-    impl->merges.reserve(mergeLines.size());
-    const auto lookup = [&](const std::string& text, const MergeLine& m) {
-        const auto it = byText.find(text);
-        if (it == byText.end()) {
-            const std::string where = m.line ? mergesName + ": line " + std::to_string(m.line) : mergesName;
-            throw UserError(where + ": \"" + text + "\" is not in the vocabulary (" + vocabName + ")");
-        }
-        return it->second;
-    };
-    for (const MergeLine& m : mergeLines) {
-        const std::int32_t a = lookup(m.first, m);
-        const std::int32_t b = lookup(m.second, m);
-        const std::int32_t r = lookup(m.first + m.second, m);
+    impl->mergeList.reserve(parts.merges.size());
+    impl->merges.reserve(parts.merges.size());
+    for (std::size_t k = 0; k < parts.merges.size(); ++k) {
+        const auto& [first, second] = parts.merges[k];
+        const auto lookup = [&](const std::string& text) {
+            const auto it = byText.find(text);
+            if (it == byText.end()) {
+                const std::size_t line = k < parts.mergeLines.size() ? parts.mergeLines[k] : 0;
+                const std::string where = parts.mergesIndexed ? parts.mergesName + "[" + std::to_string(k) + "]"
+                                          : line ? parts.mergesName + ": line " + std::to_string(line)
+                                                 : parts.mergesName;
+                throw UserError(where + ": \"" + text + "\" is not in the vocabulary (" + vocabName + ")");
+            }
+            return it->second;
+        };
+        const std::int32_t a = lookup(first);
+        const std::int32_t b = lookup(second);
+        const std::int32_t r = lookup(first + second);
         const auto rank = static_cast<std::int32_t>(impl->mergeList.size());
         // A repeated pair keeps its first (best) rank; later copies can never apply.
         if (impl->merges.emplace(pairKey(a, b), Merge{rank, r}).second)
@@ -415,6 +629,14 @@ std::shared_ptr<Tokenizer::Impl> Tokenizer::Impl::build(std::vector<std::string>
     }
     impl->fileText = std::move(tokens);
     return impl;
+}
+
+std::int32_t Tokenizer::Impl::missingByte(std::uint8_t b) const {
+    if (unk >= 0) return unk;
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02X", b);
+    throw UserError(std::string("cannot encode byte ") + hex +
+                    ": the vocabulary has no token for it and no unk token");
 }
 
 void Tokenizer::Impl::checkId(std::int32_t id) const {
@@ -464,15 +686,25 @@ std::vector<std::int32_t> Tokenizer::Impl::mergeWord(std::string_view word) cons
         consider(c.pos);
     }
     std::vector<std::int32_t> out;
+    // A byte without a token (-1) never merges; it becomes unk or an error here.
     for (std::int32_t i = 0; i >= 0; i = next[i])
-        out.push_back(id[i]);
+        out.push_back(id[i] >= 0 ? id[i] : missingByte(static_cast<std::uint8_t>(word[i])));
     return out;
 }
 
 void Tokenizer::Impl::bpe(std::string_view word, std::vector<std::int32_t>& out) const {
     if (word.size() == 1) {
-        out.push_back(byteId[static_cast<std::uint8_t>(word[0])]);
+        const auto b = static_cast<std::uint8_t>(word[0]);
+        out.push_back(byteId[b] >= 0 ? byteId[b] : missingByte(b));
         return;
+    }
+    if (ignoreMerges) {
+        // Hugging Face's ignore_merges (Llama 3): a piece that is a token is taken whole.
+        const auto it = byBytes.find(std::string(word));
+        if (it != byBytes.end() && !isAdded[it->second]) {
+            out.push_back(it->second);
+            return;
+        }
     }
     const bool cacheable = word.size() <= kCacheMaxWord;
     std::string key;
@@ -495,7 +727,10 @@ void Tokenizer::Impl::bpe(std::string_view word, std::vector<std::int32_t>& out)
 }
 
 void Tokenizer::Impl::encodeOrdinary(std::string_view text, std::vector<std::int32_t>& out) const {
-    bytelevel::preTokenize(text, [&](std::string_view piece) { bpe(piece, out); });
+    if (pre == PreTokenizer::Gpt2)
+        bytelevel::preTokenize(text, [&](std::string_view piece) { bpe(piece, out); });
+    else
+        bytelevel::preTokenize(text, pre, [&](std::string_view piece) { bpe(piece, out); });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -536,30 +771,37 @@ Tokenizer Tokenizer::fromVocabulary(const BpeVocabulary& vocab, const SpecialTok
 }
 
 std::vector<std::int32_t> Tokenizer::encode(std::string_view text, bool allowSpecial) const {
+    const Impl& im = *m_impl;
     std::vector<std::int32_t> out;
     out.reserve(text.size() / 3 + 1);
-    if (!allowSpecial || m_impl->specials.empty()) {
-        m_impl->encodeOrdinary(text, out);
+    if (im.added.empty() || (!allowSpecial && !im.anyNonSpecialAdded)) {
+        im.encodeOrdinary(text, out);
         return out;
     }
-    std::size_t pos = 0;
-    while (pos < text.size()) {
-        // Earliest occurrence of any special string; the longest wins at the same position.
-        std::size_t best = std::string_view::npos;
-        const std::pair<std::string, std::int32_t>* hit = nullptr;
-        for (const auto& s : m_impl->specials) {
-            const std::size_t at = text.find(s.first, pos);
-            if (at < best) {
-                best = at;
-                hit = &s;
+    // Added tokens first, leftmost then longest (Hugging Face's LeftmostLongest); the text
+    // between them is pre-tokenised as usual. A bucket per first byte keeps this O(length) for
+    // any text without many candidate starts.
+    std::size_t start = 0;
+    for (std::size_t pos = 0; pos < text.size();) {
+        const AddedToken* hit = nullptr;
+        for (const std::int32_t k : im.addedByFirstByte[static_cast<std::uint8_t>(text[pos])]) {
+            const AddedToken& a = im.added[k];
+            if (a.special && !allowSpecial) continue;
+            if (text.compare(pos, a.content.size(), a.content) == 0) {
+                hit = &a;
+                break;
             }
         }
-        if (!hit) break;
-        m_impl->encodeOrdinary(text.substr(pos, best - pos), out);
-        out.push_back(hit->second);
-        pos = best + hit->first.size();
+        if (!hit) {
+            ++pos;
+            continue;
+        }
+        im.encodeOrdinary(text.substr(start, pos - start), out);
+        out.push_back(hit->id);
+        pos += hit->content.size();
+        start = pos;
     }
-    m_impl->encodeOrdinary(text.substr(pos), out);
+    im.encodeOrdinary(text.substr(start), out);
     return out;
 }
 
@@ -586,6 +828,31 @@ std::int32_t Tokenizer::vocabSize() const { return static_cast<std::int32_t>(m_i
 std::int32_t Tokenizer::bosId() const { return m_impl->bos; }
 std::int32_t Tokenizer::eosId() const { return m_impl->eos; }
 std::int32_t Tokenizer::padId() const { return m_impl->pad; }
+std::int32_t Tokenizer::unkId() const { return m_impl->unk; }
+PreTokenizer Tokenizer::preTokenizer() const { return m_impl->pre; }
+bool Tokenizer::addBosToken() const { return m_impl->addBos; }
+std::vector<AddedToken> Tokenizer::addedTokens() const { return m_impl->added; }
+
+Tokenizer Tokenizer::fromParts(detail::TokenizerParts parts) { return Tokenizer(Impl::build(std::move(parts))); }
+
+detail::TokenizerParts Tokenizer::parts() const {
+    const Impl& im = *m_impl;
+    detail::TokenizerParts p;
+    p.tokens = im.fileText;
+    p.merges.reserve(im.mergeList.size());
+    for (const auto& [a, b] : im.mergeList)
+        p.merges.emplace_back(im.fileText[a], im.fileText[b]);
+    p.added = im.added;
+    p.bos = im.bos;
+    p.eos = im.eos;
+    p.pad = im.pad;
+    p.unk = im.unk;
+    p.addBos = im.addBos;
+    p.ignoreMerges = im.ignoreMerges;
+    p.requireAllBytes = std::all_of(im.byteId.begin(), im.byteId.end(), [](std::int32_t id) { return id >= 0; });
+    p.pre = im.pre;
+    return p;
+}
 
 void Tokenizer::save(const std::string& dir) const {
     std::error_code ec;

@@ -1,12 +1,46 @@
 #include "core/scope/lexical_fact_index.h"
 
-#include "core/scope/nfkc.h"
+#include "core/util/error.h"
+#include "core/util/utf8.h"
+
+#include <unicode/normalizer2.h>
+#include <unicode/unistr.h>
 
 #include <algorithm>
 #include <cmath>
 #include <unordered_set>
 
 namespace larimar {
+namespace {
+
+/// NFKC by ICU (the Unicode data the WordPiece tokenizer uses too). NUL bytes are fine here; only
+/// the encoding must be valid.
+std::string nfkc(std::string_view utf8) {
+    for (std::size_t start = 0; start < utf8.size();) {
+        const auto nul = utf8.find('\0', start);
+        const auto part = utf8.substr(start, nul == std::string_view::npos ? std::string_view::npos : nul - start);
+        if (auto problem = findUtf8Problem(part))
+            throw UserError("text is not valid UTF-8: " + problem->what + " at byte " +
+                            std::to_string(start + problem->offset));
+        if (nul == std::string_view::npos) break;
+        start = nul + 1;
+    }
+    // Valid UTF-8 with no byte >= 0xC2 is ASCII, which NFKC leaves as it is (the common case).
+    if (std::all_of(utf8.begin(), utf8.end(), [](char c) { return static_cast<unsigned char>(c) < 0xC2; }))
+        return std::string(utf8);
+    UErrorCode status = U_ZERO_ERROR;
+    const icu::Normalizer2* n = icu::Normalizer2::getNFKCInstance(status);
+    if (U_FAILURE(status)) throw Error(std::string("ICU has no NFKC data: ") + u_errorName(status));
+    const icu::UnicodeString normalised =
+        n->normalize(icu::UnicodeString::fromUTF8(icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size()))),
+                     status);
+    if (U_FAILURE(status)) throw Error(std::string("ICU NFKC failed: ") + u_errorName(status));
+    std::string out;
+    normalised.toUTF8String(out);
+    return out;
+}
+
+} // namespace
 
 std::vector<std::string> lexicalWords(std::string_view text) {
     const std::string n = nfkc(text);

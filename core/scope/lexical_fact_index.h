@@ -31,7 +31,7 @@
 
 namespace larimar {
 
-/// The word set lex() uses: NFKC, ASCII lowercased, split at ASCII non-alphanumerics,
+/// The word set lex() uses: NFKC (ICU), ASCII lowercased, split at ASCII non-alphanumerics,
 /// deduplicated, in first-seen order. Throws UserError for invalid UTF-8.
 std::vector<std::string> lexicalWords(std::string_view text);
 

@@ -1,5 +1,6 @@
 #include "core/scope/scope_detectors.h"
 
+#include "core/scope/minilm_encoder.h"
 #include "core/scope/scope_classifier.h"
 #include "core/scope/sentence_split.h"
 #include "core/store/fact_embeddings.h"
@@ -23,11 +24,21 @@ EsdScopeDetector::EsdScopeDetector(std::shared_ptr<const SentenceEncoder> encode
     if (m_options.batch < 1) m_options.batch = 64;
     // A word of the query that no written fact has, but that the encoder's vocabulary holds as
     // one whole piece, is a common word of the language (new wording), not an unknown name.
-    m_lexical.setUnseenWeight([encoder = m_encoder](const std::string& word) {
-        const auto ids = encoder->tokenizer().encode(word);
-        const bool common = ids.size() == 1 && encoder->tokenizer().piece(ids[0]) == "\u2581" + word;
-        return common ? kEsdCommonWordWeight : 1.0;
+    m_lexical.setUnseenWeight([encoder = m_encoder, w = m_options.commonWordWeight](const std::string& word) {
+        return encoder->isCommonWord(word) ? w : 1.0;
     });
+}
+
+double EsdScopeDetector::defaultThreshold() const {
+    if (m_options.threshold) return *m_options.threshold;
+    return m_options.scoring == EsdScore::Hybrid ? kEsdThreshold : kEsdCosineThreshold;
+}
+
+std::string EsdScopeDetector::name() const {
+    // The cosine-only name says which encoder (another one, e.g. a test's, shows its id).
+    if (m_options.scoring == EsdScore::Hybrid) return "esd hybrid";
+    const std::string id = m_encoder->id();
+    return id == kMiniLmEncoderId ? "esd minilm" : "esd " + id;
 }
 
 EsdScopeDetector::~EsdScopeDetector() = default;
@@ -58,7 +69,7 @@ void EsdScopeDetector::embedAndAdd(const std::vector<Fact>& facts, bool store) {
             // facts, so failing to store their vectors (a busy or read-only file) must not fail
             // the write. They are embedded again on the next open.
             try {
-                if (auto* c = cache()) c->store(m_options.encoderId, rows);
+                if (auto* c = cache()) c->store(m_encoder->id(), rows);
             } catch (const std::exception&) {
             }
         }
@@ -71,7 +82,7 @@ void EsdScopeDetector::reset(const std::vector<Fact>& written) {
     m_lexical.clear();
     m_texts.clear();
     std::unordered_map<std::int64_t, std::vector<float>> stored;
-    if (auto* c = cache(); c && !written.empty()) stored = c->load(m_options.encoderId, m_encoder->dimension());
+    if (auto* c = cache(); c && !written.empty()) stored = c->load(m_encoder->id(), m_encoder->dimension());
     std::vector<Fact> missing;
     for (const auto& f : written) {
         auto it = stored.find(f.id);
@@ -112,7 +123,7 @@ ScopeDecision EsdScopeDetector::decideHybrid(const std::string& prompt, double t
     const auto sentences = splitSentences(prompt);
     if (sentences.empty()) return decision;
     const auto embeddings = m_encoder->embed(sentences);
-    const double w = kEsdHybridCosineWeight;
+    const double w = m_options.cosineWeight;
     for (std::size_t i = 0; i < sentences.size(); ++i) {
         const auto nearest = m_index.nearest(embeddings[i]);
         if (!nearest) continue;
@@ -200,29 +211,34 @@ ScopeScore InternalScopeDetector::score(const std::string& prompt) {
 std::shared_ptr<const SentenceEncoder> sharedSentenceEncoder(const std::string& dir) {
     static std::mutex mutex;
     static std::map<std::string, std::shared_ptr<const SentenceEncoder>> loaded;
-    const std::string d = dir.empty() ? findAssetDir("use-lite") : dir;
-    if (d.empty() || !std::filesystem::exists(std::filesystem::path(d) / "model.json")) return nullptr;
+    const std::string d = dir.empty() ? findAssetDir(kMiniLmAssetName) : dir;
+    if (!MiniLmSentenceEncoder::present(d)) return nullptr;
     std::lock_guard<std::mutex> lock(mutex);
     auto& slot = loaded[d];
-    if (!slot) slot = std::make_shared<const SentenceEncoder>(SentenceEncoder::load(d));
+    if (!slot) slot = MiniLmSentenceEncoder::load(d);
     return slot;
 }
 
 std::shared_ptr<ScopeDetector> makeScopeDetector(const ScopeDetectorSetup& setup) {
     const std::string& kind = setup.kind;
-    if (kind != "auto" && kind != "esd" && kind != "esd-hybrid" && kind != "esd-use-lite" && kind != "isd")
-        throw UserError("unknown scope detector '" + kind + "' (choose auto, esd, esd-hybrid, esd-use-lite or isd)");
+    if (kind == "esd-use-lite" || kind == "esd-hybrid-use-lite")
+        throw UserError("scope detector '" + kind + "' was retired with Universal Sentence Encoder Lite: use esd (the "
+                        "hybrid score, on MiniLM) or esd-minilm (MiniLM cosine alone)");
+    if (kind != "auto" && kind != "esd" && kind != "esd-hybrid" && kind != "esd-minilm" && kind != "isd")
+        throw UserError("unknown scope detector '" + kind + "' (choose auto, esd, esd-hybrid, esd-minilm or isd)");
     if (kind != "isd") {
         auto encoder = sharedSentenceEncoder(setup.assetDir);
         if (encoder) {
             EsdOptions o;
             o.workspacePath = setup.workspacePath;
             o.progress = setup.progress;
-            o.scoring = kind == "esd-use-lite" ? EsdScore::UseLite : EsdScore::Hybrid;
+            o.scoring = kind == "esd-minilm" ? EsdScore::Cosine : EsdScore::Hybrid;
+            if (setup.esdCosineWeight) o.cosineWeight = *setup.esdCosineWeight;
+            if (setup.esdCommonWordWeight) o.commonWordWeight = *setup.esdCommonWordWeight;
             return std::make_shared<EsdScopeDetector>(std::move(encoder), o);
         }
         if (kind != "auto")
-            throw UserError("the external scope detector needs Universal Sentence Encoder Lite (models/assets/use-lite" +
+            throw UserError("the external scope detector needs all-MiniLM-L6-v2 (models/assets/minilm" +
                             (setup.assetDir.empty() ? std::string() : ", looked in " + setup.assetDir) +
                             "); run models/fetch-assets.sh");
     }

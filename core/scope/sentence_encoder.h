@@ -1,16 +1,10 @@
 #pragma once
-/// The external scope detector's sentence encoder: Universal Sentence Encoder Lite (Google,
-/// Apache-2.0; a 2-layer transformer over SentencePiece ids, 512-d L2-normalised output), read
-/// from the TF.js files that models/fetch-assets.sh puts in models/assets/use-lite and run with
-/// libtorch. Matches the JavaScript reference (@energetic-ai/embeddings 0.2.0) to cosine > 0.999
-/// and its token ids exactly (tests/core/test_scope_esd.cpp).
+/// The external scope detector's sentence encoder: what the ESD (scope_detectors.h) needs from
+/// one. The implementation is all-MiniLM-L6-v2 (core/scope/minilm_encoder.h, the Larimar paper's
+/// choice); tests may supply their own.
 ///
-/// Thread-safety: immutable after load(); embed() may run from several threads at once. It runs
-/// on the calling thread plus libtorch's intra-op thread pool; it starts no threads of its own.
-/// Copies are cheap and share the weights.
-#include "core/scope/sentencepiece_tokenizer.h"
-
-#include <memory>
+/// Thread-safety: implementations are immutable after loading; every const call may run from
+/// several threads at once. No libtorch in this header.
 #include <string>
 #include <vector>
 
@@ -18,36 +12,20 @@ namespace larimar {
 
 class SentenceEncoder {
 public:
-    /// Loads model.json, its 7 weight shards and vocab.json from dir (about 28 MB; 0.1-0.3 s).
-    /// Throws UserError naming the missing or corrupt file, with a hint to run
-    /// models/fetch-assets.sh.
-    static SentenceEncoder load(const std::string& dir);
+    virtual ~SentenceEncoder() = default;
 
-    /// The embedding of each sentence (dimension() floats, unit length), in input order. Texts
-    /// are embedded in batches; tokens past the 128th of a sentence are ignored (as the model
-    /// does), and an empty text gets the model's embedding of no tokens. Costs about 1-2 ms per
-    /// short sentence on one CPU core. Throws UserError for invalid UTF-8.
-    std::vector<std::vector<float>> embed(const std::vector<std::string>& sentences) const;
-
-    /// Number of floats per embedding (512).
-    int dimension() const;
-
-    /// The tokenizer the model was trained with.
-    const SentencePieceTokenizer& tokenizer() const;
-
-    /// The ops of the model's graph (for diagnostics).
-    std::vector<std::string> graphOps() const;
-
-    ~SentenceEncoder();
-    SentenceEncoder(const SentenceEncoder&);
-    SentenceEncoder& operator=(const SentenceEncoder&);
-    SentenceEncoder(SentenceEncoder&&) noexcept;
-    SentenceEncoder& operator=(SentenceEncoder&&) noexcept;
-
-private:
-    struct Impl;
-    explicit SentenceEncoder(std::shared_ptr<const Impl> impl);
-    std::shared_ptr<const Impl> m_impl;
+    /// The embedding of each sentence (dimension() floats, unit length), in input order. Throws
+    /// UserError for invalid UTF-8.
+    virtual std::vector<std::vector<float>> embed(const std::vector<std::string>& sentences) const = 0;
+    /// Number of floats per embedding.
+    virtual int dimension() const = 0;
+    /// The key of its embeddings in a workspace's cache (core/store/fact_embeddings.h), e.g.
+    /// "minilm-l6-v2": vectors of another encoder are never mixed with these.
+    virtual std::string id() const = 0;
+    /// Whether word (as lexicalWords() gives it: lowercased NFKC) is a common word of the
+    /// language, by the encoder's vocabulary holding it as one whole token; a name the encoder
+    /// splits into pieces is not. The hybrid score weighs an unseen common word less.
+    virtual bool isCommonWord(const std::string& word) const = 0;
 };
 
 } // namespace larimar

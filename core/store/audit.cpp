@@ -1,7 +1,10 @@
 #include "core/store/audit.h"
 
+#include "core/util/error.h"
 #include "core/util/sha256.h"
 
+#include <algorithm>
+#include <cctype>
 #include <string>
 
 namespace larimar {
@@ -32,6 +35,35 @@ std::string AuditReport::message() const {
     if (editId) where = "edit " + std::to_string(*editId);
     if (factId) where += (where.empty() ? "" : ", ") + std::string("fact ") + std::to_string(*factId);
     return "audit FAILED" + (where.empty() ? std::string() : " at " + where) + ": " + reason;
+}
+
+std::string ChainHead::toString() const { return std::to_string(editId) + ":" + hash; }
+
+ChainHead ChainHead::parse(std::string_view text) {
+    const auto bad = [&](const std::string& why) {
+        return UserError("a chain head is written ID:HASH (as 'larimar audit head' prints it, e.g. "
+                         "12:3f2a9c1e0b7d...), not '" + std::string(text) + "': " + why);
+    };
+    const auto colon = text.find(':');
+    if (colon == std::string_view::npos) throw bad("there is no ':'");
+    const auto idText = text.substr(0, colon);
+    const auto hashText = text.substr(colon + 1);
+    if (idText.empty() || idText.size() > 18 ||
+        !std::all_of(idText.begin(), idText.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        throw bad("the edit id must be a non-negative whole number");
+    ChainHead h;
+    h.editId = std::stoll(std::string(idText));
+    if (hashText.size() < 12 || hashText.size() > 64)
+        throw bad("the hash must be 64 hex digits (at least the first 12)");
+    for (const char c : hashText) {
+        if (!std::isxdigit(static_cast<unsigned char>(c))) throw bad("the hash must be hex digits");
+        h.hash += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return h;
+}
+
+bool ChainHead::matches(std::string_view fullHash) const {
+    return !hash.empty() && fullHash.size() >= hash.size() && fullHash.substr(0, hash.size()) == hash;
 }
 
 std::string computeEditHash(const EditHashInput& r) {

@@ -28,6 +28,22 @@
 
 namespace larimar {
 
+/// A point of the audit chain: an edit id and that edit's hash. An auditor who records the
+/// head elsewhere (a ticket, a signed mail) can later prove that no edit up to it was changed
+/// or removed, even by someone who rewrote the whole chain consistently: every hash covers the
+/// previous one, so a rewritten history cannot end in the recorded hash.
+struct ChainHead {
+    std::int64_t editId = 0; ///< 0: the empty history (hash = kGenesisHash)
+    std::string hash;        ///< 64 hex digits (a parsed head may hold a prefix of >= 12)
+    /// "12:3f2a..." (the full hash): the form `larimar audit head` prints.
+    std::string toString() const;
+    /// Parses "ID:HASH", HASH being 64 hex digits or a prefix of at least 12 (case-insensitive,
+    /// stored lower-case). UserError naming the expected form otherwise.
+    static ChainHead parse(std::string_view text);
+    /// True when hash is this head's hash or a prefix of it, as parse() accepts.
+    bool matches(std::string_view fullHash) const;
+};
+
 /// What verifyChain found. ok, or the first problem in chain order.
 struct AuditReport {
     bool ok = true;
@@ -37,6 +53,7 @@ struct AuditReport {
     std::optional<std::int64_t> editId; ///< the first edit that does not match, if any
     std::optional<std::int64_t> factId; ///< the fact involved, when the problem is a fact row
     std::string reason;                 ///< what does not match, for a person
+    std::optional<ChainHead> head;      ///< when ok: the newest edit checked (id 0: no history)
     /// One line: "audit ok: 12 edits, 40 facts" or "audit FAILED at edit 3: ...".
     std::string message() const;
 };

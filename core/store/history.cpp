@@ -24,6 +24,7 @@ struct FactRow {
 AuditReport fail(AuditReport r, std::optional<std::int64_t> editId,
                  std::optional<std::int64_t> factId, std::string reason) {
     r.ok = false;
+    r.head.reset();
     r.editId = editId;
     r.factId = factId;
     r.reason = std::move(reason);
@@ -46,12 +47,42 @@ std::string csvField(const std::string& s) {
 
 AuditReport Workspace::verifyChain(const std::function<void(std::int64_t, std::int64_t)>& progress,
                                    const std::atomic<bool>* cancel) {
-    auto& db = m_impl->db;
+    return m_impl->verify(progress, cancel, true);
+}
+
+AuditReport Workspace::verifyChain(const ChainHead& expected,
+                                   const std::function<void(std::int64_t, std::int64_t)>& progress,
+                                   const std::atomic<bool>* cancel) {
+    AuditReport r = verifyChain(progress, cancel);
+    if (!r.ok) return r;
+    const std::int64_t last = r.head ? r.head->editId : 0;
+    const std::string recorded = expected.toString();
+    if (expected.editId > last)
+        return fail(r, last + 1, std::nullopt,
+                    "the recorded head is edit " + str(expected.editId) + " (" + recorded +
+                        ") but the history ends at edit " + str(last) +
+                        ": edits up to the recorded head were removed");
+    std::string actual = kGenesisHash;
+    if (expected.editId > 0) {
+        sqlite::Statement st(m_impl->db, "SELECT hash FROM edits WHERE id = ?");
+        st.bind(1, expected.editId);
+        if (st.step()) actual = st.text(0);
+    }
+    if (!expected.matches(actual))
+        return fail(r, expected.editId, std::nullopt,
+                    "edit " + str(expected.editId) + " has hash " + actual + " but the recorded head is " +
+                        recorded + ": the history up to edit " + str(expected.editId) +
+                        " was rewritten (edits changed, removed or replaced and the chain recomputed)");
+    return r;
+}
+
+AuditReport Workspace::Impl::verify(const std::function<void(std::int64_t, std::int64_t)>& progress,
+                                    const std::atomic<bool>* cancel, bool snapshots) {
     AuditReport report;
 
     // Read inside one transaction so that a writer in another process cannot make the facts
     // and the edits come from different moments.
-    const bool own = !m_impl->inTx;
+    const bool own = !inTx;
     if (own) db.exec("BEGIN");
     struct EndRead {
         sqlite::Database& db;
@@ -94,6 +125,8 @@ AuditReport Workspace::verifyChain(const std::function<void(std::int64_t, std::i
     std::int64_t expected = 1;
     std::string prev = kGenesisHash;
     std::map<std::int64_t, std::string> afterDigests; // edit id -> memory digest after
+    std::map<std::string, std::pair<std::int64_t, std::string>> settings; // key -> (edit, value)
+    std::string lastModelId, lastModelHash;
     {
         sqlite::Statement st(db, "SELECT id, op, fact_ids, fact_states, facts_digest, actor, "
                                  "reason, timestamp, model_id, model_hash, memory_digest_before, "
@@ -122,6 +155,15 @@ AuditReport Workspace::verifyChain(const std::function<void(std::int64_t, std::i
                             "was written");
 
             // The row is as written; now check the facts it recorded against the fact rows.
+            if (col[1] == "setting") {
+                const auto p = nlohmann::json::parse(col[12], nullptr, false);
+                if (!p.is_object() || !p.contains("setting") || !p["setting"].is_string() ||
+                    !p.contains("value") || !p["value"].is_string() || col[2] != "[]")
+                    return fail(report, id, std::nullopt, "this setting edit is malformed");
+                settings[p["setting"].get<std::string>()] = {id, p["value"].get<std::string>()};
+            }
+            lastModelId = col[8];
+            lastModelHash = col[9];
             const auto ids = nlohmann::json::parse(col[2], nullptr, false);
             const auto states = nlohmann::json::parse(col[3], nullptr, false);
             if (!ids.is_array() || !states.is_array() || ids.size() != states.size())
@@ -167,7 +209,7 @@ AuditReport Workspace::verifyChain(const std::function<void(std::int64_t, std::i
     }
 
     // Removing the newest rows leaves a valid but shorter chain; the recorded head notices.
-    if (const auto head = m_impl->meta("audit.head")) {
+    if (const auto head = meta("audit.head")) {
         const auto lastId = expected - 1;
         const std::string actual = str(lastId) + " " + (lastId ? prev : std::string());
         if (*head != actual) {
@@ -187,6 +229,27 @@ AuditReport Workspace::verifyChain(const std::function<void(std::int64_t, std::i
     } else if (expected > 1) {
         return fail(report, expected - 1, std::nullopt,
                     "the record of the newest edit (meta 'audit.head') is missing");
+    }
+
+    // Audited settings must hold the value their newest setting edit gave them, and the model
+    // binding the model the newest edit was made with.
+    for (const auto& [key, set] : settings) {
+        const auto now = meta(key);
+        if (!now || *now != set.second)
+            return fail(report, set.first, std::nullopt,
+                        "the workspace setting " + key + " is " + (now ? "'" + *now + "'" : std::string("missing")) +
+                            " but edit " + str(set.first) + " set it to '" + set.second +
+                            "': it was changed outside the audited history");
+    }
+    if (!lastModelId.empty()) {
+        const auto id = meta("model.id");
+        const auto hash = meta("model.hash");
+        if (id.value_or("") != lastModelId || hash.value_or("") != lastModelHash)
+            return fail(report, expected - 1, std::nullopt,
+                        "the workspace is bound to model '" + id.value_or("(none)") + "' (hash " +
+                            hash.value_or("(none)") + ") but edit " + str(expected - 1) + " was made with '" +
+                            lastModelId + "' (hash " + lastModelHash +
+                            "): the model binding was changed outside the audited history");
     }
 
     // Every fact's state and links must be what the edits that touched it left.
@@ -212,8 +275,9 @@ AuditReport Workspace::verifyChain(const std::function<void(std::int64_t, std::i
     }
 
     if (progress) progress(report.editsChecked, total);
+    report.head = ChainHead{expected - 1, expected > 1 ? prev : kGenesisHash};
     // Snapshots restore memory without replay; a wrong one would silently restore wrong memory.
-    {
+    if (snapshots) {
         sqlite::Statement st(db, "SELECT edit_id, state, digest, state_sha256 FROM snapshots ORDER BY edit_id");
         while (st.step()) {
             const auto eid = st.int64(0);

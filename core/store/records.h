@@ -11,9 +11,11 @@
 namespace larimar {
 
 enum class FactState { Written, Forgotten };
-enum class EditOp { Write, Forget, Batch, Rollback };
+enum class EditOp { Write, Forget, Batch, Rollback, Setting };
 
-/// "written" / "forgotten"; "write" / "forget" / "batch" / "rollback" (the strings stored).
+/// "written" / "forgotten"; "write" / "forget" / "batch" / "rollback" / "setting" (the strings
+/// stored). A "setting" edit lists no facts and leaves the memory as it was; its payload is
+/// {"setting": key, "value": new, "previous": old or null} (Workspace::recordSetting).
 const char* toString(FactState state);
 const char* toString(EditOp op);
 /// Parses the stored strings; throws UserError naming the accepted values.

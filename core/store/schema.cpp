@@ -97,12 +97,45 @@ CREATE TABLE fact_embeddings (
 )sql");
 }
 
+// v2 -> v3: edits may be "setting" edits (a behaviour-changing workspace setting, audited like
+// any edit). SQLite cannot change a CHECK constraint in place, so the table is rebuilt as its
+// documented procedure says (foreign keys are off during migrations, see openSchema, and
+// checked before the commit). Rows, ids and hashes are copied verbatim: the chain is unchanged.
+void migrateV2toV3(sqlite::Database& db) {
+    db.exec(R"sql(
+CREATE TABLE edits_v3 (
+    id                   INTEGER PRIMARY KEY,
+    op                   TEXT NOT NULL CHECK (op IN ('write', 'forget', 'batch', 'rollback', 'setting')),
+    fact_ids             TEXT NOT NULL,
+    fact_states          TEXT NOT NULL,
+    facts_digest         TEXT NOT NULL,
+    actor                TEXT NOT NULL,
+    reason               TEXT NOT NULL,
+    timestamp            TEXT NOT NULL,
+    model_id             TEXT NOT NULL,
+    model_hash           TEXT NOT NULL,
+    memory_digest_before TEXT NOT NULL,
+    memory_digest_after  TEXT NOT NULL,
+    payload              TEXT NOT NULL,
+    prev_hash            TEXT NOT NULL,
+    hash                 TEXT NOT NULL
+) STRICT;
+INSERT INTO edits_v3 SELECT id, op, fact_ids, fact_states, facts_digest, actor, reason, timestamp,
+    model_id, model_hash, memory_digest_before, memory_digest_after, payload, prev_hash, hash
+    FROM edits;
+DROP TABLE edits;
+ALTER TABLE edits_v3 RENAME TO edits;
+CREATE INDEX edits_by_timestamp ON edits (timestamp);
+CREATE INDEX edits_by_op ON edits (op);
+)sql");
+}
+
 using MigrationStep = void (*)(sqlite::Database&);
 // kMigrations[v] takes a workspace from version v to v + 1. A v2 schema appends migrateV1toV2
 // here (and, if it rebuilds a table, runs with foreign keys checked by
 // PRAGMA foreign_key_check before the commit, since foreign_keys cannot change inside a
 // transaction).
-constexpr MigrationStep kMigrations[] = {migrateV0toV1, migrateV1toV2};
+constexpr MigrationStep kMigrations[] = {migrateV0toV1, migrateV1toV2, migrateV2toV3};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kCurrentSchemaVersion,
               "one migration step per schema version");
 
@@ -137,9 +170,47 @@ std::int64_t probe(sqlite::Database& db) {
     return tables;
 }
 
+// The tables each schema version has; a file whose tables do not match its version was made
+// or changed by something else, and migrating it would run steps on the wrong tables.
+struct VersionTables {
+    int since;
+    const char* table;
+};
+constexpr VersionTables kTables[] = {{1, "meta"},      {1, "edits"},     {1, "facts"},
+                                     {1, "generations"}, {1, "snapshots"}, {2, "fact_embeddings"}};
+
+bool hasTable(sqlite::Database& db, const char* name) {
+    sqlite::Statement st(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?");
+    st.bind(1, name);
+    return st.step();
+}
+
+void checkConsistent(sqlite::Database& db, std::int64_t version, std::int64_t tables, bool larimarId) {
+    if (version < 0)
+        throw UserError("cannot open " + quoted(db) + ": its schema version (PRAGMA user_version) is " +
+                        std::to_string(version) +
+                        ", which no Larimar Workbench writes; the file was damaged or changed by "
+                        "another program (restore a backup)");
+    if (version == 0) {
+        if (larimarId && tables > 0)
+            throw UserError("cannot open " + quoted(db) +
+                            ": it is marked as a Larimar workspace but has schema version 0 and " +
+                            std::to_string(tables) +
+                            " table(s); the file was damaged or changed by another program "
+                            "(restore a backup)");
+        return;
+    }
+    for (const auto& t : kTables)
+        if (version >= t.since && !hasTable(db, t.table))
+            throw UserError("cannot open " + quoted(db) + ": it says schema version " +
+                            std::to_string(version) + " but has no table '" + t.table +
+                            "'; the file was damaged or changed by another program (restore a "
+                            "backup)");
+}
+
 } // namespace
 
-int openSchema(sqlite::Database& db) {
+int openSchema(sqlite::Database& db, bool readOnly) {
     const std::int64_t tables = probe(db);
     const auto appId = static_cast<std::int32_t>(pragmaInt(db, "PRAGMA application_id"));
     const auto version = pragmaInt(db, "PRAGMA user_version");
@@ -156,11 +227,20 @@ int openSchema(sqlite::Database& db) {
                         ": it was written by a newer Larimar Workbench (workspace schema version " +
                         std::to_string(version) + ", this version reads up to " +
                         std::to_string(kCurrentSchemaVersion) + "); update Larimar Workbench");
+    checkConsistent(db, version, tables, appId == kWorkspaceApplicationId);
+    if (readOnly) {
+        if (blank || version == 0)
+            throw UserError("cannot open " + quoted(db) +
+                            ": it is empty, not a workspace yet (a workspace is created by the "
+                            "first write)");
+        // Connection settings only: nothing here writes to the file.
+        db.exec("PRAGMA foreign_keys=ON");
+        return static_cast<int>(version);
+    }
 
     // WAL: readers never block the writer and a commit is one append + fsync. It is a property
     // of the file, so it persists; it cannot change inside a transaction, hence before migrating.
     db.exec("PRAGMA journal_mode=WAL");
-    db.exec("PRAGMA foreign_keys=ON");
     // FULL rather than NORMAL: with WAL, NORMAL is safe against a killed process but can lose
     // the newest commits on a power cut. An edit the user was told is recorded (its hash maybe
     // copied into a report) must survive that; FULL costs one WAL fsync per transaction, and a
@@ -172,7 +252,18 @@ int openSchema(sqlite::Database& db) {
         try {
             // Another process may have migrated between our check and the write lock.
             const auto now = pragmaInt(db, "PRAGMA user_version");
+            if (now != version) checkConsistent(db, now, probe(db), true);
+            if (now < 0 || now > kCurrentSchemaVersion)
+                throw UserError("cannot open " + quoted(db) + ": its schema version changed to " +
+                                std::to_string(now) + " while it was being opened");
             for (auto v = now; v < kCurrentSchemaVersion; ++v) kMigrations[v](db);
+            {
+                sqlite::Statement check(db, "PRAGMA foreign_key_check");
+                if (check.step())
+                    throw UserError("cannot upgrade " + quoted(db) + ": table '" + check.text(0) +
+                                    "' has a row that refers to a missing row of '" + check.text(2) +
+                                    "'; the file was damaged or changed by another program");
+            }
             db.exec("PRAGMA application_id=" + std::to_string(kWorkspaceApplicationId));
             db.exec("PRAGMA user_version=" + std::to_string(kCurrentSchemaVersion));
             db.exec("COMMIT");
@@ -181,6 +272,9 @@ int openSchema(sqlite::Database& db) {
             throw;
         }
     }
+    // After migrating: a table rebuild must run with foreign keys off, and the pragma cannot
+    // change inside a transaction.
+    db.exec("PRAGMA foreign_keys=ON");
     return static_cast<int>(version);
 }
 

@@ -57,9 +57,9 @@ private:
 /// One connection. Cached statements live as long as the connection.
 class Database {
 public:
-    /// Opens (create: also creates) the file. Throws UserError naming the file when it
-    /// cannot be opened.
-    Database(const std::string& path, bool create);
+    /// Opens (create: also creates) the file; readOnly opens it for reading only (create is
+    /// then ignored). Throws UserError naming the file when it cannot be opened.
+    Database(const std::string& path, bool create, bool readOnly = false);
     ~Database();
     Database(const Database&) = delete;
     Database& operator=(const Database&) = delete;

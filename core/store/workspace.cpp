@@ -8,6 +8,7 @@
 #include "core/util/error.h"
 #include "core/util/sha256.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -32,6 +33,7 @@ const char* toString(EditOp op) {
     case EditOp::Forget: return "forget";
     case EditOp::Batch: return "batch";
     case EditOp::Rollback: return "rollback";
+    case EditOp::Setting: return "setting";
     }
     return "write";
 }
@@ -43,9 +45,9 @@ FactState factStateFromString(const std::string& text) {
 }
 
 EditOp editOpFromString(const std::string& text) {
-    for (auto op : {EditOp::Write, EditOp::Forget, EditOp::Batch, EditOp::Rollback})
+    for (auto op : {EditOp::Write, EditOp::Forget, EditOp::Batch, EditOp::Rollback, EditOp::Setting})
         if (text == toString(op)) return op;
-    throw UserError("unknown edit operation '" + text + "' (expected write, forget, batch or rollback)");
+    throw UserError("unknown edit operation '" + text + "' (expected write, forget, batch, rollback or setting)");
 }
 
 std::string formatTimestamp(std::chrono::system_clock::time_point t) {
@@ -223,18 +225,27 @@ void Transaction::rollback() {
 // Workspace: open, meta
 
 Workspace::Workspace(const std::string& path, WorkspaceOptions options) {
-    if (!options.create && !std::filesystem::exists(path))
+    if ((!options.create || options.readOnly) && !std::filesystem::exists(path))
         throw UserError("no workspace at '" + path + "'");
-    m_impl = std::make_unique<Impl>(path, options.create);
+    m_impl = std::make_unique<Impl>(path, options.create, options.readOnly);
     m_impl->clock = std::move(options.clock);
+    m_impl->verifyBeforeWrite = options.verifyBeforeWrite;
+    m_impl->actor = options.actor;
     // Before the first read: another process may hold the write lock while it migrates.
     m_impl->db.exec("PRAGMA busy_timeout=" + std::to_string(options.busyTimeout.count()));
-    m_impl->openedVersion = store::openSchema(m_impl->db);
-    if (!m_impl->meta("created_at")) {
-        auto tx = begin();
-        m_impl->setMeta("created_at", m_impl->now());
-        m_impl->setMeta("created_with", std::string("Larimar Workbench ") + LARIMAR_VERSION);
-        tx.commit();
+    m_impl->openedVersion = store::openSchema(m_impl->db, options.readOnly);
+    if (!options.readOnly && !m_impl->meta("created_at")) {
+        // Not through begin(): bookkeeping outside the chain must not need a valid chain, or
+        // a damaged workspace could not even be opened for reading.
+        m_impl->db.exec("BEGIN IMMEDIATE");
+        try {
+            m_impl->setMeta("created_at", m_impl->now());
+            m_impl->setMeta("created_with", std::string("Larimar Workbench ") + LARIMAR_VERSION);
+            m_impl->db.exec("COMMIT");
+        } catch (...) {
+            m_impl->db.rollbackQuietly();
+            throw;
+        }
     }
 }
 
@@ -249,7 +260,51 @@ void Workspace::setMeta(const std::string& key, const std::string& value) {
     // let a bug hide removed history.
     if (key.rfind("audit.", 0) == 0)
         throw UserError("meta key '" + key + "' is reserved for the audit chain");
+    if (m_impl->readOnly) throw UserError("workspace '" + path() + "' is open for reading only");
+    if (isAuditedSetting(key)) {
+        const auto current = m_impl->meta(key);
+        if (current && *current == value) return;
+        if (!(key == "memory.lambda" && !current && !m_impl->lastEditId())) {
+            checkText(value, "meta value");
+            recordSetting(key, value, m_impl->actor);
+            return;
+        }
+    }
     m_impl->setMeta(key, value);
+}
+
+bool Workspace::isAuditedSetting(const std::string& key) {
+    return key == "scope.threshold" || key == "memory.lambda";
+}
+
+Edit Workspace::recordSetting(const std::string& key, const std::string& value, const std::string& actor,
+                              const std::string& reason) {
+    if (!isAuditedSetting(key))
+        throw UserError("'" + key + "' is not a setting the audit chain records (those are scope.threshold and "
+                        "memory.lambda)");
+    checkText(value, "setting value");
+    std::optional<Transaction> tx;
+    if (!m_impl->inTx) tx.emplace(begin());
+    const auto previous = m_impl->meta(key);
+    Edit e;
+    e.op = EditOp::Setting;
+    if (!actor.empty()) {
+        e.actor = actor;
+    } else {
+        const char* user = std::getenv("USER");
+        e.actor = user && *user ? user : "unknown";
+    }
+    e.reason = reason;
+    e.payload = {{"setting", key}, {"value", value},
+                 {"previous", previous ? nlohmann::json(*previous) : nlohmann::json(nullptr)}};
+    // The memory does not change: carry the newest edit's digest (none before the first edit).
+    auto& st = m_impl->db.cached("SELECT memory_digest_after FROM edits ORDER BY id DESC LIMIT 1");
+    if (st.step()) e.memoryDigestBefore = e.memoryDigestAfter = st.text(0);
+    st.reset();
+    const Edit stored = appendEdit(e);
+    m_impl->setMeta(key, value);
+    if (tx) tx->commit();
+    return stored;
 }
 
 void Workspace::requireModel(const std::string& modelId, const std::string& modelHash) {
@@ -288,13 +343,32 @@ void Workspace::requireModel(const std::string& modelId, const std::string& mode
 // writing
 
 Transaction Workspace::begin() {
-    if (m_impl->inTx) throw Error("Workspace::begin: a transaction is already open on this workspace");
+    auto& d = *m_impl;
+    if (d.inTx) throw Error("Workspace::begin: a transaction is already open on this workspace");
+    if (d.readOnly) throw UserError("workspace '" + path() + "' is open for reading only");
+    // The long walk, if one is due, runs before the write lock so other writers are not held up.
+    if (d.verifyBeforeWrite) d.requireVerifiedChain();
     // IMMEDIATE takes the write lock now, so a transaction never fails half-way with BUSY
     // when it first writes (a deferred one cannot upgrade while another writer is active).
-    m_impl->db.exec("BEGIN IMMEDIATE");
-    m_impl->inTx = true;
-    m_impl->pending.clear();
-    return Transaction(this);
+    d.db.exec("BEGIN IMMEDIATE");
+    d.inTx = true;
+    d.pending.clear();
+    Transaction tx(this);
+    // A commit between the walk and the lock: check again, now that nobody can write.
+    if (d.verifyBeforeWrite) d.requireVerifiedChain(); // on failure ~Transaction rolls back
+    return tx;
+}
+
+void Workspace::Impl::requireVerifiedChain() {
+    const std::int64_t version = dataVersion();
+    if (verifiedDataVersion && *verifiedDataVersion == version) return;
+    const AuditReport r = verify({}, nullptr, false);
+    if (!r.ok)
+        throw UserError("refusing to write to workspace '" + db.path() +
+                        "': its audit chain does not verify (" + r.message() +
+                        "); nothing was written. Inspect it with 'larimar audit verify'; reading "
+                        "and exporting still work, and a backup restores writing");
+    verifiedDataVersion = version;
 }
 
 bool Workspace::inTransaction() const { return m_impl->inTx; }
@@ -587,6 +661,14 @@ std::vector<Edit> Workspace::edits(const EditFilter& filter) {
 }
 
 std::optional<std::int64_t> Workspace::lastEditId() { return m_impl->lastEditId(); }
+
+ChainHead Workspace::chainHead() {
+    auto& st = m_impl->db.cached("SELECT id, hash FROM edits ORDER BY id DESC LIMIT 1");
+    ChainHead h{0, kGenesisHash};
+    if (st.step()) h = {st.int64(0), st.text(1)};
+    st.reset();
+    return h;
+}
 
 std::vector<Generation> Workspace::generations(const GenerationFilter& filter) {
     std::string sql = std::string("SELECT ") + kGenerationColumns + " FROM generations WHERE 1";

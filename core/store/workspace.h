@@ -68,6 +68,16 @@ std::string formatTimestamp(std::chrono::system_clock::time_point t);
 
 struct WorkspaceOptions {
     bool create = true;                        ///< create the file if it does not exist
+    /// Open for reading only: nothing is written, not even a schema upgrade (an older schema
+    /// is read as it is); begin() and setMeta refuse. For listings, audits and exports, so an
+    /// auditor can check an archived copy without changing it.
+    bool readOnly = false;
+    /// Refuse to start a write transaction while the audit chain fails verification (see
+    /// begin()), so that new edits never overwrite the evidence of a change made behind the
+    /// program's back. Only tests that build broken histories on purpose turn it off.
+    bool verifyBeforeWrite = true;
+    /// Who setting edits made through setMeta are recorded as; empty: $USER, else "unknown".
+    std::string actor;
     Clock clock;                               ///< empty: the system clock
     std::chrono::milliseconds busyTimeout{5000};
 };
@@ -97,7 +107,7 @@ private:
 class Workspace {
 public:
     /// Current schema version (PRAGMA user_version) and the file's application_id ("LRMW").
-    static constexpr int kSchemaVersion = 2;
+    static constexpr int kSchemaVersion = 3;
     static constexpr std::int32_t kApplicationId = 0x4C524D57;
 
     /// Opens or creates the file and migrates it to kSchemaVersion. Throws UserError naming
@@ -114,10 +124,21 @@ public:
 
     // --- meta ------------------------------------------------------------------------
     /// Key/value settings. Well-known keys: "model.id", "model.hash", "created_at",
-    /// "scope.threshold". Keys "audit.*" are the store's own (setMeta refuses them).
-    /// Cheap (one indexed row); setMeta needs no transaction.
+    /// "scope.threshold", "memory.lambda". Keys "audit.*" are the store's own (setMeta refuses
+    /// them). Cheap (one indexed row); setMeta needs no transaction.
+    /// Settings that change behaviour (isAuditedSetting) are audited: setMeta records a change
+    /// of one as a "setting" edit (recordSetting, actor from the options), except the first
+    /// value of memory.lambda on a workspace without edits (the editor's initial choice).
     std::optional<std::string> meta(const std::string& key);
     void setMeta(const std::string& key, const std::string& value);
+    /// scope.threshold and memory.lambda. (The model binding is audited through the model
+    /// columns every edit carries; verifyChain compares them with meta model.id/model.hash.)
+    static bool isAuditedSetting(const std::string& key);
+    /// Sets an audited setting as one "setting" edit (in the open transaction, else its own)
+    /// and returns it; verifyChain then fails if meta later holds another value. UserError for
+    /// a key that is not an audited setting. Like begin(), refused while the audit fails.
+    Edit recordSetting(const std::string& key, const std::string& value, const std::string& actor,
+                       const std::string& reason = {});
     /// Records the model on first use; afterwards throws UserError naming both models when
     /// modelId/modelHash differ from the ones the workspace was made with.
     void requireModel(const std::string& modelId, const std::string& modelHash);
@@ -125,6 +146,12 @@ public:
     // --- writing history (needs an open Transaction) ---------------------------------
     /// Starts a write transaction; throws Error if one is already open on this object.
     /// Waits up to busyTimeout for another connection's write to finish.
+    /// Unless the options turned it off, first makes sure the audit chain verifies (hashes,
+    /// links, facts; not the snapshot checksums) and throws UserError naming the first problem
+    /// when it does not. Cost: one verifyChain (about 0.1 s per 10,000 facts) on the first
+    /// write of this object and again only after another connection committed (PRAGMA
+    /// data_version); this object's own commits keep the chain valid by construction. The walk
+    /// runs before the write lock is taken, and again under it only if a commit came between.
     Transaction begin();
     bool inTransaction() const;
     /// Inserts facts (ids ignored, state written, createdEdit empty until appendEdit) and
@@ -159,6 +186,9 @@ public:
     std::vector<Edit> edits(const EditFilter& filter = {});
     /// Id of the newest edit, empty for a workspace without history.
     std::optional<std::int64_t> lastEditId();
+    /// The newest edit's id and hash as stored (id 0 and kGenesisHash without history). Not
+    /// verified: audit with verifyChain before giving it to someone as an anchor. Cheap.
+    ChainHead chainHead();
     /// Each fact's state right after editId, replayed from the states the edits recorded
     /// (facts written later are absent): what a rollback to editId restores. O(edits up to
     /// editId). UserError for an unknown edit.
@@ -174,6 +204,12 @@ public:
     /// 10,000 facts). progress (optional) is called every 1,000 edits with (done, total);
     /// when *cancel becomes true it stops and returns a report with cancelled set.
     AuditReport verifyChain(const std::function<void(std::int64_t, std::int64_t)>& progress = {},
+                            const std::atomic<bool>* cancel = nullptr);
+    /// verifyChain, then checks that the chain holds edit expected.editId with that hash (or
+    /// hash prefix). Fails when edits up to it were changed or removed, even if the whole
+    /// chain was rewritten consistently, since no rewritten history ends in the same hash.
+    AuditReport verifyChain(const ChainHead& expected,
+                            const std::function<void(std::int64_t, std::int64_t)>& progress = {},
                             const std::atomic<bool>* cancel = nullptr);
     /// The edit history as CSV (RFC 4180, header row) / as one JSON document.
     std::string exportHistoryCsv();

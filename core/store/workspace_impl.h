@@ -17,11 +17,17 @@ namespace larimar {
 void checkText(std::string_view text, const char* field);
 
 struct Workspace::Impl {
-    Impl(const std::string& path, bool create) : db(path, create) {}
+    Impl(const std::string& path, bool create, bool readOnly) : db(path, create, readOnly), readOnly(readOnly) {}
 
     sqlite::Database db;
     Clock clock;
     int openedVersion = 0;
+    bool readOnly = false;
+    bool verifyBeforeWrite = true;
+    std::string actor; // for setting edits made through setMeta
+    // PRAGMA data_version at the last audit that passed: while it is unchanged no other
+    // connection has committed, and this one only appends valid edits.
+    std::optional<std::int64_t> verifiedDataVersion;
     bool inTx = false;
     // Facts inserted or changed in the open transaction and not yet listed by an edit.
     std::set<std::int64_t> pending;
@@ -62,6 +68,21 @@ struct Workspace::Impl {
         st.reset();
         return out;
     }
+
+    std::int64_t dataVersion() {
+        auto& st = db.cached("PRAGMA data_version");
+        const std::int64_t v = st.step() ? st.int64(0) : -1;
+        st.reset();
+        return v;
+    }
+
+    /// The audit walk behind Workspace::verifyChain (history.cpp); snapshots: also check the
+    /// snapshot checksums (the write guard leaves them to latestSnapshot, which checks on load).
+    AuditReport verify(const std::function<void(std::int64_t, std::int64_t)>& progress,
+                       const std::atomic<bool>* cancel, bool snapshots);
+
+    /// The write guard of Workspace::begin: throws UserError when the chain does not verify.
+    void requireVerifiedChain();
 
     void endTransaction() {
         inTx = false;

@@ -98,7 +98,7 @@ TEST_F(CliEditor, WriteQueryCompareForgetFlow) {
     EXPECT_NE(j.at("memory_digest_before"), j.at("memory_digest_after"));
     // A question worded unlike its fact may score near the detector's default threshold: set a
     // per-workspace threshold, as a user would.
-    ASSERT_EQ(run({"scope", "--set-threshold", "0.6"}).code, 0);
+    ASSERT_EQ(run({"scope", "--set-threshold", "0.6"}).code, 0); // an audited edit (2) since issue 20
 
     r = json({"query", "What is the capital of Freedonia?", "--max-tokens", "10"});
     ASSERT_EQ(r.code, 0) << r.err;
@@ -124,7 +124,7 @@ TEST_F(CliEditor, WriteQueryCompareForgetFlow) {
 
     r = run({"forget", "1", "--reason", "wrong"});
     ASSERT_EQ(r.code, 0) << r.err;
-    EXPECT_NE(r.out.find("edit 2 (forget): fact 1"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("edit 3 (forget): fact 1"), std::string::npos) << r.out;
     r = json({"query", "What is the capital of Freedonia?"});
     EXPECT_FALSE(r.json().at("in_scope").get<bool>());
     EXPECT_EQ(r.json().at("with_memory").at("text"), "plain continuation of What is the capital of Freedonia?");
@@ -137,23 +137,25 @@ TEST_F(CliEditor, WriteQueryCompareForgetFlow) {
     EXPECT_EQ(f.at("subject"), "Freedonia");
     EXPECT_EQ(f.at("target"), "Fredville");
     EXPECT_EQ(f.at("created_edit"), 1);
-    EXPECT_EQ(f.at("forgotten_edit"), 2);
+    EXPECT_EQ(f.at("forgotten_edit"), 3);
 
     r = json({"history"});
     j = r.json();
-    ASSERT_EQ(j.at("count"), 2);
+    ASSERT_EQ(j.at("count"), 3);
     EXPECT_EQ(j["edits"][0].at("actor"), "alice");
     EXPECT_EQ(j["edits"][0].at("reason"), "atlas 2024");
-    EXPECT_EQ(j["edits"][1].at("op"), "forget");
-    EXPECT_EQ(j["edits"][1].at("hash").get<std::string>().size(), 64u);
+    EXPECT_EQ(j["edits"][1].at("op"), "setting");
+    EXPECT_EQ(j["edits"][1].at("payload").at("setting"), "scope.threshold");
+    EXPECT_EQ(j["edits"][2].at("op"), "forget");
+    EXPECT_EQ(j["edits"][2].at("hash").get<std::string>().size(), 64u);
     EXPECT_EQ(json({"history", "--op", "forget"}).json().at("count"), 1);
-    EXPECT_EQ(json({"history", "--limit", "1"}).json()["edits"][0].at("id"), 2);
+    EXPECT_EQ(json({"history", "--limit", "1"}).json()["edits"][0].at("id"), 3);
     EXPECT_NE(run({"history"}).out.find("\"atlas 2024\""), std::string::npos);
 
     r = json({"audit", "verify"});
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_TRUE(r.json().at("ok").get<bool>());
-    EXPECT_EQ(r.json().at("edits_checked"), 2);
+    EXPECT_EQ(r.json().at("edits_checked"), 3);
 }
 
 TEST_F(CliEditor, UnknownFactIdIsAUserErrorWithOneJsonDocument) {
@@ -367,7 +369,7 @@ TEST_F(CliEditor, MissingModelSaysWhatToPass) {
     const int code = larimar::cli::run({"--workspace", ws(), "--model", file("nope"), "info"}, out, err);
     EXPECT_EQ(code, 1);
     EXPECT_NE(err.str().find("no model found at"), std::string::npos) << err.str();
-    EXPECT_NE(err.str().find("pass --model DIR"), std::string::npos) << err.str();
+    EXPECT_NE(err.str().find("pass --model"), std::string::npos) << err.str();
 }
 
 TEST_F(CliEditor, BenchEditor) {

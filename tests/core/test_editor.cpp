@@ -321,7 +321,8 @@ TEST(Editor, BatchValidatesEverythingBeforeWriting) {
 TEST(Editor, AnotherModelIsRefusedNamingBoth) {
     TempDir dir;
     const auto path = dir.file("m.larimar");
-    open(path, makeFakeModel("model-a"));
+    // A workspace with an edit is bound to its model (an empty one takes whichever opens it).
+    open(path, makeFakeModel("model-a"))->write("The Eiffel Tower is located in Rome.");
     EXPECT_THAT([&] { open(path, makeFakeModel("model-b")); },
                 ::testing::ThrowsMessage<UserError>(::testing::AllOf(HasSubstr("model-a"), HasSubstr("model-b"))));
     // Same name, other weights: refused too.

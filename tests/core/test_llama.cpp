@@ -236,3 +236,48 @@ TEST_F(SmolLm2, GreedyGenerationFollowsTransformers) {
 }
 
 } // namespace
+
+// A Hugging Face GPT-2 directory runs through the pretrained loader (the same path
+// `larimar import-model` and `--model DIR` take) and gives transformers' logits.
+#include "core/model/pretrained_lm.h"
+namespace {
+torch::Tensor matrix(const nlohmann::json& rows) {
+    std::vector<torch::Tensor> r;
+    for (const auto& row : rows) r.push_back(torch::tensor(row.get<std::vector<float>>()));
+    return torch::stack(r);
+}
+TEST(PretrainedLoader, Gpt2DirectoryMatchesTransformers) {
+    torch::NoGradGuard ng;
+    const auto lm = loadPretrainedLm(kGolden + "tiny-gpt2");
+    EXPECT_EQ(lm.architecture, "gpt2");
+    EXPECT_FALSE(lm.tokenizer.has_value());
+    const auto golden = readJson(kGolden + "tiny-gpt2.json");
+    for (const auto& c : golden["cases"]) {
+        const auto input = c["ids"].get<std::vector<std::int64_t>>();
+        const auto logits = lm.lm->logits(lm.lm->hiddenStates(ids(input))).squeeze(0);
+        const auto expected = matrix(c["logits"]);
+        EXPECT_LT((logits - expected).abs().max().item<double>(), 1e-4) << input.size() << " tokens";
+    }
+}
+TEST(PretrainedLoader, LlamaDirectoryMatchesTransformers) {
+    torch::NoGradGuard ng;
+    const auto lm = loadPretrainedLm(kGolden + "tiny-qwen2");
+    EXPECT_EQ(lm.architecture, "qwen2");
+    const auto c = readJson(kGolden + "tiny-qwen2.json")["cases"].back();
+    const auto logits = lm.lm->logits(lm.lm->hiddenStates(ids(c["ids"].get<std::vector<std::int64_t>>()))).squeeze(0);
+    EXPECT_LT((logits - matrix(c["logits"])).abs().max().item<double>(), 1e-4);
+}
+TEST(PretrainedLoader, PickleOnlyDirectoryIsRefused) {
+    const fs::path dir = fs::temp_directory_path() / "larimar-pickle-only";
+    fs::create_directories(dir);
+    fs::copy_file(kGolden + "tiny-gpt2/config.json", dir / "config.json", fs::copy_options::overwrite_existing);
+    std::ofstream(dir / "pytorch_model.bin") << "not loaded";
+    try {
+        loadPretrainedLm(dir.string());
+        ADD_FAILURE() << "accepted";
+    } catch (const UserError& e) {
+        EXPECT_NE(std::string(e.what()).find("pickle"), std::string::npos) << e.what();
+    }
+    fs::remove_all(dir);
+}
+} // namespace

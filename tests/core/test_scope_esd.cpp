@@ -1,8 +1,11 @@
-// The external scope detector's sentence encoder (Universal Sentence Encoder Lite in libtorch)
-// against the JavaScript reference: tests/data/scope/golden.json, made by make_golden.js there.
-#include "core/scope/nfkc.h"
+// The external scope detector's sentence encoder: the MiniLM adapter (core/scope/minilm_encoder.h)
+// against the Hugging Face reference tests/data/golden/minilm.json (sentence-transformers'
+// all-MiniLM-L6-v2; tests/core/test_bert.cpp checks BertEncoder itself, here the adapter that the
+// ESD sees: batching, id, common words), and the ESD on it. Skipped when models/assets/minilm is
+// missing (run models/fetch-assets.sh).
+#include "core/scope/minilm_encoder.h"
 #include "core/scope/scope_decision.h"
-#include "core/scope/sentence_encoder.h"
+#include "core/scope/scope_detectors.h"
 #include "core/util/error.h"
 
 #include <gtest/gtest.h>
@@ -10,44 +13,26 @@
 
 #include <chrono>
 #include <cmath>
-#include <filesystem>
 #include <fstream>
-#include <iomanip>
 #include <iostream>
-#include <optional>
-#include <random>
+#include <map>
 
-namespace fs = std::filesystem;
 using namespace larimar;
 
 namespace {
 
-const std::string kModelDir = LARIMAR_SOURCE_DIR "/models/assets/use-lite";
+const std::string kModelDir = LARIMAR_SOURCE_DIR "/models/assets/minilm";
 
-struct GoldenSentence {
-    std::string text;
-    std::optional<std::string> nfkc;
-    std::vector<std::int32_t> ids;
-    std::vector<float> embedding;
-};
+#define SKIP_WITHOUT_MINILM()                                                                          \
+    if (!MiniLmSentenceEncoder::present(kModelDir))                                                    \
+    GTEST_SKIP() << "all-MiniLM-L6-v2 is not in " << kModelDir << ": run models/fetch-assets.sh"
 
-const std::vector<GoldenSentence>& golden() {
-    static const std::vector<GoldenSentence> sentences = [] {
-        std::ifstream in(LARIMAR_TEST_DATA_DIR "/scope/golden.json");
-        EXPECT_TRUE(in) << "cannot open tests/data/scope/golden.json";
-        const auto doc = nlohmann::json::parse(in);
-        std::vector<GoldenSentence> out;
-        for (const auto& s : doc.at("sentences")) {
-            GoldenSentence g;
-            g.text = s.at("text").get<std::string>();
-            if (s.contains("nfkc")) g.nfkc = s["nfkc"].get<std::string>();
-            g.ids = s.at("ids").get<std::vector<std::int32_t>>();
-            g.embedding = s.at("embedding").get<std::vector<float>>();
-            out.push_back(std::move(g));
-        }
-        return out;
-    }();
-    return sentences;
+/// The encoder with a given batch size, loaded once per size for the whole test program.
+std::shared_ptr<const MiniLmSentenceEncoder> encoder(std::size_t batch = 64) {
+    static std::map<std::size_t, std::shared_ptr<const MiniLmSentenceEncoder>> loaded;
+    auto& slot = loaded[batch];
+    if (!slot) slot = MiniLmSentenceEncoder::load(kModelDir, batch);
+    return slot;
 }
 
 double cosine(const std::vector<float>& a, const std::vector<float>& b) {
@@ -60,242 +45,146 @@ double cosine(const std::vector<float>& a, const std::vector<float>& b) {
     return ab / std::sqrt(aa * bb);
 }
 
-/// The encoder, loaded once for the whole test program; a missing model fails the test.
-const SentenceEncoder* encoder() {
-    static std::unique_ptr<SentenceEncoder> loaded;
-    static std::string error;
-    static bool tried = false;
-    if (!tried) {
-        tried = true;
-        try {
-            loaded = std::make_unique<SentenceEncoder>(SentenceEncoder::load(kModelDir));
-        } catch (const std::exception& e) {
-            error = e.what();
-        }
-    }
-    if (!loaded)
-        ADD_FAILURE() << "Universal Sentence Encoder Lite is not in " << kModelDir
-                      << ": run models/fetch-assets.sh (" << error << ")";
-    return loaded.get();
-}
+struct Golden {
+    std::vector<std::string> texts;
+    std::vector<std::vector<float>> embeddings;
+};
 
-std::string texts(const std::vector<std::int32_t>& ids) {
-    std::string s;
-    for (auto id : ids) s += std::to_string(id) + " ";
-    return s;
+Golden golden() {
+    std::ifstream in(LARIMAR_TEST_DATA_DIR "/golden/minilm.json");
+    EXPECT_TRUE(in) << "cannot open tests/data/golden/minilm.json";
+    const auto doc = nlohmann::json::parse(in);
+    Golden g;
+    for (const auto& c : doc.at("cases")) {
+        g.texts.push_back(c.at("text").get<std::string>());
+        g.embeddings.push_back(c.at("embedding").get<std::vector<float>>());
+    }
+    return g;
 }
 
 } // namespace
 
-TEST(ScopeEsd, FixtureHasAFewHundredSentences) { EXPECT_GE(golden().size(), 200u); }
-
-TEST(ScopeEsd, NfkcMatchesJavaScript) {
-    int changed = 0;
-    for (const auto& g : golden()) {
-        EXPECT_EQ(nfkc(g.text), g.nfkc.value_or(g.text)) << "text: " << g.text;
-        changed += g.nfkc.has_value();
-    }
-    EXPECT_GT(changed, 10);  // the fixture does exercise normalisation
-    EXPECT_EQ(nfkc("e\xCC\x81"), "\xC3\xA9");                         // e + combining acute -> é
-    EXPECT_EQ(nfkc("\xE1\x84\x80\xE1\x85\xA1\xE1\x86\xA8"), "\xEA\xB0\x81");  // conjoining jamo -> 각
-    EXPECT_EQ(nfkc("\xEF\xAC\x81"), "fi");                             // ligature
-    EXPECT_THROW(nfkc("bad \xFF byte"), UserError);
-}
-
-TEST(ScopeEsd, TokenIdsMatchJavaScriptExactly) {
-    const SentenceEncoder* enc = encoder();
-    ASSERT_NE(enc, nullptr);
-    int mismatches = 0;
-    for (const auto& g : golden()) {
-        const auto ids = enc->tokenizer().encode(g.text);
-        if (ids != g.ids) {
-            ++mismatches;
-            ADD_FAILURE() << "text: " << g.text << "\n  C++: " << texts(ids) << "\n  JS:  " << texts(g.ids);
+TEST(MiniLmSentenceEncoder, EmbeddingsEqualTheHuggingFaceReferenceThroughTheAdapter) {
+    SKIP_WITHOUT_MINILM();
+    const auto g = golden();
+    ASSERT_GE(g.texts.size(), 5u);
+    // Batches of 3: the golden's 8 texts (the empty one and a long one included) go through the
+    // adapter's own batching, then BertEncoder's.
+    for (std::size_t batch : {std::size_t{3}, std::size_t{64}}) {
+        const std::shared_ptr<const SentenceEncoder> enc = encoder(batch);
+        EXPECT_EQ(enc->dimension(), 384);
+        EXPECT_EQ(enc->id(), "minilm-l6-v2");
+        const auto got = enc->embed(g.texts);
+        ASSERT_EQ(got.size(), g.texts.size());
+        for (std::size_t i = 0; i < g.texts.size(); ++i) {
+            ASSERT_EQ(got[i].size(), g.embeddings[i].size()) << g.texts[i];
+            double maxDiff = 0, norm = 0;
+            for (std::size_t k = 0; k < got[i].size(); ++k) {
+                maxDiff = std::max(maxDiff, std::abs(double(got[i][k]) - g.embeddings[i][k]));
+                norm += double(got[i][k]) * got[i][k];
+            }
+            EXPECT_GT(cosine(got[i], g.embeddings[i]), 0.9999) << "batch " << batch << ": " << g.texts[i];
+            EXPECT_LT(maxDiff, 1e-4) << "batch " << batch << ": " << g.texts[i];
+            EXPECT_NEAR(norm, 1.0, 1e-4) << g.texts[i];
         }
     }
-    EXPECT_EQ(mismatches, 0) << "of " << golden().size();
+    EXPECT_TRUE(encoder()->embed({}).empty());
 }
 
-TEST(ScopeEsd, EmbeddingsMatchJavaScript) {
-    const SentenceEncoder* enc = encoder();
-    ASSERT_NE(enc, nullptr);
-    ASSERT_EQ(enc->dimension(), 512);
-    std::vector<std::string> inputs;
-    for (const auto& g : golden()) inputs.push_back(g.text);
-    const auto embeddings = enc->embed(inputs);
-    ASSERT_EQ(embeddings.size(), golden().size());
-    double worst = 1.0;
-    std::string worstText;
-    for (std::size_t i = 0; i < embeddings.size(); ++i) {
-        ASSERT_EQ(embeddings[i].size(), 512u);
-        const double c = cosine(embeddings[i], golden()[i].embedding);
-        EXPECT_GT(c, 0.999) << "text: " << golden()[i].text;
-        double norm = 0;
-        for (float x : embeddings[i]) norm += double(x) * x;
-        EXPECT_NEAR(std::sqrt(norm), 1.0, 1e-4);
-        if (c < worst) {
-            worst = c;
-            worstText = golden()[i].text;
-        }
-    }
-    std::cout << std::setprecision(7) << "[ScopeEsd] " << embeddings.size() << " sentences, worst cosine to the JS reference " << worst
-              << " (1 - cos = " << std::scientific << 1.0 - worst << std::defaultfloat << ", \"" << worstText << "\")\n";
-    RecordProperty("worst_cosine", std::to_string(worst));
-}
-
-TEST(ScopeEsd, BatchingDoesNotChangeEmbeddings) {
-    const SentenceEncoder* enc = encoder();
-    ASSERT_NE(enc, nullptr);
-    const std::vector<std::string> batch = {"Short.", "", "A much longer sentence that needs quite a few more tokens.", ""};
-    const auto together = enc->embed(batch);
-    ASSERT_EQ(together.size(), batch.size());
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-        const auto alone = enc->embed({batch[i]});
+TEST(MiniLmSentenceEncoder, BatchingDoesNotChangeEmbeddings) {
+    SKIP_WITHOUT_MINILM();
+    const std::vector<std::string> texts = {"Short.", "", "A much longer sentence that needs quite a few more tokens.",
+                                            "", "Paris is the capital of France."};
+    const auto together = encoder(2)->embed(texts);
+    ASSERT_EQ(together.size(), texts.size());
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        const auto alone = encoder()->embed({texts[i]});
         ASSERT_EQ(alone.size(), 1u);
         EXPECT_GT(cosine(alone[0], together[i]), 0.99999) << "sentence " << i;
     }
-    EXPECT_TRUE(enc->embed({}).empty());
-    EXPECT_EQ(enc->embed({"", ""}).size(), 2u);
 }
 
-TEST(ScopeEsd, TimingPerSentenceAtBatchOne) {
-    const SentenceEncoder* enc = encoder();
-    ASSERT_NE(enc, nullptr);
-    std::vector<std::string> sentences;
-    for (const auto& g : golden())
-        if (!g.text.empty() && sentences.size() < 60) sentences.push_back(g.text);
-    enc->embed({sentences[0]});  // warm-up
-    const auto start = std::chrono::steady_clock::now();
-    for (const auto& s : sentences) enc->embed({s});
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / double(sentences.size());
-    const auto startBatch = std::chrono::steady_clock::now();
-    enc->embed(sentences);
-    const double msBatched =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - startBatch).count() /
-        double(sentences.size());
-    std::cout << "[ScopeEsd] embedding: " << ms << " ms per sentence at batch 1, " << msBatched
-              << " ms per sentence in batches of 32 (" << sentences.size() << " sentences)\n";
-    RecordProperty("ms_per_sentence_batch1", std::to_string(ms));
-    EXPECT_LT(ms, 200.0);  // a sanity bound, not a benchmark
+TEST(MiniLmSentenceEncoder, CommonWordsAreWholeWordsOfTheVocabulary) {
+    SKIP_WITHOUT_MINILM();
+    const auto enc = encoder();
+    for (const std::string w : {"the", "aired", "programs", "capital", "tongue"}) EXPECT_TRUE(enc->isCommonWord(w)) << w;
+    // Names the vocabulary splits into pieces, a piece itself, several words, nothing.
+    for (const std::string w : {"darrieux", "yasuda", "freedonia", "##ing", "mother tongue", ""})
+        EXPECT_FALSE(enc->isCommonWord(w)) << w;
+    // The tokenizer's normalisation decides: accents are dropped as BERT does.
+    EXPECT_TRUE(enc->isCommonWord("café"));
 }
 
-TEST(ScopeEsd, GraphUsesOnlyKnownOps) {
-    const SentenceEncoder* enc = encoder();
-    ASSERT_NE(enc, nullptr);
-    const auto ops = enc->graphOps();
-    EXPECT_GE(ops.size(), 30u);
-    std::string list;
-    for (const auto& op : ops) list += op + " ";
-    std::cout << "[ScopeEsd] graph ops: " << list << "\n";
-}
-
-// ---- load errors name the file and say what to do ---------------------------------------------
-
-namespace {
-
-struct TempModelCopy {
-    fs::path dir;
-    TempModelCopy() {
-        dir = fs::temp_directory_path() / ("larimar-use-" + std::to_string(std::random_device{}()));
-        fs::create_directories(dir);
-        for (const auto& e : fs::directory_iterator(kModelDir))
-            if (e.is_regular_file()) fs::copy_file(e.path(), dir / e.path().filename());
-    }
-    ~TempModelCopy() {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-    }
-};
-
-std::string loadError(const fs::path& dir) {
+TEST(MiniLmSentenceEncoder, MissingAssetsSayToFetch) {
+    EXPECT_FALSE(MiniLmSentenceEncoder::present("/nonexistent/minilm"));
+    EXPECT_FALSE(MiniLmSentenceEncoder::present(""));
     try {
-        SentenceEncoder::load(dir.string());
+        MiniLmSentenceEncoder::load("/nonexistent/minilm");
+        ADD_FAILURE() << "no error for a missing directory";
     } catch (const UserError& e) {
-        return e.what();
-    }
-    return "(no error)";
-}
-
-} // namespace
-
-TEST(ScopeEsdLoad, MissingDirectorySaysToFetch) {
-    const auto msg = loadError("/nonexistent/use-lite");
-    EXPECT_NE(msg.find("fetch-assets.sh"), std::string::npos) << msg;
-}
-
-TEST(ScopeEsdLoad, MissingOrCorruptFilesAreNamed) {
-    ASSERT_NE(encoder(), nullptr);
-    {
-        TempModelCopy copy;
-        fs::remove(copy.dir / "vocab.json");
-        const auto msg = loadError(copy.dir);
-        EXPECT_NE(msg.find("vocab.json"), std::string::npos) << msg;
-        EXPECT_NE(msg.find("fetch-assets.sh"), std::string::npos) << msg;
-    }
-    {
-        TempModelCopy copy;
-        fs::resize_file(copy.dir / "group1-shard7of7", 1000);
-        const auto msg = loadError(copy.dir);
-        EXPECT_NE(msg.find("group1-shard7of7"), std::string::npos) << msg;
-    }
-    {
-        TempModelCopy copy;
-        fs::remove(copy.dir / "group1-shard3of7");
-        const auto msg = loadError(copy.dir);
-        EXPECT_NE(msg.find("group1-shard3of7"), std::string::npos) << msg;
-    }
-    {
-        TempModelCopy copy;
-        std::ofstream(copy.dir / "model.json") << "{ \"modelTopology\": ";
-        const auto msg = loadError(copy.dir);
-        EXPECT_NE(msg.find("model.json"), std::string::npos) << msg;
+        EXPECT_NE(std::string(e.what()).find("fetch-assets.sh"), std::string::npos) << e.what();
     }
 }
 
-TEST(ScopeEsdLoad, UnknownOpIsNamed) {
-    ASSERT_NE(encoder(), nullptr);
-    TempModelCopy copy;
-    std::ifstream in(copy.dir / "model.json");
-    auto model = nlohmann::json::parse(in);
-    in.close();
-    for (auto& node : model["modelTopology"]["node"])
-        if (node["op"] == "Tanh") node["op"] = "Softplus";
-    std::ofstream(copy.dir / "model.json") << model.dump();
-    const auto msg = loadError(copy.dir);
-    EXPECT_NE(msg.find("Softplus"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("tanh_layer_0"), std::string::npos) << msg;
+TEST(MiniLmSentenceEncoder, TimingPerSentence) {
+    SKIP_WITHOUT_MINILM();
+    const auto enc = encoder();
+    std::vector<std::string> sentences;
+    for (int i = 0; i < 32; ++i) sentences.push_back("The mother tongue of person number " + std::to_string(i) + " is French.");
+    enc->embed({sentences[0]}); // warm-up
+    const auto t0 = std::chrono::steady_clock::now();
+    for (const auto& s : sentences) enc->embed({s});
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count() /
+                      double(sentences.size());
+    std::cout << "[ScopeEsd] MiniLM: " << ms << " ms per sentence at batch 1\n";
+    RecordProperty("ms_per_sentence_batch1", std::to_string(ms));
+    EXPECT_LT(ms, 500.0); // a sanity bound, not a benchmark
 }
 
-// ---- the scope decision with the real encoder ------------------------------------------------
+// ---- the ESD on MiniLM ------------------------------------------------------------------------
 
-TEST(ScopeEsdDecision, ParaphraseOfAStoredFactIsInScopeAndUnrelatedTextIsNot) {
-    const SentenceEncoder* enc = encoder();
-    ASSERT_NE(enc, nullptr);
-    const std::vector<std::string> facts = {"The capital of France is Paris.", "Danielle Darrieux's mother tongue is French.",
+TEST(ScopeEsdDecision, RephraseOfAWrittenFactIsInScopeAndAnUnrelatedQuestionIsNot) {
+    SKIP_WITHOUT_MINILM();
+    const std::shared_ptr<const SentenceEncoder> enc = encoder();
+    std::vector<Fact> facts(3);
+    const std::vector<std::string> texts = {"The capital of France is Paris.",
+                                            "Danielle Darrieux's mother tongue is French.",
                                             "Microsoft was founded by Bill Gates."};
-    NearestFactIndex index;
-    EXPECT_FALSE(decideScope(*enc, index, "What is the capital of France?").inScope);  // empty: never in scope
-    const auto embeddings = enc->embed(facts);
-    for (std::size_t i = 0; i < facts.size(); ++i) index.add(static_cast<std::int64_t>(i + 10), embeddings[i]);
+    for (std::size_t i = 0; i < facts.size(); ++i) {
+        facts[i].id = static_cast<std::int64_t>(i + 10);
+        facts[i].text = texts[i];
+    }
+    const std::string rephrase = "Which city is the capital of France?";
+    const std::string unrelated = "How many legs does a spider have?";
 
-    const auto same = decideScope(*enc, index, "The capital of France is Paris.");
-    EXPECT_TRUE(same.inScope);
+    // The default detector (hybrid) and the paper's (cosine alone), at their default thresholds.
+    EsdScopeDetector hybrid(enc);
+    EsdOptions o;
+    o.scoring = EsdScore::Cosine;
+    EsdScopeDetector cosineOnly(enc, o);
+    EXPECT_EQ(hybrid.name(), "esd hybrid");
+    EXPECT_EQ(cosineOnly.name(), "esd minilm");
+    for (EsdScopeDetector* esd : {&hybrid, &cosineOnly}) {
+        EXPECT_FALSE(esd->decide(rephrase, esd->defaultThreshold()).inScope) << esd->name() << ": nothing written";
+        esd->reset(facts);
+        const auto in = esd->decide(rephrase, esd->defaultThreshold());
+        EXPECT_TRUE(in.inScope) << esd->name() << " " << in.score;
+        EXPECT_EQ(in.nearestFactId, 10) << esd->name();
+        const auto out = esd->decide(unrelated, esd->defaultThreshold());
+        EXPECT_FALSE(out.inScope) << esd->name() << " " << out.score;
+        // Multi-sentence: the best sentence decides.
+        const auto mixed = esd->decide(unrelated + " Bill Gates founded Microsoft.", esd->defaultThreshold());
+        EXPECT_EQ(mixed.nearestFactId, 12) << esd->name();
+        EXPECT_EQ(mixed.sentence, 1) << esd->name();
+        EXPECT_TRUE(mixed.inScope) << esd->name() << " " << mixed.score;
+        std::cout << "[ScopeEsd] " << esd->name() << ": rephrase " << in.score << ", unrelated " << out.score
+                  << ", mixed " << mixed.score << "\n";
+    }
+
+    // decideScope (the cosine decision on its own) agrees with the cosine-only detector.
+    EXPECT_NEAR(decideScope(*enc, cosineOnly.index(), rephrase).score,
+                cosineOnly.decide(rephrase, kEsdCosineThreshold).score, 1e-6);
+    const auto same = decideScope(*enc, cosineOnly.index(), texts[0]);
     EXPECT_NEAR(same.score, 1.0f, 1e-4f);
     EXPECT_EQ(same.nearestFactId, 10);
-
-    const auto paraphrase = decideScope(*enc, index, "Which city is the capital of France?");
-    EXPECT_EQ(paraphrase.nearestFactId, 10);
-    EXPECT_TRUE(paraphrase.inScope) << paraphrase.score;
-
-    const auto unrelated = decideScope(*enc, index, "I like to eat apples in the morning.");
-    EXPECT_FALSE(unrelated.inScope) << unrelated.score;
-
-    // Multi-sentence: the best sentence decides.
-    const auto mixed = decideScope(*enc, index, "I like to eat apples in the morning. Bill Gates founded Microsoft.");
-    EXPECT_EQ(mixed.nearestFactId, 12);
-    EXPECT_EQ(mixed.sentence, 1);
-    EXPECT_TRUE(mixed.inScope) << mixed.score;
-    std::cout << "[ScopeEsd] scores: same " << same.score << ", paraphrase " << paraphrase.score << ", unrelated "
-              << unrelated.score << ", mixed " << mixed.score << "\n";
 }

@@ -151,7 +151,9 @@ TEST(NearestFactIndex, ExactAmongNearDuplicatesDespiteTheInt8FirstPass) {
         ASSERT_TRUE(n);
         EXPECT_NEAR(n->cosine, best, 1e-6);
         // Float rounding may order rows within 1e-6 differently; the winner's cosine must match.
-        if (n->id != bestId) EXPECT_NEAR(cosine(query, rows[static_cast<std::size_t>(n->id)]), best, 1e-6);
+        if (n->id != bestId) {
+            EXPECT_NEAR(cosine(query, rows[static_cast<std::size_t>(n->id)]), best, 1e-6);
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <iostream>
 #include <thread>
 
 using namespace larimar;
@@ -710,4 +711,325 @@ TEST(WorkspaceTime, FormatsIsoUtc) {
     EXPECT_EQ(formatTimestamp(system_clock::time_point(milliseconds(1714564800123))),
               "2024-05-01T12:00:00.123Z");
     EXPECT_EQ(formatTimestamp(system_clock::time_point(milliseconds(0))), "1970-01-01T00:00:00.000Z");
+}
+
+// --- issue 20: a workspace no input can break ---------------------------------------------
+
+TEST(WorkspaceOpen, RefusesNegativeSchemaVersion) {
+    // Used to index the migration table before its start and call whatever it found there.
+    TempDir dir;
+    const auto path = dir.file("neg.larimar");
+    {
+        Workspace ws(path, testOptions());
+        writeFacts(ws, {makeFact("a fact")});
+    }
+    RawDb(path).exec("PRAGMA user_version = -1");
+    auto msg = userErrorOf([&] { Workspace ws(path, testOptions()); });
+    EXPECT_THAT(msg, HasSubstr(path));
+    EXPECT_THAT(msg, HasSubstr("schema version (PRAGMA user_version) is -1"));
+    WorkspaceOptions ro = testOptions();
+    ro.readOnly = true;
+    EXPECT_THAT(userErrorOf([&] { Workspace ws(path, ro); }), HasSubstr("is -1"));
+    RawDb(path).exec("PRAGMA user_version = -2147483648");
+    EXPECT_THAT(userErrorOf([&] { Workspace ws(path, testOptions()); }), HasSubstr("-2147483648"));
+    EXPECT_EQ(RawDb(path).text("PRAGMA user_version"), "-2147483648") << "left as it was";
+}
+
+TEST(WorkspaceOpen, RefusesVersionItsTablesDoNotMatch) {
+    TempDir dir;
+    const auto path = dir.file("odd.larimar");
+    { Workspace ws(path, testOptions()); }
+    RawDb(path).exec("DROP TABLE generations");
+    EXPECT_THAT(userErrorOf([&] { Workspace ws(path, testOptions()); }),
+                HasSubstr("says schema version " + std::to_string(Workspace::kSchemaVersion) +
+                          " but has no table 'generations'"));
+    // Marked as a workspace, version 0, but tables: not a blank file to migrate.
+    const auto zero = dir.file("zero.larimar");
+    { Workspace ws(zero, testOptions()); }
+    RawDb(zero).exec("PRAGMA user_version = 0");
+    EXPECT_THAT(userErrorOf([&] { Workspace ws(zero, testOptions()); }), HasSubstr("schema version 0"));
+}
+
+TEST(WorkspaceOpen, ReadOnlyNeverMigratesOrWrites) {
+    TempDir dir;
+    const auto path = dir.file("v1.larimar");
+    {
+        Workspace ws(path, testOptions());
+        writeFacts(ws, {makeFact("old fact")});
+    }
+    { // what a version-1 workspace looks like
+        RawDb raw(path);
+        raw.exec("DROP TABLE fact_embeddings");
+        raw.exec("PRAGMA user_version = 1");
+    }
+    WorkspaceOptions ro = testOptions();
+    ro.readOnly = true;
+    {
+        Workspace ws(path, ro);
+        EXPECT_EQ(ws.openedSchemaVersion(), 1);
+        EXPECT_EQ(ws.fact(1).text, "old fact");
+        EXPECT_TRUE(ws.verifyChain().ok) << ws.verifyChain().message();
+        EXPECT_THAT(userErrorOf([&] { ws.begin(); }), HasSubstr("reading only"));
+        EXPECT_THAT(userErrorOf([&] { ws.setMeta("scope.threshold", "0.5"); }), HasSubstr("reading only"));
+    }
+    EXPECT_EQ(RawDb(path).text("PRAGMA user_version"), "1") << "a read-only open does not migrate";
+    { Workspace ws(path, testOptions()); } // a writing open does
+    EXPECT_EQ(RawDb(path).text("PRAGMA user_version"), std::to_string(Workspace::kSchemaVersion));
+
+    const auto blank = dir.file("blank.larimar");
+    { std::ofstream touch(blank); }
+    EXPECT_THAT(userErrorOf([&] { Workspace ws(blank, ro); }), HasSubstr("not a workspace yet"));
+    EXPECT_EQ(std::filesystem::file_size(blank), 0u);
+    EXPECT_THAT(userErrorOf([&] { Workspace ws(dir.file("absent.larimar"), ro); }), HasSubstr("no workspace"));
+    EXPECT_FALSE(std::filesystem::exists(dir.file("absent.larimar")));
+}
+
+// --- issue 20: external anchors -------------------------------------------------------------
+
+TEST(ChainHeadText, ParsesAndRefuses) {
+    const std::string hash(64, 'a');
+    const auto h = ChainHead::parse("12:" + std::string(64, 'A'));
+    EXPECT_EQ(h.editId, 12);
+    EXPECT_EQ(h.hash, hash);
+    EXPECT_EQ(h.toString(), "12:" + hash);
+    EXPECT_TRUE(ChainHead::parse("3:aaaaaaaaaaaa").matches(hash));
+    EXPECT_FALSE(ChainHead::parse("3:aaaaaaaaaaab").matches(hash));
+    for (const char* bad : {"", "12", "x:aaaaaaaaaaaa", "-1:aaaaaaaaaaaa", "1:aaaa", "1:zzzzzzzzzzzz",
+                            "1:aaaaaaaaaaaa ", "99999999999999999999:aaaaaaaaaaaa"})
+        EXPECT_THAT(userErrorOf([&] { ChainHead::parse(bad); }), HasSubstr("ID:HASH")) << bad;
+}
+
+TEST(WorkspaceAudit, RecordedHeadCatchesAConsistentRewrite) {
+    TempDir dir;
+    const auto path = dir.file("a.larimar");
+    ChainHead recorded;
+    {
+        Workspace ws(path, testOptions());
+        EXPECT_EQ(ws.chainHead().toString(), "0:" + kGenesisHash);
+        buildHistory(ws);
+        recorded = ws.chainHead();
+        EXPECT_EQ(recorded.editId, 5);
+        EXPECT_EQ(recorded.hash, ws.edit(5).hash);
+        const auto r = ws.verifyChain(recorded);
+        EXPECT_TRUE(r.ok) << r.message();
+        ASSERT_TRUE(r.head);
+        EXPECT_EQ(r.head->toString(), recorded.toString());
+        EXPECT_TRUE(ws.verifyChain(ChainHead{3, ws.edit(3).hash.substr(0, 12)}).ok) << "an earlier head, short form";
+        writeFacts(ws, {makeFact("later")});
+        EXPECT_TRUE(ws.verifyChain(recorded).ok) << "appending keeps the old head in the chain";
+    }
+    // Someone rebuilds the history with other content and every hash recomputed: the chain
+    // is consistent in itself (plain verify passes) but no longer ends in the recorded head.
+    const auto forged = dir.file("forged.larimar");
+    {
+        Workspace ws(forged, testOptions());
+        ws.requireModel("test-model", "0123abcd");
+        writeFacts(ws, {makeFact("Paris is in Spain", 1)});
+        for (int i = 0; i < 5; ++i) writeFacts(ws, {makeFact("filler " + std::to_string(i), i + 2)});
+    }
+    std::filesystem::copy_file(forged, path, std::filesystem::copy_options::overwrite_existing);
+    {
+        Workspace ws(path, testOptions());
+        ASSERT_TRUE(ws.verifyChain().ok) << "the forgery is self-consistent";
+        const auto r = ws.verifyChain(recorded);
+        EXPECT_FALSE(r.ok);
+        EXPECT_EQ(r.editId, 5);
+        EXPECT_THAT(r.message(), HasSubstr("was rewritten"));
+        EXPECT_FALSE(r.head);
+    }
+    // ... or keeps an identical prefix and drops the newest edits.
+    const auto shorter = dir.file("shorter.larimar");
+    ChainHead three;
+    {
+        Workspace ws(shorter, testOptions());
+        buildHistory(ws);
+        three = ws.chainHead();
+    }
+    {
+        Workspace ws(dir.file("prefix.larimar"), testOptions());
+        ws.requireModel("test-model", "0123abcd");
+        writeFacts(ws, {makeFact("Paris is in France", 1)});
+        writeFacts(ws, {makeFact("Rome is in Italy", 2), makeFact("Oslo is in Norway", 3),
+                        makeFact("Bern is in Switzerland", 4)});
+        ASSERT_EQ(ws.edit(2).hash, Workspace(shorter, testOptions()).edit(2).hash) << "same prefix";
+        const auto r = ws.verifyChain(three);
+        EXPECT_FALSE(r.ok);
+        EXPECT_EQ(r.editId, 3);
+        EXPECT_THAT(r.message(), HasSubstr("history ends at edit 2"));
+    }
+}
+
+// --- issue 20: no appends to a broken chain ------------------------------------------------
+
+TEST(WorkspaceWriteGuard, RefusesToAppendWhileTheAuditFails) {
+    TempDir dir;
+    const auto path = dir.file("g.larimar");
+    Workspace ws(path, testOptions());
+    buildHistory(ws);
+    writeFacts(ws, {makeFact("verified, then cached")});
+    const auto before = ws.lastEditId();
+
+    struct Case {
+        const char* what;
+        const char* tamper;
+        const char* restore;
+    };
+    const std::string head = RawDb(path).text("SELECT value FROM meta WHERE key='audit.head'");
+    const Case cases[] = {
+        {"an edit's reason", "UPDATE edits SET reason='x' WHERE id=3", "UPDATE edits SET reason='forget' WHERE id=3"},
+        // The next write used to overwrite a wrong head, and a rollback a flipped state.
+        {"the recorded head", "UPDATE meta SET value='6 0000' WHERE key='audit.head'",
+         nullptr},
+        {"a fact's state", "UPDATE facts SET state='forgotten', forgotten_edit_id=6 WHERE id=6",
+         "UPDATE facts SET state='written', forgotten_edit_id=NULL WHERE id=6"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.what);
+        RawDb(path).exec(c.tamper); // another connection, as the sqlite3 shell would be
+        const auto msg = userErrorOf([&] { writeFacts(ws, {makeFact("must not be written")}); });
+        EXPECT_THAT(msg, HasSubstr("refusing to write"));
+        EXPECT_THAT(msg, HasSubstr("audit FAILED"));
+        EXPECT_THAT(msg, HasSubstr("larimar audit verify"));
+        EXPECT_FALSE(ws.inTransaction());
+        EXPECT_EQ(ws.lastEditId(), before);
+        // Reads and exports still work.
+        EXPECT_EQ(ws.factCount(), 6);
+        EXPECT_THAT(ws.exportHistoryCsv(), HasSubstr("id,op"));
+        EXPECT_FALSE(ws.verifyChain().ok);
+        if (c.restore) RawDb(path).exec(c.restore);
+        else RawDb(path).exec("UPDATE meta SET value='" + head + "' WHERE key='audit.head'");
+        ASSERT_TRUE(ws.verifyChain().ok) << ws.verifyChain().message();
+    }
+    EXPECT_NO_THROW(writeFacts(ws, {makeFact("the chain verifies again")}));
+
+    // A second connection sees the damage too; the guard can be turned off for tests.
+    RawDb(path).exec("UPDATE edits SET reason='x' WHERE id=1");
+    EXPECT_THAT(userErrorOf([&] { Workspace(path, testOptions()).begin(); }), HasSubstr("at edit 1"));
+    WorkspaceOptions unguarded = testOptions();
+    unguarded.verifyBeforeWrite = false;
+    Workspace raw(path, unguarded);
+    EXPECT_NO_THROW(raw.begin().rollback());
+}
+
+TEST(WorkspaceWriteGuard, VerifiesOncePerConnectionNotPerWrite) {
+    // The cost of the guard: one walk on this object's first write, none for its later writes.
+    TempDir dir;
+    const auto path = dir.file("cost.larimar");
+    Workspace ws(path, testOptions());
+    std::vector<Fact> many;
+    for (int i = 0; i < 2000; ++i) many.push_back(makeFact("fact " + std::to_string(i), i));
+    writeFacts(ws, many);
+    for (int i = 0; i < 200; ++i) writeFacts(ws, {makeFact("single " + std::to_string(i), i)});
+    using clock = std::chrono::steady_clock;
+    Workspace fresh(path, testOptions());
+    auto t0 = clock::now();
+    writeFacts(fresh, {makeFact("first write: walks the chain")});
+    const auto first = clock::now() - t0;
+    t0 = clock::now();
+    for (int i = 0; i < 20; ++i) writeFacts(fresh, {makeFact("cached " + std::to_string(i))});
+    const auto later = (clock::now() - t0) / 20;
+    EXPECT_TRUE(fresh.verifyChain().ok);
+    // Writes commit with fsync, so compare loosely: a re-walk would cost as much as the first.
+    RecordProperty("first_write_us", static_cast<int>(std::chrono::duration_cast<std::chrono::microseconds>(first).count()));
+    RecordProperty("later_write_us", static_cast<int>(std::chrono::duration_cast<std::chrono::microseconds>(later).count()));
+    std::cout << "first write " << std::chrono::duration_cast<std::chrono::microseconds>(first).count()
+              << " us, later writes " << std::chrono::duration_cast<std::chrono::microseconds>(later).count()
+              << " us each\n";
+}
+
+// --- issue 20: settings that change behaviour are audited edits ---------------------------
+
+TEST(WorkspaceSettings, ThresholdChangesAreSettingEditsInTheChain) {
+    TempDir dir;
+    const auto path = dir.file("s.larimar");
+    WorkspaceOptions o = testOptions();
+    o.actor = "carol";
+    Workspace ws(path, o);
+    buildHistory(ws);
+    ws.setMeta("scope.threshold", "0.5");
+    ws.setMeta("scope.threshold", "0.5"); // unchanged: no edit
+    const auto second = ws.recordSetting("scope.threshold", "0.7", "dave", "tuned on the dev set");
+    EXPECT_EQ(ws.meta("scope.threshold"), "0.7");
+    ASSERT_EQ(ws.lastEditId(), 7);
+    const auto first = ws.edit(6);
+    EXPECT_EQ(first.op, EditOp::Setting);
+    EXPECT_EQ(first.actor, "carol");
+    EXPECT_TRUE(first.factIds.empty());
+    EXPECT_EQ(first.payload, nlohmann::json({{"setting", "scope.threshold"}, {"value", "0.5"}, {"previous", nullptr}}));
+    EXPECT_EQ(first.memoryDigestBefore, "mem5");
+    EXPECT_EQ(first.memoryDigestAfter, "mem5") << "the memory does not change";
+    EXPECT_EQ(second.id, 7);
+    EXPECT_EQ(second.actor, "dave");
+    EXPECT_EQ(ws.edit(7).payload.at("previous"), "0.5");
+    EXPECT_TRUE(ws.verifyChain().ok) << ws.verifyChain().message();
+    EXPECT_THAT(userErrorOf([&] { ws.recordSetting("created_at", "x", "eve"); }), HasSubstr("not a setting"));
+
+    // Changed behind the program's back: the audit names the edit that set it, writes stop.
+    RawDb(path).exec("UPDATE meta SET value = '0.1' WHERE key = 'scope.threshold'");
+    const auto r = ws.verifyChain();
+    EXPECT_FALSE(r.ok);
+    EXPECT_EQ(r.editId, 7);
+    EXPECT_THAT(r.message(), HasSubstr("scope.threshold is '0.1' but edit 7 set it to '0.7'"));
+    EXPECT_THAT(userErrorOf([&] { ws.setMeta("scope.threshold", "0.2"); }), HasSubstr("refusing to write"));
+}
+
+TEST(WorkspaceSettings, LambdaAndModelBindingAreCovered) {
+    TempDir dir;
+    const auto path = dir.file("l.larimar");
+    {
+        Workspace ws(path, testOptions());
+        ws.setMeta("memory.lambda", "0.001"); // the editor's first choice: not an edit
+        EXPECT_FALSE(ws.lastEditId());
+        buildHistory(ws);
+        ws.setMeta("memory.lambda", "0.01"); // a change once there is history: an edit
+        EXPECT_EQ(ws.edit(*ws.lastEditId()).op, EditOp::Setting);
+        EXPECT_TRUE(ws.verifyChain().ok) << ws.verifyChain().message();
+    }
+    RawDb(path).exec("UPDATE meta SET value = 'other-model' WHERE key = 'model.id'");
+    Workspace ws(path, testOptions());
+    const auto r = ws.verifyChain();
+    EXPECT_FALSE(r.ok);
+    EXPECT_THAT(r.message(), HasSubstr("model binding was changed"));
+}
+
+TEST(WorkspaceOpen, MigratesVersion2KeepingTheChain) {
+    TempDir dir;
+    const auto path = dir.file("v2.larimar");
+    std::string head;
+    {
+        Workspace ws(path, testOptions());
+        buildHistory(ws);
+        head = ws.chainHead().toString();
+    }
+    { // back to the version-2 edits table (no 'setting' op), as an older build wrote it
+        RawDb raw(path);
+        raw.exec(R"sql(
+CREATE TABLE edits_v2 (
+    id INTEGER PRIMARY KEY,
+    op TEXT NOT NULL CHECK (op IN ('write', 'forget', 'batch', 'rollback')),
+    fact_ids TEXT NOT NULL, fact_states TEXT NOT NULL, facts_digest TEXT NOT NULL, actor TEXT NOT NULL,
+    reason TEXT NOT NULL, timestamp TEXT NOT NULL, model_id TEXT NOT NULL, model_hash TEXT NOT NULL,
+    memory_digest_before TEXT NOT NULL, memory_digest_after TEXT NOT NULL, payload TEXT NOT NULL,
+    prev_hash TEXT NOT NULL, hash TEXT NOT NULL) STRICT;
+INSERT INTO edits_v2 SELECT * FROM edits;
+DROP TABLE edits;
+ALTER TABLE edits_v2 RENAME TO edits;
+PRAGMA user_version = 2;
+)sql");
+        EXPECT_THROW(raw.exec("INSERT INTO edits SELECT 99, 'setting', fact_ids, fact_states, facts_digest, actor, "
+                              "reason, timestamp, model_id, model_hash, memory_digest_before, "
+                              "memory_digest_after, payload, prev_hash, hash FROM edits WHERE id = 1"),
+                     std::runtime_error);
+    }
+    Workspace ws(path, testOptions());
+    EXPECT_EQ(ws.openedSchemaVersion(), 2);
+    EXPECT_EQ(ws.chainHead().toString(), head) << "rows copied verbatim";
+    EXPECT_TRUE(ws.verifyChain(ChainHead::parse(head)).ok);
+    ws.setMeta("scope.threshold", "0.4");
+    EXPECT_EQ(ws.edit(*ws.lastEditId()).op, EditOp::Setting);
+    EXPECT_TRUE(ws.verifyChain().ok) << ws.verifyChain().message();
+    RawDb raw(path);
+    EXPECT_EQ(raw.text("PRAGMA user_version"), std::to_string(Workspace::kSchemaVersion));
+    EXPECT_EQ(raw.text("SELECT \"table\" FROM pragma_foreign_key_list('facts') LIMIT 1"), "edits");
+    EXPECT_EQ(raw.text("SELECT count(*) FROM sqlite_schema WHERE name = 'edits_by_op'"), "1");
 }

@@ -568,3 +568,295 @@ TEST(BpeTrainer, UnreadableFileIsAUserError) {
     const std::string msg = expectUserError([&] { trainer.addFile("/nonexistent/corpus.txt"); });
     EXPECT_NE(msg.find("/nonexistent/corpus.txt"), std::string::npos);
 }
+
+// --- Hugging Face tokenizer.json (tests/data/tokenizer/hf, made by make_golden.py) ---------------
+
+namespace {
+
+using larimar::PreTokenizer;
+
+struct HfCase {
+    std::string text;
+    std::vector<std::int32_t> ids;
+    std::vector<std::string> pieces; // byte-level form
+};
+
+const nlohmann::json& hfGolden() {
+    static const nlohmann::json j = nlohmann::json::parse(readAll(kData + "/hf-golden.json"));
+    return j;
+}
+
+std::vector<HfCase> hfCases(const std::string& name) {
+    std::vector<HfCase> out;
+    for (const auto& c : hfGolden().at("tokenizers").at(name))
+        out.push_back({c.at("text"), c.at("ids"), c.at("pieces")});
+    return out;
+}
+
+std::string hfPath(const std::string& name) { return kData + "/hf/" + name + "/tokenizer.json"; }
+
+const std::vector<std::pair<std::string, PreTokenizer>> kHfModels = {
+    {"gpt2", PreTokenizer::Gpt2},
+    {"smollm", PreTokenizer::Gpt2Digits},
+    {"llama3", PreTokenizer::Llama3},
+    {"qwen2", PreTokenizer::Qwen2},
+};
+
+std::vector<std::string> splitAs(std::string_view text, PreTokenizer kind) {
+    std::vector<std::string> out;
+    larimar::bytelevel::preTokenize(text, kind, [&](std::string_view p) { out.emplace_back(p); });
+    return out;
+}
+
+std::vector<std::string> fileForm(const std::vector<std::string>& pieces) {
+    std::vector<std::string> out;
+    for (const auto& p : pieces) out.push_back(larimar::bytelevel::toFileForm(p));
+    return out;
+}
+
+} // namespace
+
+TEST(HfTokenizer, PreTokenizersMatchHuggingFace) {
+    for (const auto& [name, kind] : kHfModels) {
+        const auto cases = hfCases(name);
+        ASSERT_GE(cases.size(), 20u) << name;
+        for (const HfCase& c : cases)
+            EXPECT_EQ(fileForm(splitAs(c.text, kind)), c.pieces) << name << ": " << c.text;
+    }
+}
+
+TEST(HfTokenizer, PreTokenizerEdgeCases) {
+    using V = std::vector<std::string>;
+    // From tokenizers 0.23's pre_tokenize_str: case-blind contractions (U+017F folds to 's'),
+    // Oniguruma's \s (U+0085 is a space, U+FEFF is not), digit grouping.
+    EXPECT_EQ(splitAs("'\xC5\xBF DON'T I'LL 'K", PreTokenizer::Llama3),
+              (V{"'\xC5\xBF", " DON", "'T", " I", "'LL", " '", "K"}));
+    EXPECT_EQ(splitAs("'\xC5\xBF DON'T", PreTokenizer::Gpt2Digits), (V{"'", "\xC5\xBF", " DON", "'", "T"}));
+    EXPECT_EQ(splitAs("a\xC2\x85\xC2\x85" "b\xC2\x85!", PreTokenizer::Llama3),
+              (V{"a", "\xC2\x85", "\xC2\x85" "b", "\xC2\x85", "!"}));
+    EXPECT_EQ(splitAs("a\xEF\xBB\xBF\xEF\xBB\xBF" "b", PreTokenizer::Qwen2), (V{"a", "\xEF\xBB\xBF\xEF\xBB\xBF", "b"}));
+    EXPECT_EQ(splitAs("12345 and 3.14159", PreTokenizer::Llama3),
+              (V{"123", "45", " and", " ", "3", ".", "141", "59"}));
+    EXPECT_EQ(splitAs("12 a  1", PreTokenizer::Gpt2Digits), (V{"1", "2", " a", "  ", "1"}));
+    EXPECT_EQ(splitAs("12", PreTokenizer::Qwen2), (V{"1", "2"}));
+    // Invalid UTF-8 is covered, byte for byte.
+    for (const auto& [name, kind] : kHfModels) {
+        const std::string bad = "a\xff\xfe b\xc3 \xed\xa0\x80x\r\n";
+        std::string joined;
+        for (const auto& p : splitAs(bad, kind)) joined += p;
+        EXPECT_EQ(joined, bad) << name;
+    }
+}
+
+TEST(HfTokenizer, IdsMatchHuggingFace) {
+    for (const auto& [name, kind] : kHfModels) {
+        const Tokenizer tok = Tokenizer::fromHfTokenizerJson(hfPath(name));
+        EXPECT_EQ(tok.preTokenizer(), kind) << name;
+        for (const HfCase& c : hfCases(name)) {
+            EXPECT_EQ(tok.encode(c.text, true), c.ids) << name << ": " << c.text;
+            EXPECT_EQ(tok.decode(c.ids), c.text) << name;
+        }
+    }
+}
+
+TEST(HfTokenizer, RolesComeFromConfigOrTemplate) {
+    const Tokenizer gpt2Like = Tokenizer::fromHfTokenizerJson(hfPath("gpt2"));
+    const std::int32_t eot = gpt2Like.tokenId("<|endoftext|>");
+    ASSERT_GE(eot, 0);
+    EXPECT_EQ(gpt2Like.bosId(), eot);
+    EXPECT_EQ(gpt2Like.eosId(), eot);
+    EXPECT_EQ(gpt2Like.padId(), eot);
+    EXPECT_FALSE(gpt2Like.addBosToken());
+
+    const Tokenizer smol = Tokenizer::fromHfTokenizerJson(hfPath("smollm"));
+    EXPECT_EQ(smol.bosId(), smol.tokenId("<|im_start|>")); // given as {"content": ...}
+    EXPECT_EQ(smol.eosId(), smol.tokenId("<|im_end|>"));
+    EXPECT_EQ(smol.padId(), -1); // null
+    EXPECT_FALSE(smol.addBosToken());
+
+    const Tokenizer llama = Tokenizer::fromHfTokenizerJson(hfPath("llama3")); // no config: template
+    EXPECT_EQ(llama.bosId(), llama.tokenId("<|begin_of_text|>"));
+    EXPECT_GE(llama.bosId(), 0);
+    EXPECT_TRUE(llama.addBosToken());
+    EXPECT_EQ(llama.eosId(), -1);
+
+    const Tokenizer qwen = Tokenizer::fromHfTokenizerJson(hfPath("qwen2"));
+    EXPECT_EQ(qwen.bosId(), -1);
+    EXPECT_EQ(qwen.eosId(), qwen.tokenId("<|im_end|>"));
+    EXPECT_EQ(qwen.padId(), qwen.tokenId("<|endoftext|>"));
+    EXPECT_FALSE(qwen.addBosToken());
+}
+
+TEST(HfTokenizer, AddedTokensSpecialOnlyWhenAllowed) {
+    const Tokenizer tok = Tokenizer::fromHfTokenizerJson(hfPath("gpt2"));
+    const std::int32_t extra = tok.tokenId("<extra>"), both = tok.tokenId("<extra><more>");
+    const std::int32_t eot = tok.tokenId("<|endoftext|>");
+    ASSERT_GE(extra, 0);
+    ASSERT_GE(both, 0);
+    // Non-special added tokens always match, the longest at a place winning.
+    const auto plain = tok.encode("x<extra><more>y<extra>");
+    EXPECT_EQ(std::count(plain.begin(), plain.end(), both), 1);
+    EXPECT_EQ(std::count(plain.begin(), plain.end(), extra), 1);
+    // Special ones only when allowed.
+    const auto noSpecial = tok.encode("a<|endoftext|>b");
+    EXPECT_EQ(std::count(noSpecial.begin(), noSpecial.end(), eot), 0);
+    EXPECT_EQ(tok.decode(noSpecial), "a<|endoftext|>b");
+    const auto special = tok.encode("a<|endoftext|>b", true);
+    EXPECT_EQ(std::count(special.begin(), special.end(), eot), 1);
+    const auto added = tok.addedTokens();
+    EXPECT_TRUE(std::any_of(added.begin(), added.end(),
+                            [&](const larimar::AddedToken& a) { return a.id == eot && a.special; }));
+    EXPECT_TRUE(std::any_of(added.begin(), added.end(),
+                            [&](const larimar::AddedToken& a) { return a.id == extra && !a.special; }));
+}
+
+TEST(HfTokenizer, RoundTripsRandomText) {
+    std::mt19937 rng(7);
+    for (const auto& [name, kind] : kHfModels) {
+        const Tokenizer tok = Tokenizer::fromHfTokenizerJson(hfPath(name));
+        for (int i = 0; i < 500; ++i) {
+            const std::string s = randomUtf8(rng, 60);
+            ASSERT_EQ(tok.decode(tok.encode(s)), s) << name;
+            ASSERT_EQ(tok.decode(tok.encode(s, true)), s) << name;
+            const std::string b = randomBytes(rng, 40);
+            ASSERT_EQ(tok.decode(tok.encode(b)), b) << name;
+        }
+    }
+}
+
+TEST(HfTokenizer, LongRunsAreFast) {
+    const Tokenizer tok = Tokenizer::fromHfTokenizerJson(hfPath("llama3"));
+    const auto start = std::chrono::steady_clock::now();
+    const std::string text = std::string(200000, ' ') + "x" + std::string(100000, '\n') + std::string(50000, '7');
+    EXPECT_EQ(tok.decode(tok.encode(text)), text);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
+}
+
+TEST(HfTokenizer, SavedTokenizerJsonGivesSameIds) {
+    std::vector<Tokenizer> sources;
+    for (const auto& [name, kind] : kHfModels) sources.push_back(Tokenizer::fromHfTokenizerJson(hfPath(name)));
+    sources.push_back(Tokenizer::fromDirectory(kData + "/tiny-hf")); // a fromFiles tokenizer too
+    std::mt19937 rng(11);
+    for (std::size_t k = 0; k < sources.size(); ++k) {
+        const Tokenizer& a = sources[k];
+        TempDir dir;
+        a.saveHfTokenizerJson(dir.file("tokenizer.json"));
+        ASSERT_TRUE(fs::exists(dir.file("tokenizer_config.json")));
+        const Tokenizer b = Tokenizer::fromHfTokenizerJson(dir.file("tokenizer.json"));
+        EXPECT_EQ(b.vocabSize(), a.vocabSize()) << k;
+        EXPECT_EQ(b.preTokenizer(), a.preTokenizer()) << k;
+        EXPECT_EQ(b.bosId(), a.bosId()) << k;
+        EXPECT_EQ(b.eosId(), a.eosId()) << k;
+        EXPECT_EQ(b.padId(), a.padId()) << k;
+        EXPECT_EQ(b.addBosToken(), a.addBosToken()) << k;
+        EXPECT_EQ(b.addedTokens().size(), a.addedTokens().size()) << k;
+        if (k < kHfModels.size()) {
+            for (const HfCase& c : hfCases(kHfModels[k].first)) EXPECT_EQ(b.encode(c.text, true), c.ids) << c.text;
+        }
+        for (int i = 0; i < 200; ++i) {
+            const std::string s = randomUtf8(rng, 50);
+            ASSERT_EQ(b.encode(s), a.encode(s)) << k;
+            ASSERT_EQ(b.encode(s, true), a.encode(s, true)) << k;
+        }
+    }
+}
+
+TEST(HfTokenizer, BrokenFilesAreUserErrors) {
+    TempDir dir;
+    const auto contains = [](const std::string& msg, const std::string& part) {
+        return msg.find(part) != std::string::npos;
+    };
+    const auto load = [&](const std::string& path) {
+        return expectUserError([&] { Tokenizer::fromHfTokenizerJson(path); });
+    };
+    std::string msg = load(dir.file("nothing/tokenizer.json"));
+    EXPECT_TRUE(contains(msg, "tokenizer.json") && contains(msg, "not found")) << msg;
+
+    msg = load(dir.write("bad.json", "{\n\"model\": {\n\"type\": \"BPE\",,\n}}"));
+    EXPECT_TRUE(contains(msg, "bad.json") && contains(msg, "line 3")) << msg;
+
+    const nlohmann::json good = nlohmann::json::parse(readAll(hfPath("gpt2")));
+    const auto variant = [&](const std::string& name, const std::function<void(nlohmann::json&)>& edit) {
+        nlohmann::json j = good;
+        edit(j);
+        return dir.write(name, j.dump());
+    };
+    msg = load(variant("pre.json", [](nlohmann::json& j) { j["pre_tokenizer"] = {{"type", "Whitespace"}}; }));
+    EXPECT_TRUE(contains(msg, "pre.json") && contains(msg, "Whitespace") && contains(msg, "pre_tokenizer")) << msg;
+    msg = load(variant("split.json", [](nlohmann::json& j) {
+        j["pre_tokenizer"] = nlohmann::json::parse(
+            R"({"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"Regex":"\\w+"},"behavior":"Isolated","invert":false},{"type":"ByteLevel","add_prefix_space":false,"use_regex":false}]})");
+    }));
+    EXPECT_TRUE(contains(msg, "split.json") && contains(msg, "\\\\w+")) << msg;
+    msg = load(variant("merge.json", [](nlohmann::json& j) { j["model"]["merges"].push_back(nlohmann::json::array({"q", "Ω"})); }));
+    EXPECT_TRUE(contains(msg, "merge.json") && contains(msg, "\"Ω\"") && contains(msg, "not in the vocabulary")) << msg;
+    msg = load(variant("mergestr.json", [](nlohmann::json& j) { j["model"]["merges"].push_back("a b c"); }));
+    EXPECT_TRUE(contains(msg, "mergestr.json") && contains(msg, "a b c")) << msg;
+    msg = load(variant("wp.json", [](nlohmann::json& j) { j["model"]["type"] = "WordPiece"; }));
+    EXPECT_TRUE(contains(msg, "wp.json") && contains(msg, "WordPiece")) << msg;
+    msg = load(variant("gap.json", [](nlohmann::json& j) { j["model"]["vocab"]["zzzq"] = 100000; }));
+    EXPECT_TRUE(contains(msg, "gap.json") && contains(msg, "gaps")) << msg;
+
+    // A tokenizer_config.json naming a token that is not there.
+    const std::string sub = dir.file("cfg");
+    fs::create_directories(sub);
+    std::ofstream(sub + "/tokenizer.json") << good.dump();
+    std::ofstream(sub + "/tokenizer_config.json") << R"({"eos_token": "<no such token>"})";
+    msg = load(sub + "/tokenizer.json");
+    EXPECT_TRUE(contains(msg, "tokenizer_config.json") && contains(msg, "<no such token>")) << msg;
+}
+
+TEST(HfTokenizer, MissingByteTokensBecomeUnkOrAnError) {
+    // A vocabulary with only the bytes of "abc": other bytes are unk when there is one.
+    larimar::GgufVocabulary v;
+    v.model = "gpt2";
+    v.pre = "default";
+    v.tokens = {"a", "b", "c", "ab", "<unk>"};
+    v.merges = {"a b"};
+    v.tokenTypes = {1, 1, 1, 1, 3};
+    const Tokenizer noUnk = Tokenizer::fromGgufVocabulary(v);
+    EXPECT_EQ(noUnk.encode("abcab"), (std::vector<std::int32_t>{3, 2, 3}));
+    EXPECT_NE(expectUserError([&] { noUnk.encode("abd"); }).find("0x64"), std::string::npos);
+    v.unkId = 4;
+    const Tokenizer withUnk = Tokenizer::fromGgufVocabulary(v);
+    EXPECT_EQ(withUnk.encode("abd é"), (std::vector<std::int32_t>{3, 4, 4, 4, 4}));
+}
+
+TEST(HfTokenizer, GgufVocabularyErrorsNameWhatTheyFound) {
+    larimar::GgufVocabulary v;
+    v.model = "llama";
+    v.tokens = {"a"};
+    std::string msg = expectUserError([&] { Tokenizer::fromGgufVocabulary(v); });
+    EXPECT_NE(msg.find("tokenizer model 'llama' (SentencePiece) is not supported"), std::string::npos) << msg;
+    v.model = "gpt2";
+    v.pre = "falcon";
+    msg = expectUserError([&] { Tokenizer::fromGgufVocabulary(v); });
+    EXPECT_NE(msg.find("'falcon'"), std::string::npos) << msg;
+    v.pre = "qwen2";
+    v.merges = {"ab"};
+    msg = expectUserError([&] { Tokenizer::fromGgufVocabulary(v); });
+    EXPECT_NE(msg.find("\"ab\""), std::string::npos) << msg;
+    v.merges.clear();
+    v.eosId = 7;
+    msg = expectUserError([&] { Tokenizer::fromGgufVocabulary(v); });
+    EXPECT_NE(msg.find("eos"), std::string::npos) << msg;
+}
+
+TEST(HfTokenizer, GgufVocabularyTypesAndRepeats) {
+    larimar::GgufVocabulary v;
+    v.model = "gpt2";
+    v.pre = "smollm";
+    v.tokens = {"a", "b", "1", "ab", "<pad>", "<pad>", "<u>", "<c>", ""};
+    v.tokenTypes = {1, 1, 1, 1, 1, 1, 4, 3, 3};
+    v.merges = {"a b"};
+    v.bosId = 7;
+    v.addBos = true;
+    const Tokenizer tok = Tokenizer::fromGgufVocabulary(v); // a repeated token is no error in GGUF
+    EXPECT_EQ(tok.preTokenizer(), PreTokenizer::Gpt2Digits);
+    EXPECT_TRUE(tok.addBosToken());
+    EXPECT_EQ(tok.tokenId("<pad>"), 4);
+    // User-defined (4) always matches; control (3) only when allowed.
+    EXPECT_EQ(tok.encode("ab<u>11"), (std::vector<std::int32_t>{3, 6, 2, 2}));
+    EXPECT_EQ(tok.encode("<c>", true), std::vector<std::int32_t>{7});
+    EXPECT_EQ(tok.addedTokens().size(), 2u);
+}

@@ -228,9 +228,11 @@ TEST_F(Workbench, CompareShowsTheFactAndForgetTurnsItBack) {
     facts()->proxy()->setStateFilter(FactFilterProxy::Forgotten);
     EXPECT_EQ(facts()->proxy()->rowCount(), 1);
     facts()->proxy()->setStateFilter(FactFilterProxy::All);
-    EXPECT_EQ(cell(history()->model(), 1, HistoryTableModel::Op), QStringLiteral("forget"));
-    EXPECT_EQ(cell(history()->model(), 1, HistoryTableModel::Reason), QStringLiteral("wrong city"));
-    history()->selectEdit(2);
+    // Edits: 1 write, 2 the threshold set above (a setting is an audited edit), 3 the forget.
+    EXPECT_EQ(cell(history()->model(), 1, HistoryTableModel::Op), QStringLiteral("setting"));
+    EXPECT_EQ(cell(history()->model(), 2, HistoryTableModel::Op), QStringLiteral("forget"));
+    EXPECT_EQ(cell(history()->model(), 2, HistoryTableModel::Reason), QStringLiteral("wrong city"));
+    history()->selectEdit(3);
     EXPECT_TRUE(history()->details()->toPlainText().contains(kFact)) << "the edit's details name its facts";
 
     CompareView again = ask(kPrompt);
