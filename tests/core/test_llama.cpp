@@ -18,6 +18,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 namespace fs = std::filesystem;
 using namespace larimar;
 
@@ -279,5 +281,32 @@ TEST(PretrainedLoader, PickleOnlyDirectoryIsRefused) {
         EXPECT_NE(std::string(e.what()).find("pickle"), std::string::npos) << e.what();
     }
     fs::remove_all(dir);
+}
+} // namespace
+
+// What a user does: import the fetched SmolLM2 GGUF, load the directory like `--model DIR`,
+// and ask it a question.
+#include "core/model/pretrained.h"
+#include "core/model/text_model.h"
+namespace {
+TEST(ImportModel, SmolLm2GgufBecomesADirectoryThatAnswersParis) {
+    if (!fs::exists(kSmolLm)) GTEST_SKIP() << kSmolLm << " is missing: run models/fetch-assets.sh";
+    const fs::path dst = fs::temp_directory_path() / ("larimar-import-" + std::to_string(::getpid()));
+    fs::remove_all(dst);
+    const ImportResult r = importModel(kSmolLm, dst.string(), {});
+    EXPECT_EQ(r.architecture, "llama");
+    EXPECT_GT(r.parameters, 130'000'000);
+    for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "LICENSE"}) EXPECT_TRUE(fs::exists(dst / f)) << f;
+    EXPECT_THROW(importModel(kSmolLm, dst.string(), {}), UserError) << "an existing destination needs force";
+    EXPECT_FALSE(fs::exists(dst.string() + ".import-tmp"));
+    ASSERT_TRUE(isPretrainedModel(dst.string()));
+    auto model = loadTextModel(dst.string());
+    DecodeSettings s;
+    s.maxNewTokens = 4;
+    EXPECT_EQ(model->generate("The capital of France is", std::nullopt, s).text.substr(0, 6), " Paris");
+    EXPECT_THROW(model->encode({"The Eiffel Tower is located in Rome."}), UserError) << "a plain LM cannot write facts";
+    EXPECT_LT(model->score("The capital of France is", " Rome", std::nullopt),
+              model->score("The capital of France is", " Paris", std::nullopt));
+    fs::remove_all(dst);
 }
 } // namespace
