@@ -264,26 +264,10 @@ public:
     GeneratedText generate(const std::string& prompt, const std::optional<Eigen::RowVectorXd>& latent,
                            const DecodeSettings& s) override {
         checkLatent(latent);
-        GenerationOptions o;
-        o.maxNewTokens = s.maxNewTokens;
-        o.greedy = s.temperature <= 0.0;
-        if (!o.greedy) o.temperature = s.temperature;
-        o.topK = s.topK;
-        o.topP = s.topP;
-        o.seed = s.seed;
-        o.stopStrings = s.stopStrings;
+        const GenerationOptions o = toGenerationOptions(s);
         const auto ids = fit(m_tok.encode(prompt), std::min<int64_t>(o.maxNewTokens, m_lm.maxPositions() / 2));
         const GenerationResult r = larimar::generate(m_lm, m_decoding, ids, torch::Tensor(), o);
-        GeneratedText out;
-        out.text = r.text;
-        for (const auto& t : r.tokens) {
-            TokenChoice c;
-            c.text = t.text;
-            c.probability = t.probability;
-            for (const auto& a : t.alternatives) c.alternatives.emplace_back(a.text, a.probability);
-            out.tokens.push_back(std::move(c));
-        }
-        return out;
+        return toGeneratedText(r);
     }
     double score(const std::string& prompt, const std::string& continuation,
                  const std::optional<Eigen::RowVectorXd>& latent) override {

@@ -42,26 +42,10 @@ public:
     GeneratedText generate(const std::string& prompt, const std::optional<Eigen::RowVectorXd>& latent,
                            const DecodeSettings& s) override {
         torch::NoGradGuard ng;
-        GenerationOptions o;
-        o.maxNewTokens = s.maxNewTokens;
-        o.greedy = s.temperature <= 0.0;
-        if (!o.greedy) o.temperature = s.temperature;
-        o.topK = s.topK;
-        o.topP = s.topP;
-        o.seed = s.seed;
-        o.stopStrings = s.stopStrings;
+        const GenerationOptions o = toGenerationOptions(s);
         const int reserve = std::min(o.maxNewTokens, m_model.config().decoder.maxPositions / 2);
         const GenerationResult r = m_model.generate(fitPrompt(prompt, reserve), toLatent(latent, m_model.device()), o);
-        GeneratedText out;
-        out.text = r.text;
-        for (const auto& t : r.tokens) {
-            TokenChoice c;
-            c.text = t.text;
-            c.probability = t.probability;
-            for (const auto& a : t.alternatives) c.alternatives.emplace_back(a.text, a.probability);
-            out.tokens.push_back(std::move(c));
-        }
-        return out;
+        return toGeneratedText(r);
     }
     /// The end of the prompt that fits the decoder with `reserve` tokens left after it: long
     /// prompts (some CounterFact paraphrases) lose their beginning, not the part next to the answer.
@@ -87,6 +71,31 @@ private:
 };
 
 } // namespace
+
+GenerationOptions toGenerationOptions(const DecodeSettings& s) {
+    GenerationOptions o;
+    o.maxNewTokens = s.maxNewTokens;
+    o.greedy = s.temperature <= 0.0;
+    if (!o.greedy) o.temperature = s.temperature;
+    o.topK = s.topK;
+    o.topP = s.topP;
+    o.seed = s.seed;
+    o.stopStrings = s.stopStrings;
+    return o;
+}
+
+GeneratedText toGeneratedText(const GenerationResult& r) {
+    GeneratedText out;
+    out.text = r.text;
+    for (const auto& t : r.tokens) {
+        TokenChoice c;
+        c.text = t.text;
+        c.probability = t.probability;
+        for (const auto& a : t.alternatives) c.alternatives.emplace_back(a.text, a.probability);
+        out.tokens.push_back(std::move(c));
+    }
+    return out;
+}
 
 std::unique_ptr<TextModel> loadTextModel(const std::string& dir, const std::string& device) {
     if (isPretrainedModel(dir)) return loadPretrainedTextModel(dir, device);

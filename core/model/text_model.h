@@ -59,6 +59,13 @@ public:
                          const std::optional<Eigen::RowVectorXd>& latent) = 0;
 };
 
+struct GenerationOptions;
+struct GenerationResult;
+/// The generation options a DecodeSettings stands for (temperature 0: greedy).
+GenerationOptions toGenerationOptions(const DecodeSettings& settings);
+/// A generation result as the editor shows it: text, tokens with probabilities and alternatives.
+GeneratedText toGeneratedText(const GenerationResult& result);
+
 /// Loads a model directory (config.json, model.safetensors, tokenizer files) on "cpu" or
 /// "cuda". Throws UserError naming the directory and what is missing or wrong.
 std::unique_ptr<TextModel> loadTextModel(const std::string& dir, const std::string& device = "cpu");
