@@ -115,10 +115,16 @@ int ScopeCommand::execute(Context& ctx) {
         std::ostringstream v;
         v << std::setprecision(17) << m_setThreshold;
         ws->setMeta("scope.threshold", v.str());
-        if (ctx.global.json)
-            ctx.out << nlohmann::json{{"workspace", ws->path()}, {"scope.threshold", m_setThreshold}}.dump(2) << "\n";
-        else
+        const ChainHead head = ws->chainHead(); // the setting is an audited edit: its new head
+        if (ctx.global.json) {
+            ctx.out << nlohmann::json{{"workspace", ws->path()}, {"scope.threshold", m_setThreshold},
+                                      {"audit_head", head.toString()}}
+                           .dump(2)
+                    << "\n";
+        } else {
             ctx.out << "scope threshold of " << ws->path() << " set to " << v.str() << "\n";
+            printChainHead(ctx.out, head.editId, head.hash);
+        }
         return 0;
     }
     if (m_text.empty()) throw UserError("scope: give the TEXT to check (or --set-threshold T)");

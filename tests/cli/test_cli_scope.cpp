@@ -89,7 +89,13 @@ TEST_F(CliScope, EmptyWorkspaceThenAWrittenFactThenItsThreshold) {
     EXPECT_NE(r.out.find("ISD:"), std::string::npos) << r.out;
 
     // A workspace threshold, then a one-off one.
-    ASSERT_EQ(run({"scope", "--set-threshold", "0.999"}).code, 0);
+    const auto set = run({"scope", "--set-threshold", "0.999"});
+    ASSERT_EQ(set.code, 0) << set.err;
+    // The setting is an audited edit: the new head is printed, and it is the workspace's head.
+    const auto head = run({"audit", "head"});
+    ASSERT_EQ(head.code, 0) << head.err;
+    ASSERT_EQ(head.out.rfind("audit head 3:", 0), 0u) << head.out; // write, write, setting
+    EXPECT_NE(set.out.find(head.out), std::string::npos) << set.out << " / " << head.out;
     j = run({"--json", "scope", "Fredville is the capital of Freedonia."}).json();
     EXPECT_FALSE(j.at("in_scope").get<bool>());
     EXPECT_EQ(j.at("threshold"), 0.999);
