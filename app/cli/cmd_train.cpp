@@ -1,6 +1,7 @@
 #include "app/cli/cmd_train.h"
 
 #include "core/model/larimar_model.h"
+#include "core/train/larimar_lm_trainer.h"
 #include "core/train/trainer.h"
 #include "core/util/error.h"
 
@@ -41,9 +42,18 @@ void TrainCommand::setup(CLI::App& app) {
 }
 
 int TrainCommand::execute(Context& ctx) {
-    TrainConfig cfg = TrainConfig::load(m_config);
-    if (!m_output.empty()) cfg.outputDir = m_output;
-    if (!m_initFrom.empty()) cfg.initModel = m_initFrom;
+    const bool pretrained = isLarimarLmTrainConfig(m_config);
+    TrainConfig cfg;
+    LarimarLmTrainConfig lmCfg;
+    if (pretrained) {
+        lmCfg = LarimarLmTrainConfig::load(m_config);
+        if (!m_output.empty()) lmCfg.outputDir = m_output;
+        if (!m_initFrom.empty()) throw UserError("--init-from is not used with a larimar-pretrained config");
+    } else {
+        cfg = TrainConfig::load(m_config);
+        if (!m_output.empty()) cfg.outputDir = m_output;
+        if (!m_initFrom.empty()) cfg.initModel = m_initFrom;
+    }
     TrainRunOptions o;
     o.resume = m_resume;
     o.maxMinutes = m_maxMinutes;
@@ -60,13 +70,14 @@ int TrainCommand::execute(Context& ctx) {
              << " (memory " << s.memoryLoss << ", lm " << s.lmLoss;
         if (s.bowLoss >= 0) line << ", bow " << s.bowLoss;
         if (s.keyLoss >= 0) line << ", key " << s.keyLoss;
+        if (s.accuracy >= 0) line << ", accuracy " << s.accuracy;
         line << ")  lr " << std::scientific
              << std::setprecision(2) << s.lr << std::fixed << std::setprecision(1) << "  " << s.sequencesPerSecond
              << " seq/s  elapsed " << duration(s.elapsedSeconds) << "  ETA " << duration(s.etaSeconds);
         if (ctx.errIsTerminal) ctx.err << "\r" << line.str() << "   " << std::flush;
         else ctx.err << line.str() << "\n" << std::flush;
     };
-    const TrainResult r = runTraining(cfg, o);
+    const TrainResult r = pretrained ? runLarimarLmTraining(lmCfg, o) : runTraining(cfg, o);
     std::signal(SIGINT, SIG_DFL);
     std::signal(SIGTERM, SIG_DFL);
     if (ctx.errIsTerminal) ctx.err << "\n";

@@ -334,6 +334,13 @@ void LlamaImpl::checkNoLatent(const torch::Tensor& latent) const {
 torch::Tensor LlamaImpl::hiddenStates(const torch::Tensor& idsIn, const torch::Tensor& attentionMask,
                                       const torch::Tensor& latent) {
     checkNoLatent(latent);
+    return m_layers.front()->rmsNorm(layerStates(idsIn, attentionMask, m_config.layers), m_norm);
+}
+
+torch::Tensor LlamaImpl::layerStates(const torch::Tensor& idsIn, const torch::Tensor& attentionMask, int layers) {
+    if (layers < 0 || layers > m_config.layers)
+        throw Error("decoder: layerStates of " + std::to_string(layers) + " layers, the model has " +
+                    std::to_string(m_config.layers));
     if (idsIn.dim() != 2 || idsIn.size(1) == 0)
         throw UserError("decoder: token ids must be a non-empty [batch, length] tensor");
     const auto b = idsIn.size(0), t = idsIn.size(1);
@@ -358,11 +365,12 @@ torch::Tensor LlamaImpl::hiddenStates(const torch::Tensor& idsIn, const torch::T
     if (padMask.defined()) mask = mask.logical_or(padMask.view({b, 1, 1, 1, t}));
 
     auto x = torch::embedding(m_embed, ids);
-    for (auto& layer : m_layers) {
+    for (int l = 0; l < layers; ++l) {
+        const auto& layer = m_layers[size_t(l)];
         const auto qkv = layer->qkv(x, cos, sin);
         x = layer->finish(x, qkv[0], qkv[1], qkv[2], mask);
     }
-    return m_layers.front()->rmsNorm(x, m_norm);
+    return x;
 }
 
 torch::Tensor LlamaImpl::logits(const torch::Tensor& hidden) { return project(hidden, outputHead()); }

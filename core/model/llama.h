@@ -78,6 +78,9 @@ public:
     torch::Tensor hiddenStates(const torch::Tensor& ids, const torch::Tensor& attentionMask = {},
                                const torch::Tensor& latent = {}) override;
     torch::Tensor logits(const torch::Tensor& hidden) override;
+    /// The residual stream after the first `layers` blocks (0: the embeddings), before any norm:
+    /// [B, T, H]. Same inputs as hiddenStates; costs layers / config().layers of a forward pass.
+    torch::Tensor layerStates(const torch::Tensor& ids, const torch::Tensor& attentionMask, int layers);
     /// logits(hiddenStates(...)): [B, T, V].
     torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& attentionMask = {},
                           const torch::Tensor& latent = {}) {

@@ -1,5 +1,6 @@
 #include "core/model/text_model.h"
 
+#include "core/model/larimar_lm.h"
 #include "core/model/larimar_model.h"
 #include "core/model/pretrained.h"
 
@@ -98,6 +99,7 @@ GeneratedText toGeneratedText(const GenerationResult& r) {
 }
 
 std::unique_ptr<TextModel> loadTextModel(const std::string& dir, const std::string& device) {
+    if (isPretrainedLarimar(dir)) return loadPretrainedLarimarTextModel(dir, device);
     if (isPretrainedModel(dir)) return loadPretrainedTextModel(dir, device);
     return std::make_unique<TorchTextModel>(std::make_unique<LarimarModel>(LarimarModel::load(dir, parseDevice(device))));
 }

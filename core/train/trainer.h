@@ -27,6 +27,7 @@ struct TrainStatus {
     double loss = 0, memoryLoss = 0, lmLoss = 0, kl = 0, gradNorm = 0;
     double bowLoss = -1; ///< the bag-of-words term; -1 when the config leaves it out
     double keyLoss = -1; ///< the key-on-subject term; -1 when the config leaves it out
+    double accuracy = -1; ///< larimar-pretrained: the stage's training accuracy (pointer, answer top-1); else -1
     double lr = 0;
     double sequencesPerSecond = 0;
     double elapsedSeconds = 0, etaSeconds = 0;

@@ -8,7 +8,7 @@ namespace larimar {
 /// The directories searched for the bundled model, in order:
 ///   1. $LARIMAR_MODEL_DIR when set;
 ///   2. next to the running executable, as installed: <bindir>/../share/larimar-workbench/models/
-///      larimar-small (the .deb, `cmake --install --prefix ANY`, a tree unpacked with dpkg -x);
+///      larimar-smollm2 (the .deb, `cmake --install --prefix ANY`, a tree unpacked with dpkg -x);
 ///   3. the source tree this build came from (running from the build tree).
 std::vector<std::string> bundledModelCandidates();
 

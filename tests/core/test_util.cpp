@@ -83,8 +83,8 @@ TEST(ModelPaths, EnvironmentComesFirstThenInstalledThenSourceTree) {
     const auto c = bundledModelCandidates();
     ASSERT_EQ(c.size(), 3u);
     EXPECT_EQ(c[0], dir.string());
-    // Installed layout: <bindir>/../share/larimar-workbench/models/larimar-small.
-    EXPECT_EQ(c[1], (fs::path(executableDir()).parent_path() / "share/larimar-workbench/models/larimar-small").string());
+    // Installed layout: <bindir>/../share/larimar-workbench/models/<the bundled model>.
+    EXPECT_EQ(c[1], (fs::path(executableDir()).parent_path() / "share/larimar-workbench/models/larimar-smollm2").string());
     EXPECT_EQ(resolveModelDir(), dir.string());
     EXPECT_EQ(resolveModelDir(dir.string()), dir.string());
     fs::remove_all(dir);
