@@ -410,8 +410,12 @@ torch::Tensor PretrainedLarimar::copyDelta(const torch::Tensor& hidden, const to
     auto shown = std::get<0>(torch::cummax(match, 1));                     // [B, T, A]
     if (seen && seen->defined()) shown = torch::maximum(shown, seen->unsqueeze(1));
     if (seen) *seen = shown.select(1, shown.size(1) - 1).detach();
+    // Each answer token is delivered once: a slot whose token was read already stays shut
+    // (its match is ~1 then; the step at 1/2 leaves the other slots alone).
+    const auto delivered = torch::sigmoid(20.0 * (shown - 0.5));
     const auto gate = torch::sigmoid(torch::matmul(hidden, h.gateW.t()) + h.gateB + (h.gateNorm * held).unsqueeze(1) +
-                                     torch::matmul(match, h.gateMatch.t()) + torch::matmul(shown, h.gateSeen.t()));
+                                     torch::matmul(match, h.gateMatch.t()) + torch::matmul(shown, h.gateSeen.t())) *
+                      (1.0 - delivered);
     return torch::matmul(gate * h.scale, ws); // [B, T, H]
 }
 

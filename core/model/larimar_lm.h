@@ -26,6 +26,7 @@
 ///   n_j  = sqrt(s_j W s_j)            (how much of a word slot j holds)
 ///   F_tj = max_{u <= t} f_uj          (answer token j was read already)
 ///   g_tj = sigmoid(h_t . gw_j + gb_j + gn_j n_j + sum_k gm_jk f_tk + sum_k gs_jk F_tk)
+///          * (1 - sigmoid(20 (F_tj - 1/2)))   (a slot whose token was produced stays shut)
 ///   h_t <- h_t + sum_j g_tj scale_j W s_j
 /// so through the output head word w gains sum_j g_tj scale_j (E[w] W s_j): the answer's j-th
 /// token, when the gate of slot j opens. The gates learn to open slot 1 where an answer is due,
