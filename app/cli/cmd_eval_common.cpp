@@ -118,7 +118,8 @@ void writeCaseCsv(const std::string& path, const std::vector<CaseResult>& cases,
     for (const auto& e : extra) csv << e.first << ',';
     csv << "case_id,batch,edit_success,edit_magnitude,paraphrase_success,paraphrase_magnitude,neighbourhood_success,"
            "neighbourhood_magnitude,locality,edit_token_accuracy,paraphrase_token_accuracy,"
-           "neighbourhood_token_accuracy,generation_correct,seconds,generated\n";
+           "neighbourhood_token_accuracy,generation_correct,edit_in_scope,paraphrases_in_scope,"
+           "neighbourhood_in_scope,seconds,generated\n";
     for (std::size_t i = 0; i < cases.size(); ++i) {
         const CaseResult& r = cases[i];
         for (const auto& e : extra) csv << (i < e.second.size() ? e.second[i] : std::string()) << ',';
@@ -130,7 +131,9 @@ void writeCaseCsv(const std::string& path, const std::vector<CaseResult>& cases,
             << (r.localityCount ? num(r.locality) : "") << ',' << (r.editTokens ? num(r.editTokenAccuracy) : "") << ','
             << (r.paraphraseTokens ? num(r.paraphraseTokenAccuracy) : "") << ','
             << (r.neighbourhoodTokens ? num(r.neighbourhoodTokenAccuracy) : "") << ',' << int(r.generationCorrect)
-            << ',' << num(r.seconds) << ',' << quoted(r.generated) << '\n';
+            << ',' << (r.scoped ? std::to_string(r.editInScope) : "") << ','
+            << (r.scoped ? std::to_string(r.paraphraseInScope) : "") << ','
+            << (r.scoped ? std::to_string(r.neighbourhoodInScope) : "") << ',' << num(r.seconds) << ',' << quoted(r.generated) << '\n';
     }
     if (!csv.flush()) throw UserError("cannot write " + path);
 }
@@ -153,6 +156,13 @@ nlohmann::json summaryJson(const CounterFactSummary& s, EditMetric metric, bool 
     j["locality_unchanged"] = locality ? orNull(s.locality) : nlohmann::json();
     j["seconds_per_edit"] = s.secondsPerEdit;
     j["seconds_per_case"] = s.secondsPerCase;
+    // The queries of each kind, and how many the scope gate let read the memory (null: no gate).
+    const char* neighbourhood = metric == EditMetric::CounterFact ? "neighbourhood" : "locality";
+    j["queries"] = {{"edit", s.editQueries}, {"paraphrase", s.paraphraseQueries}, {neighbourhood, s.neighbourhoodQueries}};
+    j["in_scope"] = s.scoped ? nlohmann::json{{"edit", s.editInScope},
+                                              {"paraphrase", s.paraphraseInScope},
+                                              {neighbourhood, s.neighbourhoodInScope}}
+                             : nlohmann::json();
     return j;
 }
 

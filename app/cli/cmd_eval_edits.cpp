@@ -2,8 +2,10 @@
 // core/eval/edit_eval.h in single, batch (with --sweep) and sequential mode.
 #include "app/cli/cmd_eval_experiment.h"
 
+#include "app/cli/cmd_editor_support.h"
 #include "core/eval/datasets.h"
 #include "core/model/text_model.h"
+#include "core/scope/scope_eval.h"
 #include "core/util/error.h"
 #include "core/util/plot.h"
 
@@ -18,10 +20,12 @@ namespace {
 using nlohmann::json;
 using namespace evalsupport;
 
-/// The paper's numbers (LARIMAR.md "Paper figures"), percent.
+/// The paper's numbers (LARIMAR.md "Paper figures", the ICML table), percent. Larimar's rows are
+/// with its scope detector, but for larimar_6b_no_scope (memory always read: our --no-scope).
 json paperCounterFact() {
-    return json{{"larimar_1.3b", {{"edit_success", 100}, {"paraphrase_success", 41.7}, {"neighbourhood_success", 74.7}, {"seconds_per_edit_a100", 1.1}}},
-                {"larimar_6b", {{"edit_success", 99.6}, {"paraphrase_success", 76.5}, {"neighbourhood_success", 80.2}, {"seconds_per_edit_a100", 1.7}}},
+    return json{{"larimar_1.3b", {{"edit_success", 100}, {"paraphrase_success", 83.5}, {"neighbourhood_success", 74.7}, {"seconds_per_edit_a100", 1.1}}},
+                {"larimar_6b", {{"edit_success", 99.6}, {"paraphrase_success", 88.4}, {"neighbourhood_success", 80.4}, {"seconds_per_edit_a100", 1.7}}},
+                {"larimar_6b_no_scope", {{"edit_success", 99.6}, {"paraphrase_success", 93.6}, {"neighbourhood_success", 13.7}}},
                 {"rome_gpt2_xl", {{"edit_success", 100}, {"paraphrase_success", 96.4}, {"neighbourhood_success", 75.4}, {"seconds_per_edit_a100", 4.8}}}};
 }
 
@@ -52,6 +56,10 @@ public:
             ->check(CLI::NonNegativeNumber);
         m_sub->add_flag("--no-locality", m_noLocality, "Skip the output-unchanged locality measure");
         m_sub->add_flag("--no-memory", m_noMemory, "Baseline: decode without the memory readout (edits written but not read)");
+        m_sub->add_flag("--no-scope", m_noScope,
+                        "Every query reads the memory (the raw memory read). Default: the editor's scope detector "
+                        "(ESD hybrid on MiniLM, threshold 0.56, as `larimar query`) decides per prompt, and a prompt out "
+                        "of scope of the facts written is answered without the memory");
         if (cf)
             m_sub->add_flag("--read-with-fact", m_readWithFact,
                             "Ablation: edit and paraphrase prompts read the memory with the edit sentence's own encoding "
@@ -100,12 +108,21 @@ public:
         if (m_metric == EditMetric::Zsre) o.splitTokens = modelSplitter(ctx, unit);
 
         auto model = ctx.loadModel();
+        // The scope gate: the detector the editor builds (cmd_editor_support scopeSetup, kind
+        // auto), with no workspace embedding cache, at the detector's own threshold.
+        std::unique_ptr<DetectorEditScope> scope;
+        if (!m_noScope && !m_noMemory) {
+            scope = std::make_unique<DetectorEditScope>(makeScopeDetector(scopeSetup(ctx, model, std::string())));
+            o.scope = scope.get();
+        }
         json doc{{"experiment", editMetricName(m_metric)},
                  {"file", m_common.file},
                  {"format", formatName(format)},
                  {"model", {{"id", model->id()}, {"weights_sha256", model->weightsHash()}, {"slots", model->memoryPrior().rows()},
                             {"latent", model->latentSize()}}},
                  {"settings", settingsJson(o, unit)}};
+        doc["settings"]["no_scope"] = m_noScope;
+        doc["scope"] = scopeJson(scope.get());
         if (loaded.contains("skipped_records")) doc["skipped_records"] = loaded["skipped_records"];
         const auto t0 = std::chrono::steady_clock::now();
         const std::string label = std::string("eval ") + editMetricName(m_metric);
@@ -123,6 +140,28 @@ public:
 
 private:
     bool cf() const { return m_metric == EditMetric::CounterFact; }
+
+    /// "esd hybrid, threshold 0.56", "none (--no-scope)" or "none (--no-memory)".
+    std::string scopeText(const EditScope* scope) const {
+        if (scope) return scope->description();
+        return m_noMemory ? "none (--no-memory: the memory is not read)" : "none (--no-scope: every query reads the memory)";
+    }
+    json scopeJson(const DetectorEditScope* scope) const {
+        if (!scope) return {{"applied", false}, {"detector", nullptr}, {"threshold", nullptr}, {"description", scopeText(nullptr)}};
+        return {{"applied", true},
+                {"detector", scope->detector().name()},
+                {"threshold", scope->threshold()},
+                {"description", scope->description()}};
+    }
+    /// "  scope: esd hybrid, threshold 0.56; in scope: edit 3/3, paraphrase 4/6, neighbourhood 2/30"
+    void printScope(std::ostream& out, const EditEvalOptions& o, const CounterFactSummary* s) const {
+        out << "  scope: " << scopeText(o.scope);
+        if (s && s->scoped)
+            out << "; in scope: edit " << s->editInScope << "/" << s->editQueries << ", paraphrase " << s->paraphraseInScope
+                << "/" << s->paraphraseQueries << ", " << (cf() ? "neighbourhood " : "locality ") << s->neighbourhoodInScope
+                << "/" << s->neighbourhoodQueries;
+        out << "\n";
+    }
 
     /// The three headline numbers of a summary (CounterFact successes or zsRE token accuracies).
     std::array<double, 3> headline(const CounterFactSummary& s) const {
@@ -143,7 +182,7 @@ private:
         doc["metrics"] = summaryJson(s, m_metric, o.generation, o.locality);
         if (cf() && o.mode == EditMode::Single) doc["paper"] = paperCounterFact();
         if (!m_common.csv.empty()) writeCaseCsv(m_common.csv, s.perCase);
-        if (!m_common.plot.empty()) plotBars(s, model.id());
+        if (!m_common.plot.empty()) plotBars(s, model.id(), o.scope != nullptr);
         if (ctx.global.json) return 0;
         const auto h = headline(s);
         const auto n = headlineNames();
@@ -153,10 +192,15 @@ private:
         if (o.noMemory) ctx.out << " (baseline: memory not read)";
         if (o.readWithFact) ctx.out << " (ablation: edit and paraphrase prompts read with the fact's own encoding)";
         ctx.out << "\n";
-        const char* paper[3] = {"   (paper, Larimar-1.3B: 100%)", "   (41.7%)", "   (74.7%)"};
+        printScope(ctx.out, o, &s);
+        // The paper's row that was measured the same way: with its scope detector, or memory always read.
+        const char* scoped[3] = {"   (paper, Larimar-1.3B: 100%, 6B: 99.6%, with scope detector)", "   (83.5%, 88.4%)",
+                                 "   (74.7%, 80.4%)"};
+        const char* raw[3] = {"   (paper, Larimar-6B, memory always read: 99.6%)", "   (93.6%)", "   (13.7%)"};
+        const char* const* paper = o.scope ? scoped : raw;
         for (int i = 0; i < 3; ++i) {
             ctx.out << "  " << std::left << std::setw(24) << n[i] << pct(h[i]);
-            if (cf() && o.mode == EditMode::Single) ctx.out << paper[i];
+            if (cf() && o.mode == EditMode::Single && !o.noMemory) ctx.out << paper[i];
             ctx.out << "\n";
         }
         if (cf()) {
@@ -225,14 +269,20 @@ private:
         const auto n = headlineNames();
         ctx.out << "Batch-editing sweep of " << model.id() << " on " << m_common.file << " (K = " << model.memoryPrior().rows()
                 << " slots)\n";
+        printScope(ctx.out, o, nullptr);
         ctx.out << "  " << std::left << std::setw(8) << "batch" << std::setw(8) << "cases";
         for (const char* name : n) ctx.out << std::setw(24) << name;
         if (o.generation) ctx.out << "generation";
+        if (o.scope) ctx.out << (o.generation ? "  " : "") << "in scope (edit, paraphrase, " << (cf() ? "neighbourhood" : "locality") << ")";
         ctx.out << "\n";
         for (const auto& p : points) {
             ctx.out << "  " << std::setw(8) << p.batchSize << std::setw(8) << p.summary.cases;
             for (double v : headline(p.summary)) ctx.out << std::setw(24) << pct(v);
             if (o.generation) ctx.out << pct(p.summary.generationAccuracy);
+            if (p.summary.scoped)
+                ctx.out << (o.generation ? "  " : "") << "(in scope: " << p.summary.editInScope << "/" << p.summary.editQueries
+                        << ", " << p.summary.paraphraseInScope << "/" << p.summary.paraphraseQueries << ", "
+                        << p.summary.neighbourhoodInScope << "/" << p.summary.neighbourhoodQueries << ")";
             ctx.out << "\n";
         }
         return 0;
@@ -254,6 +304,8 @@ private:
                            {"edit_retention", v(p.editRetention)},
                            {"test_retention", v(p.testRetention)},
                            {"unchanged", v(p.unchanged)},
+                           {"edit_in_scope", v(p.editInScope)},
+                           {"test_in_scope", v(p.testInScope)},
                            {"seconds", p.seconds}});
         }
         doc["points"] = arr;
@@ -285,18 +337,23 @@ private:
                 << " into one memory (K = " << model.memoryPrior().rows() << " slots); test retention on "
                 << r.unrelatedPrompts << " unrelated prompts" << (r.unrelatedFromEdits ? " (the edits' own neighbours)" : "")
                 << "\n";
+        printScope(ctx.out, o, &r.final);
+        const bool scoped = o.scope != nullptr;
         ctx.out << "  " << std::left << std::setw(8) << "edits" << std::setw(18) << "edit retention" << std::setw(18)
-                << "test retention" << (o.locality ? "unchanged" : "") << "\n";
+                << "test retention" << std::setw(scoped ? 12 : 0) << (o.locality ? "unchanged" : "")
+                << (scoped ? "edit / test in scope" : "") << "\n";
         for (const auto& p : r.points) {
             ctx.out << "  " << std::setw(8) << p.edits << std::setw(18) << pct(p.editRetention) << std::setw(18)
-                    << pct(p.testRetention) << (o.locality ? pct(p.unchanged) : "") << "\n";
+                    << pct(p.testRetention) << std::setw(scoped ? 12 : 0) << (o.locality ? pct(p.unchanged) : "");
+            if (scoped) ctx.out << pct(p.editInScope) << " / " << pct(p.testInScope);
+            ctx.out << "\n";
         }
         ctx.out << "  " << std::fixed << std::setprecision(4) << r.secondsPerEdit << " s per edit (encode + write)\n";
         return 0;
     }
 
     /// Single/batch: our three headline numbers, beside the paper's for CounterFact.
-    void plotBars(const CounterFactSummary& s, const std::string& modelId) const {
+    void plotBars(const CounterFactSummary& s, const std::string& modelId, bool scope) const {
         Chart c;
         c.title = std::string(cf() ? "CounterFact" : "zsRE") + ": " + modelId;
         c.yLabel = "%";
@@ -306,7 +363,10 @@ private:
         const auto h = headline(s);
         Series ours{modelId, {-0.15, 0.85, 1.85}, {100 * h[0], 100 * h[1], 100 * h[2]}, Series::Style::Bars};
         c.series.push_back(ours);
-        if (cf()) c.series.push_back({"paper, Larimar-1.3B", {0.15, 1.15, 2.15}, {100, 41.7, 74.7}, Series::Style::Bars});
+        if (cf() && scope)
+            c.series.push_back({"paper, Larimar-1.3B with scope detector", {0.15, 1.15, 2.15}, {100, 83.5, 74.7}, Series::Style::Bars});
+        else if (cf())
+            c.series.push_back({"paper, Larimar-6B, memory always read", {0.15, 1.15, 2.15}, {99.6, 93.6, 13.7}, Series::Style::Bars});
         writeChart(m_common.plot, c);
     }
 
@@ -316,7 +376,7 @@ private:
     std::string m_mode = "single", m_sweep, m_target = "alt";
     int m_batchSize = 1, m_maxEval = 0, m_every = 10, m_unrelated = 20;
     int m_maxParaphrases = 0, m_maxNeighbourhood = 0, m_generationTokens = 8;
-    bool m_noLocality = false, m_noMemory = false, m_readWithFact = false;
+    bool m_noLocality = false, m_noMemory = false, m_readWithFact = false, m_noScope = false;
 };
 
 } // namespace

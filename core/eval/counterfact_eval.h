@@ -37,6 +37,11 @@ struct CaseResult {
     /// zsRE token-level accuracies (edit, rephrase, locality answer); tokens counted in *Tokens.
     double editTokenAccuracy = 0, paraphraseTokenAccuracy = 0, neighbourhoodTokenAccuracy = 0;
     int editTokens = 0, paraphraseTokens = 0, neighbourhoodTokens = 0;
+    /// Scope gating (EditEvalOptions::scope): whether a gate decided, and how many of the case's
+    /// queries it put in scope (then read the memory): the edit prompt (0 or 1), paraphrase and
+    /// neighbourhood prompts. Without a gate they stay 0.
+    bool scoped = false;
+    int editInScope = 0, paraphraseInScope = 0, neighbourhoodInScope = 0;
     int batch = 0;                     ///< batch mode: which group the case was written with
     double seconds = 0;                ///< evaluation time of this case (not the write)
 };
@@ -53,6 +58,11 @@ struct CounterFactSummary {
     double editTokenAccuracy = 0, paraphraseTokenAccuracy = 0, neighbourhoodTokenAccuracy = 0; ///< zsRE
     double secondsPerEdit = 0;         ///< encode + memory write of one edit
     int batchSize = 1;
+    /// Scope gating: true when a gate decided (every case scoped). Query counts (cases,
+    /// paraphrase and neighbourhood prompts) and how many of each were in scope (0 unscoped).
+    bool scoped = false;
+    int editQueries = 0, paraphraseQueries = 0, neighbourhoodQueries = 0;
+    int editInScope = 0, paraphraseInScope = 0, neighbourhoodInScope = 0;
 };
 
 struct CounterFactEvalOptions {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <unordered_map>
 
@@ -35,11 +36,27 @@ EpisodicMemory freshMemory(TextModel& model, double lambda) {
     return EpisodicMemory(Eigen::MatrixXd::Zero(reference.rows(), reference.cols()), reference, settings);
 }
 
+using Latent = std::optional<Eigen::RowVectorXd>;
+
 /// Scores cases against a memory. Keeps the no-edit greedy continuations of prompts, which
 /// do not depend on the memory, so locality costs one generation per prompt and memory state.
+/// With a scope gate, every query prompt is first put to it; out of scope it gets no latent.
 class CaseScorer {
 public:
     CaseScorer(TextModel& model, const EditEvalOptions& o) : m_model(model), m_o(o), m_zero(Eigen::RowVectorXd::Zero(model.latentSize())) {}
+
+    /// Whether a scope gate decides which queries read the memory (not with the baseline).
+    bool gated() const { return m_o.scope != nullptr && !m_o.noMemory; }
+    /// A fresh memory (holding nothing yet) is what the queries read from now on.
+    void resetScope(const EpisodicMemory& memory) {
+        if (gated()) m_o.scope->reset(memory);
+    }
+    /// Edit texts just written into that memory.
+    void addedToScope(const std::vector<std::string>& texts) {
+        if (gated()) m_o.scope->added(texts);
+    }
+    /// Whether prompt reads the memory: always without a gate, else the gate's decision.
+    bool reads(const std::string& prompt) { return !gated() || m_o.scope->inScope(prompt); }
 
     std::vector<std::string> paraphrases(const EditCase& c) const {
         const std::size_t n = m_o.maxParaphrases > 0 ? std::min<std::size_t>(m_o.maxParaphrases, c.paraphrasePrompts.size())
@@ -79,16 +96,38 @@ public:
         std::vector<std::string> prompts{c.prompt};
         prompts.insert(prompts.end(), paras.begin(), paras.end());
         for (const auto& n : neigh) prompts.push_back(n.first);
-        Eigen::MatrixXd readouts = readout(memory, prompts);
+        // One scope decision per prompt; only the prompts in scope are encoded and read.
+        std::vector<char> in(prompts.size(), 1);
+        std::vector<std::string> reading;
+        std::vector<std::size_t> readRows;
+        for (std::size_t row = 0; row < prompts.size(); ++row) {
+            in[row] = reads(prompts[row]) ? 1 : 0;
+            if (in[row]) reading.push_back(prompts[row]), readRows.push_back(row);
+        }
+        if (gated()) {
+            r.scoped = true;
+            r.editInScope = in[0];
+            for (std::size_t k = 0; k < paras.size(); ++k) r.paraphraseInScope += in[1 + k];
+            for (std::size_t k = 0; k < neigh.size(); ++k) r.neighbourhoodInScope += in[1 + paras.size() + k];
+        }
+        Eigen::MatrixXd readouts = Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(prompts.size()), m_model.latentSize());
+        if (!reading.empty()) {
+            const Eigen::MatrixXd read = readout(memory, reading);
+            for (std::size_t k = 0; k < readRows.size(); ++k)
+                readouts.row(static_cast<Eigen::Index>(readRows[k])) = read.row(static_cast<Eigen::Index>(k));
+        }
         if (m_o.readWithFact) {
             const Eigen::RowVectorXd fact = readout(memory, {editText(c)}).row(0);
             for (std::size_t row = 0; row <= paras.size(); ++row) readouts.row(static_cast<Eigen::Index>(row)) = fact;
         }
-        auto latent = [&](std::size_t row) { return Eigen::RowVectorXd(readouts.row(static_cast<Eigen::Index>(row))); };
+        auto latent = [&](std::size_t row) -> Latent {
+            if (!in[row]) return std::nullopt; // out of scope: the plain model, as Editor::query
+            return Eigen::RowVectorXd(readouts.row(static_cast<Eigen::Index>(row)));
+        };
 
         if (m_o.metric == EditMetric::CounterFact) {
             auto pair = [&](std::size_t row) {
-                const Eigen::RowVectorXd z = latent(row);
+                const Latent z = latent(row);
                 return std::make_pair(std::exp(m_model.score(prompts[row], " " + c.targetNew, z)),
                                       std::exp(m_model.score(prompts[row], " " + c.targetTrue, z)));
             };
@@ -115,21 +154,23 @@ public:
             }
         } else {
             const std::string t = target(c);
-            auto acc = [&](const std::vector<std::string>& ps, const std::string& answer, double& accuracy, int& tokens) {
+            // Rows [begin, end) of prompts, all with the answer `answer`.
+            auto acc = [&](std::size_t begin, std::size_t end, const std::string& answer, double& accuracy, int& tokens) {
                 int right = 0, all = 0;
-                for (const auto& p : ps) {
-                    const auto [ok, n] = tokenAccuracy(memory, p, answer);
+                for (std::size_t row = begin; row < end; ++row) {
+                    const auto [ok, n] = tokenAccuracy(memory, prompts[row], answer, in[row] != 0);
                     right += ok;
                     all += n;
                 }
                 tokens = all;
                 accuracy = all ? double(right) / all : 0.0;
             };
-            acc({c.prompt}, t, r.editTokenAccuracy, r.editTokens);
-            acc(paras, t, r.paraphraseTokenAccuracy, r.paraphraseTokens);
+            acc(0, 1, t, r.editTokenAccuracy, r.editTokens);
+            acc(1, 1 + paras.size(), t, r.paraphraseTokenAccuracy, r.paraphraseTokens);
             int right = 0, all = 0;
-            for (const auto& n : neigh) {
-                const auto [ok, cnt] = tokenAccuracy(memory, n.first, n.second);
+            for (std::size_t k = 0; k < neigh.size(); ++k) {
+                const std::size_t row = 1 + paras.size() + k;
+                const auto [ok, cnt] = tokenAccuracy(memory, prompts[row], neigh[k].second, in[row] != 0);
                 right += ok;
                 all += cnt;
             }
@@ -156,13 +197,15 @@ public:
     }
 
     /// The edit score used for retention and recall: CounterFact edit success (0/1), zsRE edit
-    /// token accuracy. Reads only the edit prompt.
-    double editScore(const EpisodicMemory& memory, const EditCase& c) {
+    /// token accuracy. Reads only the edit prompt (when in scope; inScope receives whether).
+    double editScore(const EpisodicMemory& memory, const EditCase& c, bool* inScope = nullptr) {
+        const bool read = reads(c.prompt);
+        if (inScope) *inScope = read;
         if (m_o.metric == EditMetric::Zsre) {
-            const auto [ok, n] = tokenAccuracy(memory, c.prompt, target(c));
+            const auto [ok, n] = tokenAccuracy(memory, c.prompt, target(c), read);
             return n ? double(ok) / n : 0.0;
         }
-        const Eigen::RowVectorXd z = readout(memory, {c.prompt}).row(0);
+        const Latent z = read ? Latent(readout(memory, {c.prompt}).row(0)) : std::nullopt;
         return m_model.score(c.prompt, " " + c.targetNew, z) > m_model.score(c.prompt, " " + c.targetTrue, z) ? 1.0 : 0.0;
     }
 
@@ -170,27 +213,32 @@ public:
     struct Unrelated {
         std::string prompt, answer, other;
     };
-    std::pair<double, int> unrelatedScore(const EpisodicMemory& memory, const Unrelated& u, bool withLocality, int& same) {
+    /// inScope counts the prompts the scope gate let read the memory.
+    std::pair<double, int> unrelatedScore(const EpisodicMemory& memory, const Unrelated& u, bool withLocality, int& same,
+                                          int& inScope) {
+        const bool read = reads(u.prompt);
+        inScope += read ? 1 : 0;
         if (m_o.metric == EditMetric::Zsre) {
-            const auto [ok, n] = tokenAccuracy(memory, u.prompt, u.answer);
-            if (withLocality) same += unchangedAt(memory, u.prompt);
+            const auto [ok, n] = tokenAccuracy(memory, u.prompt, u.answer, read);
+            if (withLocality) same += unchangedAt(memory, u.prompt, read);
             return {double(ok), n};
         }
-        const Eigen::RowVectorXd z = readout(memory, {u.prompt}).row(0);
+        const Latent z = read ? Latent(readout(memory, {u.prompt}).row(0)) : std::nullopt;
         const double s = m_model.score(u.prompt, " " + u.answer, z) > m_model.score(u.prompt, " " + u.other, z) ? 1.0 : 0.0;
         if (withLocality) same += greedy(u.prompt, z) == plain(u.prompt) ? 1 : 0;
         return {s, 1};
     }
 
-    std::string greedy(const std::string& prompt, const Eigen::RowVectorXd& z) {
+    std::string greedy(const std::string& prompt, const Latent& z) {
         DecodeSettings d;
         d.maxNewTokens = m_o.generationTokens;
         return m_model.generate(prompt, z, d).text;
     }
-    /// The greedy continuation with no edit (zero readout), cached per prompt.
+    /// The greedy continuation with no edit, cached per prompt: the zero readout of an empty
+    /// memory, or with a scope gate no latent (nothing written: every query is out of scope).
     const std::string& plain(const std::string& prompt) {
         auto it = m_plain.find(prompt);
-        if (it == m_plain.end()) it = m_plain.emplace(prompt, greedy(prompt, m_zero)).first;
+        if (it == m_plain.end()) it = m_plain.emplace(prompt, greedy(prompt, gated() ? Latent() : Latent(m_zero))).first;
         return it->second;
     }
 
@@ -201,13 +249,15 @@ public:
     }
 
 private:
-    int unchangedAt(const EpisodicMemory& memory, const std::string& prompt) {
-        const Eigen::RowVectorXd z = readout(memory, {prompt}).row(0);
+    int unchangedAt(const EpisodicMemory& memory, const std::string& prompt, bool read) {
+        const Latent z = read ? Latent(readout(memory, {prompt}).row(0)) : std::nullopt;
         return greedy(prompt, z) == plain(prompt) ? 1 : 0;
     }
 
-    /// Teacher-forced greedy token accuracy (zsRE): (correct tokens, tokens).
-    std::pair<int, int> tokenAccuracy(const EpisodicMemory& memory, const std::string& prompt, const std::string& answer) {
+    /// Teacher-forced greedy token accuracy (zsRE): (correct tokens, tokens). read: the prompt is
+    /// in scope, so every prefix reads the memory with its own encoding; else none does.
+    std::pair<int, int> tokenAccuracy(const EpisodicMemory& memory, const std::string& prompt, const std::string& answer,
+                                      bool read) {
         const std::string spaced = " " + answer;
         const std::vector<std::string> tokens = m_o.splitTokens ? m_o.splitTokens(spaced) : splitWords(spaced);
         if (tokens.empty()) return {0, 0};
@@ -217,14 +267,14 @@ private:
             prefixes.push_back(p);
             p += t;
         }
-        const Eigen::MatrixXd readouts = readout(memory, prefixes);
+        const Eigen::MatrixXd readouts = read ? readout(memory, prefixes) : Eigen::MatrixXd();
         DecodeSettings d;
         d.maxNewTokens = 1;
         d.stopStrings.clear();
         int ok = 0;
         for (std::size_t i = 0; i < tokens.size(); ++i) {
-            const GeneratedText g =
-                m_model.generate(prefixes[i], Eigen::RowVectorXd(readouts.row(static_cast<Eigen::Index>(i))), d);
+            const Latent z = read ? Latent(readouts.row(static_cast<Eigen::Index>(i))) : std::nullopt;
+            const GeneratedText g = m_model.generate(prefixes[i], z, d);
             const std::string next = g.tokens.empty() ? g.text : g.tokens.front().text;
             ok += next == tokens[i] ? 1 : 0;
         }
@@ -295,6 +345,13 @@ CounterFactSummary summarize(std::vector<CaseResult> perCase) {
     int withPara = 0, withNeigh = 0, withLoc = 0, withParaTok = 0, withNeighTok = 0;
     double seconds = 0;
     for (const auto& r : s.perCase) {
+        s.scoped = s.scoped || r.scoped;
+        s.editQueries += 1;
+        s.paraphraseQueries += r.paraphraseCount;
+        s.neighbourhoodQueries += r.neighbourhoodCount;
+        s.editInScope += r.editInScope;
+        s.paraphraseInScope += r.paraphraseInScope;
+        s.neighbourhoodInScope += r.neighbourhoodInScope;
         s.editSuccess += r.editSuccess;
         s.editMagnitude += r.editMagnitude;
         s.generationAccuracy += r.generationCorrect;
@@ -365,6 +422,8 @@ CounterFactSummary evaluateEdits(TextModel& model, const std::vector<EditCase>& 
         memory.write(model.encode(texts));
         writeSeconds += secondsSince(t0);
         written += n;
+        scorer.resetScope(memory);
+        scorer.addedToScope(texts);
         for (int k = 0; k < perGroup && !cancelled(cancel); ++k) {
             // Spread the evaluated cases over the group when only some are evaluated.
             const int idx = perGroup == n ? k : static_cast<int>((static_cast<long long>(k) * n) / perGroup);
@@ -375,6 +434,7 @@ CounterFactSummary evaluateEdits(TextModel& model, const std::vector<EditCase>& 
         }
     }
     CounterFactSummary s = summarize(std::move(results));
+    s.scoped = scorer.gated();
     s.batchSize = n;
     s.secondsPerEdit = written ? writeSeconds / written : 0.0;
     return s;
@@ -435,25 +495,34 @@ SequentialResult evaluateSequential(TextModel& model, const std::vector<EditCase
 
     const auto t0 = Clock::now();
     EpisodicMemory memory = freshMemory(model, o.lambda);
+    scorer.resetScope(memory);
     auto measure = [&](int written) {
         SequentialPoint p;
         p.edits = written;
+        p.editInScope = kNaN;
         if (written == 0) {
             p.editRetention = kNaN;
         } else {
             double sum = 0;
-            for (int i = 0; i < written; ++i) sum += scorer.editScore(memory, edits[static_cast<std::size_t>(i)]);
+            int in = 0;
+            for (int i = 0; i < written; ++i) {
+                bool read = false;
+                sum += scorer.editScore(memory, edits[static_cast<std::size_t>(i)], &read);
+                in += read ? 1 : 0;
+            }
             p.editRetention = sum / written;
+            if (scorer.gated()) p.editInScope = double(in) / written;
         }
         double right = 0;
-        int count = 0, same = 0;
+        int count = 0, same = 0, in = 0;
         for (const auto& u : unrelated) {
-            const auto [ok, n] = scorer.unrelatedScore(memory, u, o.locality, same);
+            const auto [ok, n] = scorer.unrelatedScore(memory, u, o.locality, same, in);
             right += ok;
             count += n;
         }
         p.testRetention = count ? right / count : kNaN;
         p.unchanged = (o.locality && !unrelated.empty()) ? double(same) / double(unrelated.size()) : kNaN;
+        p.testInScope = (scorer.gated() && !unrelated.empty()) ? double(in) / double(unrelated.size()) : kNaN;
         p.seconds = secondsSince(t0);
         result.points.push_back(p);
     };
@@ -466,6 +535,7 @@ SequentialResult evaluateSequential(TextModel& model, const std::vector<EditCase
         memory.write(model.encode({scorer.editText(c)}));
         writeSeconds += secondsSince(w0);
         ++written;
+        scorer.addedToScope({scorer.editText(c)});
         if (written % o.every == 0 || written == static_cast<int>(edits.size())) measure(written);
         if (progress) progress(written, static_cast<int>(edits.size()));
     }
@@ -473,6 +543,7 @@ SequentialResult evaluateSequential(TextModel& model, const std::vector<EditCase
     std::vector<CaseResult> finals;
     for (int i = 0; i < written && !cancelled(cancel); ++i) finals.push_back(scorer.evaluate(memory, edits[static_cast<std::size_t>(i)]));
     result.final = summarize(std::move(finals));
+    result.final.scoped = scorer.gated();
     result.secondsPerEdit = written ? writeSeconds / written : 0.0;
     result.final.secondsPerEdit = result.secondsPerEdit;
     return result;
@@ -509,7 +580,9 @@ ForgetResult evaluateForget(TextModel& model, const std::vector<EditCase>& cases
     int done = 0;
     auto step = [&] { if (progress) progress(++done, total); };
 
-    CaseScorer scorer(model, o);
+    EditEvalOptions ungated = o; // forgetting measures the memory itself: no scope gate
+    ungated.scope = nullptr;
+    CaseScorer scorer(model, ungated);
     std::vector<std::string> texts;
     for (const auto& c : facts) texts.push_back(scorer.editText(c));
     auto t0 = Clock::now();

@@ -22,8 +22,19 @@
 ///    rephrase) and locality ("nq question: " + loc + "?" with the answer loc_ans).
 ///  - Both: generation accuracy (the greedy continuation of the prompt starts with the target)
 ///    and locality as "output unchanged by the edit": the greedy continuation of each
-///    neighbourhood prompt is the same with the edited memory as with no edit (zero readout).
+///    neighbourhood prompt is the same with the edited memory as with no edit (zero readout;
+///    with a scope gate, no latent: what the editor answers while nothing is written).
+///
+/// Scope gating (EditEvalOptions::scope, the Larimar paper's scope detector, on by default in
+/// `larimar eval counterfact|zsre`): before a query prompt reads the memory, the gate is asked
+/// whether the prompt is in scope of the facts written into that memory (single: the case's
+/// fact; batch: its batch; sequential: every edit written so far). Out of scope the prompt is
+/// scored and continued with no latent (std::nullopt), exactly as Editor::query answers it; in
+/// scope with the memory readout. One decision per prompt: the edit prompt (also its
+/// generation), each paraphrase, each neighbourhood prompt (also its locality generations);
+/// zsRE decides on the prompt and applies it to every teacher-forced prefix of the answer.
 #include "core/eval/counterfact_eval.h"
+#include "core/memory/episodic_memory.h"
 
 #include <atomic>
 #include <cstdint>
@@ -47,6 +58,22 @@ std::vector<std::string> splitWords(const std::string& text);
 
 /// progress(done, total): units are cases (single/batch), edits (sequential) or facts (forget).
 using EvalProgress = std::function<void(int done, int total)>;
+
+/// The scope gate of the memory reads (see the top of this file). core/scope/scope_eval.h
+/// adapts the editor's ScopeDetector to it (DetectorEditScope), so the evaluation and the
+/// product decide scope alike; tests may supply their own.
+class EditScope {
+public:
+    virtual ~EditScope() = default;
+    /// The queries that follow read `memory`, which holds no fact yet (it outlives them).
+    virtual void reset(const EpisodicMemory& memory) = 0;
+    /// These edit texts were just written into that memory, in this order.
+    virtual void added(const std::vector<std::string>& facts) = 0;
+    /// Whether prompt is in scope of the facts added since reset().
+    virtual bool inScope(const std::string& prompt) = 0;
+    /// What reports show, e.g. "esd hybrid, threshold 0.56".
+    virtual std::string description() const = 0;
+};
 
 struct EditEvalOptions {
     EditMetric metric = EditMetric::CounterFact;
@@ -75,6 +102,9 @@ struct EditEvalOptions {
                                   ///< prompts read the memory with the edit sentence's own encoding,
                                   ///< so retrieval is as good as it gets and only decoding is measured
     TokenSplitter splitTokens;    ///< zsRE tokens; empty: splitWords
+    /// Scope gate (not owned; must outlive the call). Null: every query reads the memory (the
+    /// CLI's --no-scope). Not consulted with noMemory, nor by evaluateForget.
+    EditScope* scope = nullptr;
 };
 
 /// The cases a run uses: shuffled with seed when asked, then the first `limit`.
@@ -111,6 +141,9 @@ struct SequentialPoint {
                                ///< P(new) of their own case; zsRE: locality token accuracy)
     double unchanged = 0;      ///< fraction of unrelated prompts whose greedy output is as with no
                                ///< edit (NaN with locality off)
+    double editInScope = 0;    ///< with a scope gate: fraction of the edit prompts measured that
+                               ///< were in scope (NaN without a gate or at 0 edits)
+    double testInScope = 0;    ///< with a scope gate: fraction of the unrelated prompts in scope
     double seconds = 0;        ///< since the start
 };
 

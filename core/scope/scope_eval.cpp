@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <sstream>
 
 namespace larimar {
 
@@ -104,6 +105,42 @@ ScopeScores collectScopeScores(ScopeDetector& detector, const std::vector<EditCa
         out.secondsPerQuery =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / static_cast<double>(queries);
     return out;
+}
+
+DetectorEditScope::DetectorEditScope(std::shared_ptr<ScopeDetector> detector, std::optional<double> threshold)
+    : m_detector(std::move(detector)) {
+    if (!m_detector) throw Error("DetectorEditScope: no scope detector");
+    m_threshold = threshold ? *threshold : m_detector->defaultThreshold();
+    if (!std::isfinite(m_threshold)) throw UserError("the scope threshold must be a number");
+    // An ISD reads the memory the evaluation wrote, not an editor's.
+    if (auto* isd = dynamic_cast<InternalScopeDetector*>(m_detector.get()))
+        isd->setMemory([this]() { return m_memory; });
+}
+
+void DetectorEditScope::reset(const EpisodicMemory& memory) {
+    m_memory = &memory;
+    m_nextId = 1;
+    m_detector->reset({});
+}
+
+void DetectorEditScope::added(const std::vector<std::string>& facts) {
+    std::vector<Fact> written;
+    written.reserve(facts.size());
+    for (const auto& text : facts) {
+        Fact f;
+        f.id = m_nextId++;
+        f.text = text;
+        written.push_back(std::move(f));
+    }
+    m_detector->added(written);
+}
+
+bool DetectorEditScope::inScope(const std::string& prompt) { return m_detector->score(prompt).score >= m_threshold; }
+
+std::string DetectorEditScope::description() const {
+    std::ostringstream s;
+    s << m_detector->name() << ", threshold " << m_threshold;
+    return s.str();
 }
 
 void writeRocChart(const std::string& path, const ScopeMetrics& metrics, const std::string& title) {

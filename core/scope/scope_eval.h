@@ -7,10 +7,13 @@
 ///
 /// Thread-safety: none needed (pure functions, or the caller's detector on the caller's thread).
 #include "core/eval/datasets.h"
+#include "core/eval/edit_eval.h"
 #include "core/scope/scope_detectors.h"
 
 #include <atomic>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +57,36 @@ ScopeScores collectScopeScores(ScopeDetector& detector, const std::vector<EditCa
                                const std::function<void(const std::vector<std::string>&)>& writeMemory = {},
                                const std::function<void(std::int64_t, std::int64_t)>& progress = {},
                                const std::atomic<bool>* cancel = nullptr);
+
+/// The knowledge-editing evaluation's scope gate (core/eval/edit_eval.h EditScope) over one of
+/// the editor's scope detectors, deciding exactly as Editor::query does: in scope when
+/// detector.score(prompt) >= the threshold (the given one, else the detector's default).
+/// `larimar eval counterfact|zsre` builds the detector the editor builds (makeScopeDetector with
+/// the CLI's scopeSetup, kind "auto": ESD hybrid on MiniLM when its assets are there, threshold
+/// 0.56), without a workspace embedding cache. reset() empties the detector and gives an ISD
+/// the evaluation's memory; added() passes the edit texts as facts with ids 1, 2, ... since the
+/// last reset. Cost per query: the detector's score (ESD: about 5 ms on 2 cores); per write: the
+/// detector's added() (ESD: one embedding per fact).
+class DetectorEditScope : public EditScope {
+public:
+    /// UserError for a threshold that is not a finite number.
+    explicit DetectorEditScope(std::shared_ptr<ScopeDetector> detector, std::optional<double> threshold = {});
+    DetectorEditScope(const DetectorEditScope&) = delete; // an ISD holds a pointer to this
+    DetectorEditScope& operator=(const DetectorEditScope&) = delete;
+    void reset(const EpisodicMemory& memory) override;
+    void added(const std::vector<std::string>& facts) override;
+    bool inScope(const std::string& prompt) override;
+    /// "<detector name>, threshold <t>", e.g. "esd hybrid, threshold 0.56".
+    std::string description() const override;
+    double threshold() const { return m_threshold; }
+    const ScopeDetector& detector() const { return *m_detector; }
+
+private:
+    std::shared_ptr<ScopeDetector> m_detector;
+    double m_threshold = 0;
+    const EpisodicMemory* m_memory = nullptr;
+    std::int64_t m_nextId = 1;
+};
 
 /// The ROC curve as a chart (core/util/plot.h), with the chance diagonal; title names the detector.
 /// Written by writeChart(path, ...) as PNG or SVG.

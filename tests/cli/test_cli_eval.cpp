@@ -127,6 +127,75 @@ TEST_F(CliEval, ReadWithFactIsRecordedNamedAndRefusedWhereItMeansNothing) {
         << "a CounterFact-only option";
 }
 
+// The scope gate is on by default (the editor's detector, as the paper's table): a neighbourhood
+// prompt unrelated to the written fact is answered without the memory, so its scores are the
+// no-memory scores; --no-scope reads the memory for it (the raw read the paper reports as
+// "memory always read"). The stand-in model scores -1 for every continuation without a latent
+// and something else with one, so the neighbourhood magnitude is exactly 0 only when no latent
+// was used.
+TEST_F(CliEval, ScopeDetectorGatesTheMemoryByDefaultAndNoScopeReadsIt) {
+    const std::string cf = file("unrelated.json");
+    std::ofstream(cf) << R"([{"case_id": 1, "requested_rewrite": {"prompt": "The capital of {} is",
+        "subject": "Atlantis", "target_new": {"str": "Poseidonia"}, "target_true": {"str": "Atlantica"}},
+        "paraphrase_prompts": [], "neighborhood_prompts": ["Bananas are a fruit grown mostly in"]}])";
+    const auto gated = run({"--json", "eval", "counterfact", cf, "--csv", file("gated.csv")});
+    ASSERT_EQ(gated.code, 0) << gated.err;
+    const auto g = gated.json();
+    EXPECT_TRUE(g.at("scope").at("applied").get<bool>());
+    EXPECT_EQ(g.at("settings").at("no_scope"), false);
+    const std::string detector = g.at("scope").at("detector");
+    EXPECT_TRUE(detector == "esd hybrid" || detector == "isd distance") << detector; // isd: no MiniLM assets
+    EXPECT_EQ(g.at("scope").at("description").get<std::string>().rfind(detector + ", threshold ", 0), 0u);
+    const auto& gm = g.at("metrics");
+    EXPECT_EQ(gm.at("queries").at("neighbourhood"), 1);
+    EXPECT_EQ(gm.at("in_scope").at("neighbourhood"), 0) << "bananas are not about Atlantis";
+    if (detector == "esd hybrid") {
+        EXPECT_EQ(gm.at("in_scope").at("edit"), 1) << "the edit prompt is the fact's own";
+    }
+    EXPECT_DOUBLE_EQ(gm.at("neighbourhood_magnitude").get<double>(), 0.0) << "scored without the latent";
+    EXPECT_DOUBLE_EQ(gm.at("locality_unchanged").get<double>(), 1.0);
+    EXPECT_NE(lines(file("gated.csv"))[0].find(",edit_in_scope,paraphrases_in_scope,neighbourhood_in_scope,"),
+              std::string::npos);
+
+    const auto baseline = run({"--json", "eval", "counterfact", cf, "--no-memory"});
+    ASSERT_EQ(baseline.code, 0) << baseline.err;
+    EXPECT_FALSE(baseline.json().at("scope").at("applied").get<bool>());
+    EXPECT_DOUBLE_EQ(baseline.json().at("metrics").at("neighbourhood_magnitude").get<double>(),
+                     gm.at("neighbourhood_magnitude").get<double>());
+
+    const auto raw = run({"--json", "eval", "counterfact", cf, "--no-scope"});
+    ASSERT_EQ(raw.code, 0) << raw.err;
+    const auto r = raw.json();
+    EXPECT_FALSE(r.at("scope").at("applied").get<bool>());
+    EXPECT_EQ(r.at("scope").at("description"), "none (--no-scope: every query reads the memory)");
+    EXPECT_EQ(r.at("settings").at("no_scope"), true);
+    EXPECT_TRUE(r.at("metrics").at("in_scope").is_null());
+    EXPECT_NE(r.at("metrics").at("neighbourhood_magnitude").get<double>(), 0.0) << "read with the latent";
+    EXPECT_TRUE(r.at("paper").contains("larimar_6b_no_scope"));
+
+    // The text report names the gate and counts the queries in scope.
+    const auto text = run({"eval", "counterfact", cf, "--no-generation"});
+    ASSERT_EQ(text.code, 0) << text.err;
+    EXPECT_NE(text.out.find("scope: " + detector + ", threshold "), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("neighbourhood 0/1"), std::string::npos) << text.out;
+    const auto textRaw = run({"eval", "counterfact", cf, "--no-generation", "--no-scope"});
+    ASSERT_EQ(textRaw.code, 0) << textRaw.err;
+    EXPECT_NE(textRaw.out.find("scope: none (--no-scope"), std::string::npos) << textRaw.out;
+    EXPECT_NE(textRaw.out.find("memory always read"), std::string::npos) << textRaw.out;
+
+    // zsRE and the other modes gate too.
+    const auto z = run({"--json", "eval", "zsre", kData + "/datasets/zsre-3.jsonl", "--no-generation"});
+    ASSERT_EQ(z.code, 0) << z.err;
+    EXPECT_TRUE(z.json().at("scope").at("applied").get<bool>());
+    EXPECT_EQ(z.json().at("metrics").at("queries").at("locality"), 3);
+    EXPECT_TRUE(z.json().at("metrics").at("in_scope").contains("locality"));
+    const auto seq = run({"--json", "eval", "counterfact", kData + "/eval/counterfact-easyedit-6.json", "--mode", "sequential",
+                          "--limit", "2", "--every", "1", "--no-generation", "--max-neighbourhood", "2"});
+    ASSERT_EQ(seq.code, 0) << seq.err;
+    EXPECT_FALSE(seq.json().at("points")[1].at("edit_in_scope").is_null());
+    EXPECT_FALSE(seq.json().at("points")[1].at("test_in_scope").is_null());
+}
+
 // eval latents: the encoder check, as JSON (with --json-out) and as a table naming each number.
 TEST_F(CliEval, LatentsReportsHowFactLatentsDiffer) {
     const std::string cf = kData + "/eval/counterfact-easyedit-6.json";

@@ -211,6 +211,149 @@ TEST(EvalCounterFact, ProgressAndCancel) {
     EXPECT_EQ(calls[0], std::make_pair(1, 2));
 }
 
+/// A scope gate by rule: in scope when a written fact names a word of `in` that the prompt also
+/// contains. Records what it was told and asked.
+class WordScope : public EditScope {
+public:
+    explicit WordScope(std::vector<std::string> words) : m_words(std::move(words)) {}
+    void reset(const EpisodicMemory& memory) override {
+        memory_ = &memory;
+        written.clear();
+        ++resets;
+    }
+    void added(const std::vector<std::string>& facts) override { written.insert(written.end(), facts.begin(), facts.end()); }
+    bool inScope(const std::string& prompt) override {
+        asked.push_back(prompt);
+        for (const auto& f : written)
+            for (const auto& w : m_words)
+                if (f.find(w) != std::string::npos && prompt.find(w) != std::string::npos) return true;
+        return false;
+    }
+    std::string description() const override { return "words"; }
+    const EpisodicMemory* memory_ = nullptr;
+    std::vector<std::string> written, asked;
+    int resets = 0;
+
+private:
+    std::vector<std::string> m_words;
+};
+
+// The scope gate (the paper's scope detector): a neighbour that the memory would change is,
+// when out of scope, scored and continued without any latent, as the editor answers it.
+TEST(EvalCounterFact, OutOfScopePromptsAreScoredWithoutTheMemory) {
+    Fixture f;
+    // "Paris has a river in" reads Paris's fact (Germany wins) but is not about the edit.
+    f.model.setScore("Paris has a river in", " Germany", false, -4);
+    f.model.setScore("Paris has a river in", " France", false, -1);
+    WordScope scope({"capital"}); // edit prompt and paraphrases share "capital" with the fact
+    EditEvalOptions o = cfOptions();
+    o.scope = &scope;
+    const CounterFactSummary s = evaluateEdits(f.model, {f.cases[0]}, o);
+    const CaseResult& r = s.perCase[0];
+    EXPECT_EQ(scope.resets, 1);
+    EXPECT_NE(scope.memory_, nullptr);
+    EXPECT_EQ(scope.written, (std::vector<std::string>{"Paris is the capital of Germany"}));
+    // Every query prompt was asked about, once.
+    EXPECT_EQ(scope.asked, (std::vector<std::string>{"Paris is the capital of", "Paris, the capital of", "Paris is capital of",
+                                                     "Lyon is a city in", "Paris has a river in"}));
+    // In scope: the edit and paraphrases read the memory as before.
+    EXPECT_TRUE(r.editSuccess);
+    EXPECT_NEAR(r.editMagnitude, e(-1) - e(-2), 1e-12);
+    EXPECT_DOUBLE_EQ(r.paraphraseSuccess, 0.5);
+    EXPECT_TRUE(r.generationCorrect);
+    // Out of scope: both neighbours keep their true answer and their plain continuation.
+    EXPECT_DOUBLE_EQ(r.neighbourhoodSuccess, 1.0);
+    EXPECT_NEAR(r.neighbourhoodMagnitude, ((e(-1) - e(-4)) + (e(-1) - e(-4))) / 2, 1e-12);
+    EXPECT_DOUBLE_EQ(r.locality, 1.0);
+    EXPECT_TRUE(r.scoped);
+    EXPECT_EQ(r.editInScope, 1);
+    EXPECT_EQ(r.paraphraseInScope, 2);
+    EXPECT_EQ(r.neighbourhoodInScope, 0);
+    EXPECT_TRUE(s.scoped);
+    EXPECT_EQ(s.editQueries, 1);
+    EXPECT_EQ(s.paraphraseQueries, 2);
+    EXPECT_EQ(s.neighbourhoodQueries, 2);
+    EXPECT_EQ(s.neighbourhoodInScope, 0);
+
+    // The same neighbour's score with the gate is its score with no memory at all.
+    EditEvalOptions base = cfOptions();
+    base.noMemory = true;
+    base.scope = &scope; // not consulted by the baseline
+    const int asked = static_cast<int>(scope.asked.size());
+    const CounterFactSummary b = evaluateEdits(f.model, {f.cases[0]}, base);
+    EXPECT_EQ(static_cast<int>(scope.asked.size()), asked);
+    EXPECT_FALSE(b.scoped);
+    EXPECT_DOUBLE_EQ(b.perCase[0].neighbourhoodMagnitude, r.neighbourhoodMagnitude);
+
+    // Without a gate (--no-scope) the neighbour reads the memory: Germany wins there.
+    const CaseResult raw = evaluateEdits(f.model, {f.cases[0]}, cfOptions()).perCase[0];
+    EXPECT_DOUBLE_EQ(raw.neighbourhoodSuccess, 0.5);
+    EXPECT_FALSE(raw.scoped);
+    EXPECT_EQ(raw.neighbourhoodInScope, 0);
+
+    // Everything out of scope: the edit no longer shows either.
+    WordScope none({"nothing"});
+    o.scope = &none;
+    const CaseResult off = evaluateEdits(f.model, {f.cases[0]}, o).perCase[0];
+    EXPECT_FALSE(off.editSuccess); // -5 vs -5 without memory
+    EXPECT_EQ(off.editInScope, 0);
+    EXPECT_FALSE(off.generationCorrect);
+}
+
+// Batch: the gate knows every fact of the batch; sequential: every edit written so far.
+TEST(EvalCounterFact, ScopeGateFollowsTheFactsOfEachMemory) {
+    Fixture f;
+    WordScope scope({"Paris", "Rome"});
+    EditEvalOptions o = cfOptions();
+    o.scope = &scope;
+    o.mode = EditMode::Batch;
+    o.batchSize = 2;
+    evaluateEdits(f.model, f.cases, o);
+    EXPECT_EQ(scope.resets, 1);
+    EXPECT_EQ(scope.written, (std::vector<std::string>{"Paris is the capital of Germany", "Rome is the capital of Spain"}));
+
+    o.mode = EditMode::Sequential;
+    o.batchSize = 1;
+    o.every = 1;
+    o.unrelated = 0;
+    WordScope seq({"Paris", "Rome"});
+    o.scope = &seq;
+    const SequentialResult r = evaluateSequential(f.model, f.cases, o);
+    EXPECT_EQ(seq.resets, 1);
+    EXPECT_EQ(seq.written.size(), 2u);
+    ASSERT_EQ(r.points.size(), 3u);
+    EXPECT_TRUE(std::isnan(r.points[0].editInScope));
+    EXPECT_DOUBLE_EQ(r.points[1].editInScope, 1.0);
+    EXPECT_DOUBLE_EQ(r.points[2].editInScope, 1.0);
+    EXPECT_TRUE(r.final.scoped);
+    EXPECT_EQ(r.final.editInScope, 2);
+    EXPECT_EQ(r.final.neighbourhoodInScope, 1); // "Paris has a river in"; Lyon is not about a fact
+}
+
+TEST(EvalZsre, OutOfScopePromptsDecodeEveryTokenWithoutTheMemory) {
+    ScriptedModel m;
+    m.addSubject("UniFirst");
+    EditCase c = makeCase("z", "What does UniFirst make?", "unmanned aircraft", "uniform", {}, {"UniFirst is based in"});
+    c.neighbourhoodAnswers = {"Wilmington"};
+    m.setGen("What does UniFirst make?", true, " unmanned");
+    m.setGen("What does UniFirst make? unmanned", true, " aircraft");
+    // The locality prompt names the subject, so the memory would change its answer.
+    m.setGen("nq question: UniFirst is based in?", false, " Wilmington");
+    m.setGen("nq question: UniFirst is based in?", true, " unmanned");
+    EditEvalOptions o;
+    o.metric = EditMetric::Zsre;
+    EXPECT_DOUBLE_EQ(evaluateEdits(m, {c}, o).perCase[0].neighbourhoodTokenAccuracy, 0.0);
+    WordScope scope({"make"});
+    o.scope = &scope;
+    const CaseResult r = evaluateEdits(m, {c}, o).perCase[0];
+    EXPECT_DOUBLE_EQ(r.editTokenAccuracy, 1.0);
+    EXPECT_DOUBLE_EQ(r.neighbourhoodTokenAccuracy, 1.0);
+    EXPECT_EQ(r.editInScope, 1);
+    EXPECT_EQ(r.neighbourhoodInScope, 0);
+    // One decision per prompt, not per teacher-forced prefix.
+    EXPECT_EQ(scope.asked, (std::vector<std::string>{"What does UniFirst make?", "nq question: UniFirst is based in?"}));
+}
+
 TEST(EvalCounterFact, LimitAndSeededShuffle) {
     std::vector<EditCase> cases;
     for (int i = 0; i < 20; ++i) cases.push_back(makeCase(std::to_string(i), "p", "a", "b"));

@@ -1,7 +1,9 @@
 // Scope evaluation: EER, F1, AUC and the ROC on hand-checkable score lists, and the collection
 // protocol (facts written, rephrases positive, neighbourhood prompts negative) with a stub detector.
+#include "fake_text_model.h"
 #include "store_test_support.h"
 
+#include "core/scope/scope_classifier.h"
 #include "core/scope/scope_eval.h"
 #include "core/util/error.h"
 
@@ -117,6 +119,44 @@ TEST(CollectScopeScores, WritesFactsThenScoresRephrasesAndNeighbours) {
     EXPECT_EQ(two.facts, 2);
     EXPECT_EQ(two.positives.size(), 2u);
     EXPECT_EQ(two.negatives.size(), 4u);
+}
+
+// The evaluation's scope gate decides as Editor::query: the detector's score against its
+// threshold, told the facts of the evaluation's memory.
+TEST(DetectorEditScope, TellsTheDetectorTheFactsAndComparesItsScoreWithTheThreshold) {
+    auto d = std::make_shared<StubDetector>();
+    DetectorEditScope scope(d);
+    EXPECT_DOUBLE_EQ(scope.threshold(), 0.5);
+    EXPECT_EQ(scope.description(), "stub, threshold 0.5");
+    EpisodicMemory memory(Eigen::MatrixXd::Zero(2, 2), Eigen::MatrixXd::Identity(2, 2));
+    scope.reset(memory);
+    EXPECT_FALSE(scope.inScope("about Paris")) << "nothing written";
+    scope.added({"the capital is Paris"});
+    EXPECT_EQ(d->m_added, 1);
+    EXPECT_TRUE(scope.inScope("about Paris"));   // 0.9 >= 0.5
+    EXPECT_FALSE(scope.inScope("about Rome"));   // 0.1
+    scope.reset(memory);
+    EXPECT_FALSE(scope.inScope("about Paris")) << "a fresh memory holds nothing";
+    scope.added({"x Paris"});
+    DetectorEditScope strict(d, 0.95);
+    EXPECT_FALSE(strict.inScope("about Paris")); // 0.9 < 0.95
+    EXPECT_EQ(strict.description(), "stub, threshold 0.95");
+    EXPECT_THROW(DetectorEditScope(nullptr), Error);
+}
+
+// An ISD reads the evaluation's own memory through the gate.
+TEST(DetectorEditScope, AnInternalDetectorReadsTheEvaluationsMemory) {
+    auto model = larimar::test::makeFakeModel();
+    auto isd = std::make_shared<InternalScopeDetector>(model);
+    DetectorEditScope scope(isd);
+    EXPECT_EQ(scope.description(), "isd distance, threshold 0.5");
+    EpisodicMemory memory = makeEmptyMemory(*model);
+    scope.reset(memory);
+    const std::string fact = "The Eiffel Tower is in Rome";
+    memory.write(model->encode({fact}));
+    scope.added({fact});
+    EXPECT_TRUE(scope.inScope(fact)); // the memory reproduces the fact's own encoding
+    EXPECT_FALSE(scope.inScope("Bananas grow on trees"));
 }
 
 TEST(ScopeRocChart, WritesPngAndSvg) {
