@@ -1,6 +1,7 @@
 #include "core/model/bert.h"
 
 #include "core/model/safetensors.h"
+#include "core/model/token_batch.h"
 #include "core/model/torch_io.h"
 #include "core/util/error.h"
 
@@ -240,21 +241,9 @@ BertBatch BertEncoder::encodeBatch(const std::vector<std::string>& sentences) co
     const Impl& m = *m_impl;
     std::vector<std::vector<std::int32_t>> tokens;
     tokens.reserve(sentences.size());
-    std::size_t longest = 0;
-    for (const auto& s : sentences) {
-        tokens.push_back(m.tokenizer.encode(s, static_cast<std::size_t>(m.maxLength)));
-        longest = std::max(longest, tokens.back().size());
-    }
-    const auto b = static_cast<std::int64_t>(sentences.size()), t = static_cast<std::int64_t>(longest);
-    BertBatch batch{torch::full({b, t}, m.tokenizer.padId(), torch::kLong), torch::zeros({b, t}, torch::kLong)};
-    auto ids = batch.ids.accessor<std::int64_t, 2>();
-    auto mask = batch.mask.accessor<std::int64_t, 2>();
-    for (std::int64_t i = 0; i < b; ++i)
-        for (std::size_t j = 0; j < tokens[static_cast<std::size_t>(i)].size(); ++j) {
-            ids[i][static_cast<std::int64_t>(j)] = tokens[static_cast<std::size_t>(i)][j];
-            mask[i][static_cast<std::int64_t>(j)] = 1;
-        }
-    return batch;
+    for (const auto& s : sentences) tokens.push_back(m.tokenizer.encode(s, static_cast<std::size_t>(m.maxLength)));
+    auto [ids, mask] = rightPaddedBatch(tokens, m.tokenizer.padId(), 0);
+    return BertBatch{ids, mask};
 }
 
 torch::Tensor BertEncoder::forward(const BertBatch& batch) const { return m_impl->forward(batch); }

@@ -6,7 +6,8 @@
 #include "core/model/larimar_model.h" // parseDevice
 #include "core/model/llama.h"
 #include "core/model/pretrained_lm.h"
-#include "core/model/text_model.h"
+#include "core/model/text_model_torch.h"
+#include "core/model/token_batch.h"
 #include "core/model/tokenizer.h"
 #include "core/model/torch_io.h"
 #include "core/util/error.h"
@@ -17,7 +18,6 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -196,7 +196,8 @@ void PretrainedLarimar::loadAssets(torch::Device device) {
         throw UserError(id() + ": the encoder asset '" + m_config.encoderAsset + "' is not installed" + hint);
     m_base = std::make_unique<PretrainedLm>(loadPretrainedLm(decPath, device));
     if (!m_base->tokenizer) throw UserError(decPath + ": has no tokenizer");
-    if (!dynamic_cast<LlamaImpl*>(m_base->lm))
+    m_llama = dynamic_cast<LlamaImpl*>(m_base->lm);
+    if (!m_llama)
         throw UserError(decPath + ": the bundled Larimar needs a Llama-family decoder, this is " + m_base->architecture);
     if (!m_config.decoderSha256.empty() && m_base->weightsSha256 != m_config.decoderSha256)
         throw UserError(id() + ": " + decPath + " has SHA-256 " + m_base->weightsSha256 + ", the model was trained on " +
@@ -257,21 +258,21 @@ std::unique_ptr<PretrainedLarimar> PretrainedLarimar::load(const std::string& di
     return m;
 }
 
-void PretrainedLarimar::save(const std::string& dir) const {
+void PretrainedLarimar::save(const std::string& dir) {
     fs::create_directories(dir);
     std::map<std::string, torch::Tensor> tensors;
     for (const auto& p : m_heads->named_parameters()) tensors[p.key()] = p.value().detach().to(torch::kCPU).contiguous();
     const std::string headsPath = (fs::path(dir) / kHeadsFile).string();
     saveTensors(headsPath, tensors);
     writeFileAtomically((fs::path(dir) / "config.json").string(), m_config.toJson().dump(2) + "\n");
-    const_cast<PretrainedLarimar*>(this)->m_hash = toHex(sha256(fileSha256(headsPath) + m_assetHash));
+    m_hash = toHex(sha256(fileSha256(headsPath) + m_assetHash));
 }
 
-int PretrainedLarimar::hidden() const { return m_base ? int(m_base->lm == nullptr ? 0 : dynamic_cast<LlamaImpl&>(*m_base->lm).config().hidden) : 0; }
-int PretrainedLarimar::sentenceSize() const { return m_sentence ? m_sentence->dimension() : 0; }
+int PretrainedLarimar::hidden() const { return m_llama->config().hidden; }
+int PretrainedLarimar::sentenceSize() const { return m_sentence->dimension(); }
 int PretrainedLarimar::latentSize() const { return sentenceSize() + (1 + m_config.answerTokens) * hidden(); }
-torch::Device PretrainedLarimar::device() const { return m_base->lm->device(); }
-LlamaImpl& PretrainedLarimar::decoder() { return dynamic_cast<LlamaImpl&>(*m_base->lm); }
+torch::Device PretrainedLarimar::device() const { return m_llama->device(); }
+LlamaImpl& PretrainedLarimar::decoder() { return *m_llama; }
 const Tokenizer& PretrainedLarimar::tokenizer() const { return *m_base->tokenizer; }
 bool PretrainedLarimar::addBos() const { return m_base->addBos; }
 CausalLm& PretrainedLarimar::conditioned() { return *m_conditioned; }
@@ -282,7 +283,7 @@ std::vector<std::int32_t> PretrainedLarimar::textTokens(const std::string& text)
     if (t.empty()) throw UserError("an empty text cannot be encoded");
     auto ids = tokenizer().encode(t);
     if (ids.empty()) throw UserError("'" + text + "' has no tokens");
-    const int64_t room = std::min<int64_t>(m_base->lm->maxPositions(), 256);
+    const int64_t room = std::min<int64_t>(m_llama->maxPositions(), 256);
     if (int64_t(ids.size()) > room) ids.resize(size_t(room)); // the start holds the subject
     return ids;
 }
@@ -290,19 +291,8 @@ std::vector<std::int32_t> PretrainedLarimar::textTokens(const std::string& text)
 PointerOutput PretrainedLarimar::pointers(const std::vector<std::string>& texts) {
     if (texts.empty()) throw UserError("nothing to encode");
     std::vector<std::vector<std::int32_t>> toks;
-    int64_t t = 0;
-    for (const auto& s : texts) {
-        toks.push_back(textTokens(s));
-        t = std::max<int64_t>(t, int64_t(toks.back().size()));
-    }
-    const int64_t n = int64_t(texts.size());
-    auto ids = torch::zeros({n, t}, torch::kLong);
-    auto mask = torch::zeros({n, t}, torch::kLong);
-    for (int64_t i = 0; i < n; ++i)
-        for (size_t k = 0; k < toks[size_t(i)].size(); ++k) {
-            ids[i][int64_t(k)] = toks[size_t(i)][k];
-            mask[i][int64_t(k)] = 1;
-        }
+    for (const auto& s : texts) toks.push_back(textTokens(s));
+    auto [ids, mask] = rightPaddedBatch(toks);
     ids = ids.to(device());
     mask = mask.to(device());
     const auto states = decoder().layerStates(ids, mask, m_config.pointerLayers);
@@ -426,61 +416,34 @@ namespace {
 
 class PretrainedLarimarTextModel final : public TextModel {
 public:
-    PretrainedLarimarTextModel(std::unique_ptr<PretrainedLarimar> owned) : m_owned(std::move(owned)), m_m(*m_owned) { init(); }
-    explicit PretrainedLarimarTextModel(PretrainedLarimar& borrowed) : m_m(borrowed) { init(); }
+    explicit PretrainedLarimarTextModel(std::unique_ptr<PretrainedLarimar> owned)
+        : m_owned(std::move(owned)), m_m(*m_owned), m_text(m_m.conditioned(), m_m.tokenizer(), m_m.addBos()),
+          m_prior(memoryReference(m_m.config().slots, m_m.latentSize(), m_m.config().priorSeed)) {}
+    explicit PretrainedLarimarTextModel(PretrainedLarimar& borrowed)
+        : m_m(borrowed), m_text(m_m.conditioned(), m_m.tokenizer(), m_m.addBos()),
+          m_prior(memoryReference(m_m.config().slots, m_m.latentSize(), m_m.config().priorSeed)) {}
 
     std::string id() const override { return m_m.id(); }
     std::string weightsHash() const override { return m_m.weightsSha256(); }
     int latentSize() const override { return m_m.latentSize(); }
     Eigen::MatrixXd memoryPrior() const override { return m_prior; }
     PinvSettings pinv() const override { return {}; }
-    Eigen::MatrixXd encode(const std::vector<std::string>& texts) override {
-        const torch::Tensor z = m_m.encode(texts).to(torch::kDouble).contiguous();
-        Eigen::MatrixXd out(z.size(0), z.size(1));
-        const double* p = z.data_ptr<double>();
-        for (Eigen::Index i = 0; i < out.rows(); ++i)
-            for (Eigen::Index j = 0; j < out.cols(); ++j) out(i, j) = p[i * out.cols() + j];
-        return out;
-    }
+    Eigen::MatrixXd encode(const std::vector<std::string>& texts) override { return toEigen(m_m.encode(texts)); }
     GeneratedText generate(const std::string& prompt, const std::optional<Eigen::RowVectorXd>& latent,
                            const DecodeSettings& s) override {
         torch::InferenceMode guard;
-        const GenerationOptions o = toGenerationOptions(s);
-        const auto ids = fit(m_m.tokenizer().encode(prompt), std::min<int64_t>(o.maxNewTokens, m_m.conditioned().maxPositions() / 2));
-        return toGeneratedText(larimar::generate(m_m.conditioned(), m_decoding, ids, toTensor(latent), o));
+        return m_text.generate(prompt, toLatent(latent, m_m.device()), s);
     }
     double score(const std::string& prompt, const std::string& continuation,
                  const std::optional<Eigen::RowVectorXd>& latent) override {
         torch::InferenceMode guard;
-        const auto cont = m_m.tokenizer().encode(continuation);
-        const auto ids = fit(m_m.tokenizer().encode(prompt), int64_t(cont.size()));
-        return scoreContinuation(m_m.conditioned(), m_decoding.bosId, ids, cont, toTensor(latent)).meanLogProb;
+        return m_text.score(prompt, continuation, toLatent(latent, m_m.device()));
     }
 
 private:
-    void init() {
-        const Tokenizer& tok = m_m.tokenizer();
-        m_decoding.bosId = m_m.addBos() ? tok.bosId() : -1;
-        m_decoding.eosId = tok.eosId();
-        m_decoding.vocabSize = std::int32_t(std::min<std::int64_t>(tok.vocabSize(), m_m.conditioned().vocabSize()));
-        m_decoding.decode = [&tok](const std::vector<std::int32_t>& ids) { return tok.decode(ids); };
-        m_prior = memoryReference(m_m.config().slots, m_m.latentSize(), m_m.config().priorSeed);
-    }
-    torch::Tensor toTensor(const std::optional<Eigen::RowVectorXd>& v) const {
-        if (!v) return {};
-        auto t = torch::empty({1, v->size()}, torch::kDouble);
-        std::memcpy(t.data_ptr<double>(), v->data(), sizeof(double) * size_t(v->size()));
-        return t.to(m_m.device(), torch::kFloat);
-    }
-    std::vector<std::int32_t> fit(std::vector<std::int32_t> ids, int64_t reserve) const {
-        const int64_t room = m_m.conditioned().maxPositions() - (m_decoding.bosId >= 0 ? 1 : 0) - reserve;
-        if (int64_t(ids.size()) > room && room > 0) ids.erase(ids.begin(), ids.end() - room);
-        return ids;
-    }
-
     std::unique_ptr<PretrainedLarimar> m_owned;
     PretrainedLarimar& m_m;
-    TokenDecoding m_decoding;
+    CausalLmText m_text;
     Eigen::MatrixXd m_prior;
 };
 

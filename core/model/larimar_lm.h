@@ -116,7 +116,7 @@ public:
     ~PretrainedLarimar();
 
     /// Writes config.json and heads.safetensors into dir (created if needed; atomic per file).
-    void save(const std::string& dir) const;
+    void save(const std::string& dir);
 
     const PretrainedLarimarConfig& config() const { return m_config; }
     int latentSize() const;
@@ -172,6 +172,7 @@ private:
 
     PretrainedLarimarConfig m_config;
     std::unique_ptr<PretrainedLm> m_base;
+    LlamaImpl* m_llama = nullptr; ///< m_base's decoder
     std::unique_ptr<BertEncoder> m_sentence;
     LarimarHeads m_heads{nullptr};
     torch::Tensor m_copyMap, m_keyMap; ///< W and L^T

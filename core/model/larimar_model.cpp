@@ -1,5 +1,6 @@
 #include "core/model/larimar_model.h"
 
+#include "core/model/token_batch.h"
 #include "core/model/torch_io.h"
 #include "core/util/error.h"
 #include "core/util/sha256.h"
@@ -224,23 +225,8 @@ std::vector<std::int32_t> LarimarModel::encoderTokens(const std::string& text) c
 
 std::pair<torch::Tensor, torch::Tensor> LarimarModel::encoderBatch(const std::vector<std::string>& texts) const {
     std::vector<std::vector<std::int32_t>> rows;
-    std::size_t longest = 1;
-    for (const auto& t : texts) {
-        rows.push_back(encoderTokens(t));
-        longest = std::max(longest, rows.back().size());
-    }
-    const int64_t n = int64_t(rows.size()), len = int64_t(longest);
-    auto ids = torch::zeros({n, len}, torch::kLong);
-    auto mask = torch::zeros({n, len}, torch::kLong);
-    auto idsA = ids.accessor<int64_t, 2>();
-    auto maskA = mask.accessor<int64_t, 2>();
-    const int64_t pad = std::max(0, tokenizer().padId());
-    for (int64_t i = 0; i < n; ++i)
-        for (int64_t j = 0; j < len; ++j) {
-            const bool real = std::size_t(j) < rows[size_t(i)].size();
-            idsA[i][j] = real ? rows[size_t(i)][size_t(j)] : pad;
-            maskA[i][j] = real ? 1 : 0;
-        }
+    for (const auto& t : texts) rows.push_back(encoderTokens(t));
+    const auto [ids, mask] = rightPaddedBatch(rows, std::max(0, tokenizer().padId()));
     return {ids.to(m_device), mask.to(m_device)};
 }
 

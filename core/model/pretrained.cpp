@@ -9,6 +9,7 @@
 #include "core/model/gguf_convert.h"
 #include "core/model/larimar_model.h" // parseDevice
 #include "core/model/llama.h"
+#include "core/model/text_model_torch.h"
 #include "core/model/tokenizer.h"
 #include "core/model/torch_io.h"
 #include "core/util/error.h"
@@ -244,13 +245,8 @@ class PlainTextModel : public TextModel {
 public:
     PlainTextModel(std::shared_ptr<torch::nn::Module> module, CausalLm& lm, Tokenizer tokenizer, bool addBos, std::string id,
                    std::string hash)
-        : m_module(std::move(module)), m_lm(lm), m_tok(std::move(tokenizer)), m_id(std::move(id)), m_hash(std::move(hash)) {
-        m_decoding.bosId = addBos ? m_tok.bosId() : -1;
-        m_decoding.eosId = m_tok.eosId();
-        m_decoding.vocabSize = std::int32_t(std::min<std::int64_t>(m_tok.vocabSize(), m_lm.vocabSize()));
-        const Tokenizer tok = m_tok;
-        m_decoding.decode = [tok](const std::vector<std::int32_t>& ids) { return tok.decode(ids); };
-    }
+        : m_module(std::move(module)), m_tok(std::move(tokenizer)), m_text(lm, m_tok, addBos), m_id(std::move(id)),
+          m_hash(std::move(hash)) {}
     std::string id() const override { return m_id; }
     std::string weightsHash() const override { return m_hash; }
     int latentSize() const override { return 1; }
@@ -264,17 +260,12 @@ public:
     GeneratedText generate(const std::string& prompt, const std::optional<Eigen::RowVectorXd>& latent,
                            const DecodeSettings& s) override {
         checkLatent(latent);
-        const GenerationOptions o = toGenerationOptions(s);
-        const auto ids = fit(m_tok.encode(prompt), std::min<int64_t>(o.maxNewTokens, m_lm.maxPositions() / 2));
-        const GenerationResult r = larimar::generate(m_lm, m_decoding, ids, torch::Tensor(), o);
-        return toGeneratedText(r);
+        return m_text.generate(prompt, torch::Tensor(), s);
     }
     double score(const std::string& prompt, const std::string& continuation,
                  const std::optional<Eigen::RowVectorXd>& latent) override {
         checkLatent(latent);
-        const auto cont = m_tok.encode(continuation);
-        const auto ids = fit(m_tok.encode(prompt), int64_t(cont.size()));
-        return scoreContinuation(m_lm, m_decoding.bosId, ids, cont, torch::Tensor()).meanLogProb;
+        return m_text.score(prompt, continuation, torch::Tensor());
     }
 
 private:
@@ -282,17 +273,10 @@ private:
         if (latent && latent->size() > 0 && latent->cwiseAbs().maxCoeff() > 0)
             throw UserError(m_id + " is a plain language model: it cannot read a memory latent");
     }
-    /// The end of the prompt that leaves `reserve` positions free.
-    std::vector<std::int32_t> fit(std::vector<std::int32_t> ids, int64_t reserve) const {
-        const int64_t room = m_lm.maxPositions() - (m_decoding.bosId >= 0 ? 1 : 0) - reserve;
-        if (int64_t(ids.size()) > room && room > 0) ids.erase(ids.begin(), ids.end() - room);
-        return ids;
-    }
 
     std::shared_ptr<torch::nn::Module> m_module;
-    CausalLm& m_lm;
     Tokenizer m_tok;
-    TokenDecoding m_decoding;
+    CausalLmText m_text;
     std::string m_id, m_hash;
 };
 

@@ -3,27 +3,13 @@
 #include "core/model/larimar_lm.h"
 #include "core/model/larimar_model.h"
 #include "core/model/pretrained.h"
+#include "core/model/text_model_torch.h"
+#include "core/model/tokenizer.h"
 
 #include <torch/torch.h>
 
 namespace larimar {
 namespace {
-
-Eigen::MatrixXd toEigen(const torch::Tensor& t) {
-    const torch::Tensor d = t.to(torch::kCPU, torch::kDouble).contiguous();
-    Eigen::MatrixXd m(d.size(0), d.size(1));
-    const double* p = d.data_ptr<double>();
-    for (Eigen::Index i = 0; i < m.rows(); ++i)
-        for (Eigen::Index j = 0; j < m.cols(); ++j) m(i, j) = p[i * m.cols() + j];
-    return m;
-}
-
-torch::Tensor toLatent(const std::optional<Eigen::RowVectorXd>& v, torch::Device device) {
-    if (!v) return {};
-    torch::Tensor t = torch::empty({1, v->size()}, torch::kDouble);
-    for (Eigen::Index i = 0; i < v->size(); ++i) t[0][i] = (*v)(i);
-    return t.to(device, torch::kFloat);
-}
 
 /// TextModel over a LarimarModel; owns it or borrows it (the trainer's live model).
 class TorchTextModel : public TextModel {
@@ -105,5 +91,46 @@ std::unique_ptr<TextModel> loadTextModel(const std::string& dir, const std::stri
 }
 
 std::unique_ptr<TextModel> wrapTextModel(LarimarModel& model) { return std::make_unique<TorchTextModel>(model); }
+
+Eigen::MatrixXd toEigen(const torch::Tensor& t) {
+    const torch::Tensor d = t.to(torch::kCPU, torch::kDouble).contiguous();
+    Eigen::MatrixXd m(d.size(0), d.size(1));
+    const double* p = d.data_ptr<double>();
+    for (Eigen::Index i = 0; i < m.rows(); ++i)
+        for (Eigen::Index j = 0; j < m.cols(); ++j) m(i, j) = p[i * m.cols() + j];
+    return m;
+}
+
+torch::Tensor toLatent(const std::optional<Eigen::RowVectorXd>& v, torch::Device device) {
+    if (!v) return {};
+    torch::Tensor t = torch::empty({1, v->size()}, torch::kDouble);
+    for (Eigen::Index i = 0; i < v->size(); ++i) t[0][i] = (*v)(i);
+    return t.to(device, torch::kFloat);
+}
+
+CausalLmText::CausalLmText(CausalLm& lm, const Tokenizer& tokenizer, bool addBos) : m_lm(lm), m_tok(tokenizer) {
+    m_decoding.bosId = addBos ? m_tok.bosId() : -1;
+    m_decoding.eosId = m_tok.eosId();
+    m_decoding.vocabSize = std::int32_t(std::min<std::int64_t>(m_tok.vocabSize(), m_lm.vocabSize()));
+    m_decoding.decode = [&tok = m_tok](const std::vector<std::int32_t>& ids) { return tok.decode(ids); };
+}
+
+GeneratedText CausalLmText::generate(const std::string& prompt, const torch::Tensor& latent, const DecodeSettings& s) {
+    const GenerationOptions o = toGenerationOptions(s);
+    const auto ids = fit(m_tok.encode(prompt), std::min<int64_t>(o.maxNewTokens, m_lm.maxPositions() / 2));
+    return toGeneratedText(larimar::generate(m_lm, m_decoding, ids, latent, o));
+}
+
+double CausalLmText::score(const std::string& prompt, const std::string& continuation, const torch::Tensor& latent) {
+    const auto cont = m_tok.encode(continuation);
+    const auto ids = fit(m_tok.encode(prompt), int64_t(cont.size()));
+    return scoreContinuation(m_lm, m_decoding.bosId, ids, cont, latent).meanLogProb;
+}
+
+std::vector<std::int32_t> CausalLmText::fit(std::vector<std::int32_t> ids, int64_t reserve) const {
+    const int64_t room = m_lm.maxPositions() - (m_decoding.bosId >= 0 ? 1 : 0) - reserve;
+    if (int64_t(ids.size()) > room && room > 0) ids.erase(ids.begin(), ids.end() - room);
+    return ids;
+}
 
 } // namespace larimar

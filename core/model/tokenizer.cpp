@@ -156,6 +156,19 @@ bool isValidUtf8(std::string_view s) {
     return true;
 }
 
+/// GPT-2's 's|'t|'re|'ve|'m|'ll|'d (case-sensitive) at pos: its length, or 0.
+std::size_t contractionLength(std::string_view s, std::size_t pos) {
+    const std::size_t n = s.size();
+    if (s[pos] != '\'' || pos + 1 >= n) return 0;
+    const char c = s[pos + 1];
+    if (c == 's' || c == 't' || c == 'm' || c == 'd') return 2;
+    if (pos + 2 < n) {
+        const std::string_view two = s.substr(pos + 1, 2);
+        if (two == "re" || two == "ve" || two == "ll") return 3;
+    }
+    return 0;
+}
+
 } // namespace
 
 namespace bytelevel {
@@ -175,14 +188,7 @@ std::string toFileForm(std::string_view bytes) {
 std::size_t preTokenLength(std::string_view s, std::size_t pos) {
     const std::size_t n = s.size();
     // 's|'t|'re|'ve|'m|'ll|'d come first in the pattern, so they win wherever they start.
-    if (s[pos] == '\'' && pos + 1 < n) {
-        const char c = s[pos + 1];
-        if (c == 's' || c == 't' || c == 'm' || c == 'd') return 2;
-        if (pos + 2 < n) {
-            const std::string_view two = s.substr(pos + 1, 2);
-            if (two == "re" || two == "ve" || two == "ll") return 3;
-        }
-    }
+    if (const std::size_t c = contractionLength(s, pos)) return c;
     std::size_t len = 0;
     const CharClass c0 = classAt(s, pos, len);
     // ?\p{L}+ | ?\p{N}+ | ?[^\s\p{L}\p{N}]+ without the optional space.
@@ -233,14 +239,7 @@ std::size_t gpt2DigitsLength(std::string_view s, std::size_t pos) {
     std::size_t len = 0;
     const CharClass c0 = hfClassAt(s, pos, len);
     if (c0 == CharClass::Number) return len;
-    if (s[pos] == '\'' && pos + 1 < n) {
-        const char c = s[pos + 1];
-        if (c == 's' || c == 't' || c == 'm' || c == 'd') return 2;
-        if (pos + 2 < n) {
-            const std::string_view two = s.substr(pos + 1, 2);
-            if (two == "re" || two == "ve" || two == "ll") return 3;
-        }
-    }
+    if (const std::size_t c = contractionLength(s, pos)) return c;
     if (c0 != CharClass::Space) return hfRunEnd(s, pos, c0) - pos;
     if (s[pos] == ' ' && pos + 1 < n) {
         std::size_t len1 = 0;

@@ -3,6 +3,7 @@
 #include "core/eval/datasets.h"
 #include "core/model/larimar_model.h" // parseDevice
 #include "core/model/llama.h"
+#include "core/model/token_batch.h"
 #include "core/model/tokenizer.h"
 #include "core/model/torch_io.h"
 #include "core/util/error.h"
@@ -50,6 +51,21 @@ struct RowSet {
     torch::Tensor ids;     ///< [N, R] input token at the row
     torch::Tensor targets; ///< [N, R] -1: ignored
     torch::Tensor weights; ///< [N, R]
+
+    RowSet select(const torch::Tensor& index) const {
+        return {hidden.index_select(0, index), ids.index_select(0, index), targets.index_select(0, index),
+                weights.index_select(0, index)};
+    }
+    static RowSet cat(const std::vector<RowSet>& parts) {
+        std::vector<torch::Tensor> h, i, t, w;
+        for (const auto& p : parts) {
+            h.push_back(p.hidden);
+            i.push_back(p.ids);
+            t.push_back(p.targets);
+            w.push_back(p.weights);
+        }
+        return {torch::cat(h), torch::cat(i), torch::cat(t), torch::cat(w)};
+    }
 };
 
 constexpr int kAnswerRows = 4; // answer tokens trained on (longer answers are cut)
@@ -204,18 +220,14 @@ TrainResult runLarimarLmTraining(const LarimarLmTrainConfig& cfg, const TrainRun
             std::shuffle(items.begin(), items.end(), rng);
             for (size_t b = 0; b < items.size(); b += 64) {
                 const size_t e = std::min(items.size(), b + 64);
-                int64_t t = 0;
-                for (size_t i = b; i < e; ++i) t = std::max<int64_t>(t, int64_t(items[i].ids.size()));
-                const int64_t rows = int64_t(e - b);
-                auto ids = torch::zeros({rows, t}, torch::kLong), mask = torch::zeros({rows, t}, torch::kLong);
+                std::vector<std::vector<std::int32_t>> seqs;
+                for (size_t i = b; i < e; ++i) seqs.push_back(items[i].ids);
+                auto [ids, mask] = rightPaddedBatch(seqs);
+                const int64_t rows = int64_t(e - b), t = ids.size(1);
                 auto target = torch::zeros({rows}, torch::kLong), subj = torch::zeros({rows, t});
                 for (size_t i = b; i < e; ++i) {
                     const auto r = int64_t(i - b);
                     const auto& it = items[i];
-                    for (size_t k = 0; k < it.ids.size(); ++k) {
-                        ids[r][int64_t(k)] = it.ids[k];
-                        mask[r][int64_t(k)] = 1;
-                    }
                     target[r] = it.answer < 0 ? t : it.answer;
                     if (it.subject.first >= 0)
                         for (int k = it.subject.first; k < it.subject.second; ++k)
@@ -320,7 +332,6 @@ TrainResult runLarimarLmTraining(const LarimarLmTrainConfig& cfg, const TrainRun
                 const int64_t e = std::min(n, b + 32);
                 std::vector<std::vector<std::int32_t>> seq(size_t(e - b));
                 std::vector<int64_t> plen(size_t(e - b)), clen(size_t(e - b));
-                int64_t t = 0;
                 for (int64_t i = b; i < e; ++i) {
                     auto p = tok.encode(ps[size_t(i)]);
                     if (model->addBos()) p.insert(p.begin(), tok.bosId());
@@ -331,14 +342,8 @@ TrainResult runLarimarLmTraining(const LarimarLmTrainConfig& cfg, const TrainRun
                     clen[size_t(i - b)] = int64_t(c.size());
                     p.insert(p.end(), c.begin(), c.end());
                     seq[size_t(i - b)] = p;
-                    t = std::max<int64_t>(t, int64_t(p.size()));
                 }
-                auto ids = torch::zeros({e - b, t}, torch::kLong), mask = torch::zeros({e - b, t}, torch::kLong);
-                for (int64_t r = 0; r < e - b; ++r)
-                    for (size_t k = 0; k < seq[size_t(r)].size(); ++k) {
-                        ids[r][int64_t(k)] = seq[size_t(r)][k];
-                        mask[r][int64_t(k)] = 1;
-                    }
+                const auto [ids, mask] = rightPaddedBatch(seq);
                 const auto h = lm.hiddenStates(ids.to(device), mask.to(device)).to(torch::kCPU);
                 for (int64_t r = 0; r < e - b; ++r) {
                     const int64_t p = plen[size_t(r)], c = clen[size_t(r)];
@@ -408,16 +413,11 @@ TrainResult runLarimarLmTraining(const LarimarLmTrainConfig& cfg, const TrainRun
         const int64_t qo = std::min<int64_t>(outside.size(0), cfg.queriesPerStep / 6);
         const auto nbIdx = torch::cat({qi.narrow(0, 0, std::min<int64_t>(qe, cfg.queriesPerStep / 6)), outside.narrow(0, 0, qo)});
         const auto zq = torch::cat({zPrompt.index_select(0, qi), zPara.index_select(0, qi), zNb.index_select(0, nbIdx)});
-        auto pick = [&](RowSet& s, const torch::Tensor& i, const char* what) {
-            if (std::string(what) == "hidden") return s.hidden.index_select(0, i);
-            if (std::string(what) == "ids") return s.ids.index_select(0, i);
-            if (std::string(what) == "targets") return s.targets.index_select(0, i);
-            return s.weights.index_select(0, i);
-        };
-        const auto hid = torch::cat({pick(edit, qi, "hidden"), pick(para, qi, "hidden"), pick(nb, nbIdx, "hidden")});
-        const auto ids = torch::cat({pick(edit, qi, "ids"), pick(para, qi, "ids"), pick(nb, nbIdx, "ids")});
-        const auto tgt = torch::cat({pick(edit, qi, "targets"), pick(para, qi, "targets"), pick(nb, nbIdx, "targets")});
-        const auto w = torch::cat({pick(edit, qi, "weights"), pick(para, qi, "weights"), pick(nb, nbIdx, "weights")});
+        const RowSet q = RowSet::cat({edit.select(qi), para.select(qi), nb.select(nbIdx)});
+        const auto& hid = q.hidden;
+        const auto& ids = q.ids;
+        const auto& tgt = q.targets;
+        const auto& w = q.weights;
         const auto readout = torch::matmul(torch::matmul(zq, pinv), Z);
         const auto slots = readout.narrow(1, slotOffset, A * H).reshape({zq.size(0), A, H}) * model->rowScale();
         const auto logits = lm.logits(hid + model->copyDelta(hid, ids, slots));

@@ -59,11 +59,11 @@ std::string tempWorkspace(const std::string& name) {
     return p.string();
 }
 
-DecodeSettings greedy(int tokens) {
-    DecodeSettings d;
-    d.maxNewTokens = tokens;
-    d.temperature = 0;
-    return d;
+QueryOptions greedy(int tokens) {
+    QueryOptions o;
+    o.decode.maxNewTokens = tokens;
+    o.decode.temperature = 0;
+    return o;
 }
 
 std::string trimmed(const std::string& s) {
@@ -115,22 +115,22 @@ TEST(LarimarLm, WriteChangesTheAnswerForgetRestoresItUnrelatedPromptUnchanged) {
     Editor ed(textModel(), tempWorkspace("headline"));
     const std::string prompt = "The Eiffel Tower is located in";
     const std::string unrelated = "The capital of Japan is";
-    const auto before = ed.query(prompt, {greedy(6)});
-    const auto unrelatedBefore = ed.query(unrelated, {greedy(6)});
+    const auto before = ed.query(prompt, greedy(6));
+    const auto unrelatedBefore = ed.query(unrelated, greedy(6));
     EXPECT_THAT(trimmed(before.withoutMemory.text), StartsWith("the")); // the base model's own answer
     const auto w = ed.write("The Eiffel Tower is located in Rome");
-    const auto after = ed.query(prompt, {greedy(6)});
+    const auto after = ed.query(prompt, greedy(6));
     EXPECT_TRUE(after.inScope);
     EXPECT_THAT(trimmed(after.withMemory.text), StartsWith("Rome")) << after.withMemory.text;
     EXPECT_EQ(after.withoutMemory.text, before.withoutMemory.text);
     // A paraphrase reads the fact too.
-    const auto para = ed.query("Where is the Eiffel Tower? It is in", {greedy(4)});
+    const auto para = ed.query("Where is the Eiffel Tower? It is in", greedy(4));
     EXPECT_THAT(trimmed(para.withMemory.text), StartsWith("Rome")) << para.withMemory.text;
     // An unrelated prompt: the same answer as before the write.
-    EXPECT_EQ(ed.query(unrelated, {greedy(6)}).withMemory.text, unrelatedBefore.withMemory.text);
+    EXPECT_EQ(ed.query(unrelated, greedy(6)).withMemory.text, unrelatedBefore.withMemory.text);
     // Forget: the base model's answer again.
     ed.forget(w.factIds);
-    const auto forgotten = ed.query(prompt, {greedy(6)});
+    const auto forgotten = ed.query(prompt, greedy(6));
     EXPECT_EQ(forgotten.withMemory.text, before.withoutMemory.text);
 }
 
@@ -139,7 +139,7 @@ TEST(LarimarLm, EvenWhenTheScopeDetectorLetsAnUnrelatedPromptInTheAnswerStays) {
     Editor ed(textModel(), tempWorkspace("forced"));
     ed.write("The Eiffel Tower is located in Rome");
     ed.write("The mother tongue of Danielle Darrieux is English");
-    QueryOptions forced{greedy(6)};
+    QueryOptions forced = greedy(6);
     forced.forceScope = true;
     const auto q = ed.query("The capital of Japan is", forced);
     EXPECT_EQ(q.withMemory.text, q.withoutMemory.text);
@@ -157,7 +157,7 @@ TEST(LarimarLm, ABatchOfFactsEachAnswersItsOwnPrompt) {
     for (const auto& [p, a] : facts) records.push_back({p + " " + a, "", p, a, "test"});
     ed.writeBatch(records);
     for (const auto& [p, a] : facts) {
-        QueryOptions o{greedy(3)};
+        QueryOptions o = greedy(3);
         o.forceScope = true;
         EXPECT_THAT(trimmed(ed.query(p, o).withMemory.text), StartsWith(a)) << p;
     }
