@@ -118,7 +118,7 @@ void writeCaseCsv(const std::string& path, const std::vector<CaseResult>& cases,
     for (const auto& e : extra) csv << e.first << ',';
     csv << "case_id,batch,edit_success,edit_magnitude,paraphrase_success,paraphrase_magnitude,neighbourhood_success,"
            "neighbourhood_magnitude,locality,edit_token_accuracy,paraphrase_token_accuracy,"
-           "neighbourhood_token_accuracy,generation_correct,edit_in_scope,paraphrases_in_scope,"
+           "neighbourhood_token_accuracy,generation_correct,judged_edit,judged_paraphrase,edit_in_scope,paraphrases_in_scope,"
            "neighbourhood_in_scope,seconds,generated\n";
     for (std::size_t i = 0; i < cases.size(); ++i) {
         const CaseResult& r = cases[i];
@@ -131,6 +131,7 @@ void writeCaseCsv(const std::string& path, const std::vector<CaseResult>& cases,
             << (r.localityCount ? num(r.locality) : "") << ',' << (r.editTokens ? num(r.editTokenAccuracy) : "") << ','
             << (r.paraphraseTokens ? num(r.paraphraseTokenAccuracy) : "") << ','
             << (r.neighbourhoodTokens ? num(r.neighbourhoodTokenAccuracy) : "") << ',' << int(r.generationCorrect)
+            << ',' << int(r.judgedEdit) << ',' << (r.paraphraseCount ? num(r.judgedParaphrase) : "")
             << ',' << (r.scoped ? std::to_string(r.editInScope) : "") << ','
             << (r.scoped ? std::to_string(r.paraphraseInScope) : "") << ','
             << (r.scoped ? std::to_string(r.neighbourhoodInScope) : "") << ',' << num(r.seconds) << ',' << quoted(r.generated) << '\n';
@@ -153,6 +154,9 @@ nlohmann::json summaryJson(const CounterFactSummary& s, EditMetric metric, bool 
         j["neighbourhood_token_accuracy"] = orNull(s.neighbourhoodTokenAccuracy);
     }
     j["generation_accuracy"] = generation ? orNull(s.generationAccuracy) : nlohmann::json();
+    // Generation-judged success as WILD (arXiv 2502.11177): the free continuation names the new answer.
+    j["judged_edit_success"] = generation ? orNull(s.judgedEditSuccess) : nlohmann::json();
+    j["judged_paraphrase_success"] = generation ? orNull(s.judgedParaphraseSuccess) : nlohmann::json();
     j["locality_unchanged"] = locality ? orNull(s.locality) : nlohmann::json();
     j["seconds_per_edit"] = s.secondsPerEdit;
     j["seconds_per_case"] = s.secondsPerCase;

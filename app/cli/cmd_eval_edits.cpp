@@ -208,7 +208,11 @@ private:
                     << "  " << std::setw(24) << "paraphrase magnitude" << s.paraphraseMagnitude << "\n"
                     << "  " << std::setw(24) << "neighbourhood magnitude" << s.neighbourhoodMagnitude << "\n";
         }
-        if (o.generation) ctx.out << "  " << std::setw(24) << "generation accuracy" << pct(s.generationAccuracy) << "\n";
+        if (o.generation) {
+            ctx.out << "  " << std::setw(24) << "generation accuracy" << pct(s.generationAccuracy) << "\n"
+                    << "  " << std::setw(24) << "judged edit (WILD)" << pct(s.judgedEditSuccess) << "\n"
+                    << "  " << std::setw(24) << "judged paraphrase" << pct(s.judgedParaphraseSuccess) << "\n";
+        }
         if (o.locality) ctx.out << "  " << std::setw(24) << "locality (unchanged)" << pct(s.locality) << "\n";
         ctx.out << "  " << std::fixed << std::setprecision(4) << s.secondsPerEdit << " s per edit (encode + write), "
                 << s.secondsPerCase << " s per case evaluated\n";

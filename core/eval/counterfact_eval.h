@@ -7,7 +7,10 @@
 ///                         (zsRE: the locality answer's token accuracy is not this; see below),
 /// where P is exp(mean token log-probability) of " target" after the prompt, conditioned on the
 /// memory's readout for the prompt's encoding. Magnitudes are the mean differences of P.
-/// Also the greedy-generation accuracy: the continuation of the prompt starts with target_new.
+/// Also the greedy-generation accuracy: the continuation of the prompt starts with target_new;
+/// and generation-judged success as the WILD evaluation (arXiv 2502.11177) judges an edit: the
+/// free greedy continuation of the edit prompt and of each paraphrase, not a teacher-forced
+/// score, names the new answer in its first sentence before the old one (continuationNames).
 /// Torch-free: runs on any TextModel.
 #include "core/eval/datasets.h"
 #include "core/model/text_model.h"
@@ -29,6 +32,10 @@ struct CaseResult {
     double neighbourhoodMagnitude = 0; ///< P(true) - P(new)
     bool generationCorrect = false;    ///< greedy continuation starts with target_new
     std::string generated;
+    /// Generation-judged (WILD): the edit prompt's continuation names target_new
+    /// (continuationNames); the fraction of paraphrase prompts whose continuation does.
+    bool judgedEdit = false;
+    double judgedParaphrase = 0;
     int paraphraseCount = 0, neighbourhoodCount = 0;
     /// Fraction of neighbourhood prompts whose greedy continuation is the same with the edit as
     /// without it ("output unchanged"); localityCount = 0 when not measured.
@@ -52,6 +59,9 @@ struct CounterFactSummary {
     double paraphraseSuccess = 0, paraphraseMagnitude = 0;
     double neighbourhoodSuccess = 0, neighbourhoodMagnitude = 0;
     double generationAccuracy = 0;
+    /// Generation-judged success (WILD): edit prompts, and paraphrase prompts (mean over cases
+    /// with paraphrases; NaN without generation or paraphrases).
+    double judgedEditSuccess = 0, judgedParaphraseSuccess = 0;
     double secondsPerCase = 0;
     std::vector<CaseResult> perCase;
     double locality = 0;               ///< mean over cases with localityCount > 0
@@ -86,5 +96,10 @@ CounterFactSummary evaluateCounterFact(TextModel& model, const std::vector<EditC
 
 /// True if `generated` (a continuation) starts with target, ignoring leading spaces.
 bool continuationStartsWith(const std::string& generated, const std::string& target);
+
+/// The WILD judgement of a free continuation: its first sentence (up to the first ". ", "\n",
+/// or the end) names `target` as whole words, ignoring case, and does not name `other` (when
+/// given) before it. "Rome, France." names Rome; "Paris, not Rome" does not (Paris first).
+bool continuationNames(const std::string& generated, const std::string& target, const std::string& other = {});
 
 } // namespace larimar

@@ -81,6 +81,10 @@ public:
     std::string target(const EditCase& c) const {
         return (m_o.metric == EditMetric::Zsre && m_o.zsreAnswerTarget) ? c.targetTrue : c.targetNew;
     }
+    /// The answer the edit replaces (zsRE with answers[0] as target: alt).
+    std::string otherTarget(const EditCase& c) const {
+        return (m_o.metric == EditMetric::Zsre && m_o.zsreAnswerTarget) ? c.targetNew : c.targetTrue;
+    }
     std::string editText(const EditCase& c) const { return c.prompt + " " + target(c); }
 
     /// All metrics of one case read from `memory`.
@@ -180,8 +184,13 @@ public:
         }
 
         if (m_o.generation) {
+            const std::string t = target(c), other = otherTarget(c);
             r.generated = greedy(prompts[0], latent(0));
-            r.generationCorrect = continuationStartsWith(r.generated, target(c));
+            r.generationCorrect = continuationStartsWith(r.generated, t);
+            r.judgedEdit = continuationNames(r.generated, t, other);
+            for (std::size_t k = 0; k < paras.size(); ++k)
+                r.judgedParaphrase += continuationNames(greedy(prompts[1 + k], latent(1 + k)), t, other) ? 1.0 : 0.0;
+            if (!paras.empty()) r.judgedParaphrase /= double(paras.size());
         }
         if (m_o.locality && !neigh.empty()) {
             int same = 0;
@@ -355,10 +364,12 @@ CounterFactSummary summarize(std::vector<CaseResult> perCase) {
         s.editSuccess += r.editSuccess;
         s.editMagnitude += r.editMagnitude;
         s.generationAccuracy += r.generationCorrect;
+        s.judgedEditSuccess += r.judgedEdit;
         s.editTokenAccuracy += r.editTokenAccuracy;
         seconds += r.seconds;
         if (r.paraphraseCount) {
             ++withPara;
+            s.judgedParaphraseSuccess += r.judgedParaphrase;
             s.paraphraseSuccess += r.paraphraseSuccess;
             s.paraphraseMagnitude += r.paraphraseMagnitude;
         }
@@ -384,11 +395,13 @@ CounterFactSummary summarize(std::vector<CaseResult> perCase) {
         s.editSuccess /= s.cases;
         s.editMagnitude /= s.cases;
         s.generationAccuracy /= s.cases;
+        s.judgedEditSuccess /= s.cases;
         s.editTokenAccuracy /= s.cases;
         s.secondsPerCase = seconds / s.cases;
     }
     auto div = [](double& v, int n) { v = n ? v / n : kNaN; };
     div(s.paraphraseSuccess, withPara);
+    div(s.judgedParaphraseSuccess, withPara);
     div(s.paraphraseMagnitude, withPara);
     div(s.neighbourhoodSuccess, withNeigh);
     div(s.neighbourhoodMagnitude, withNeigh);

@@ -74,7 +74,7 @@ TEST_F(CliEval, CounterFactJsonCsvAndSettings) {
     EXPECT_EQ(m.at("cases"), 4);
     for (const char* k : {"edit_success", "edit_magnitude", "paraphrase_success", "paraphrase_magnitude",
                           "neighbourhood_success", "neighbourhood_magnitude", "generation_accuracy", "locality_unchanged",
-                          "seconds_per_edit", "seconds_per_case"})
+                          "judged_edit_success", "judged_paraphrase_success", "seconds_per_edit", "seconds_per_case"})
         EXPECT_TRUE(m.contains(k)) << k;
     EXPECT_GE(m.at("edit_success").get<double>(), 0.0);
     EXPECT_LE(m.at("edit_success").get<double>(), 1.0);

@@ -56,6 +56,9 @@ struct Fixture {
         model.setScore("Paris has a river in", " France", true, -3);
         model.setGen("Paris is the capital of", true, " Germany and so on");
         model.setGen("Paris has a river in", true, " Germany");
+        // Generation-judged (WILD): paraphrase 1 names the old answer first, paraphrase 2 the new one.
+        model.setGen("Paris, the capital of", true, " France, not Germany");
+        model.setGen("Paris is capital of", true, " the country of Germany. It is");
         // B: the edit does not take.
         model.setScore("Rome is the capital of", " Spain", true, -2);
         model.setScore("Rome is the capital of", " Italy", true, -1);
@@ -83,11 +86,29 @@ TEST(EvalCounterFact, EveryMetricOfOneCaseByHand) {
     EXPECT_NEAR(r.neighbourhoodMagnitude, ((e(-1) - e(-4)) + (e(-3) - e(-1))) / 2, 1e-12);
     EXPECT_TRUE(r.generationCorrect);
     EXPECT_EQ(r.generated, " Germany and so on");
+    EXPECT_TRUE(r.judgedEdit);
+    EXPECT_DOUBLE_EQ(r.judgedParaphrase, 0.5);
+    EXPECT_DOUBLE_EQ(s.judgedEditSuccess, 1.0);
+    EXPECT_DOUBLE_EQ(s.judgedParaphraseSuccess, 0.5);
     // Lyon: " plain" with and without the edit; Paris has a river: " Germany" instead of " plain".
     EXPECT_EQ(r.localityCount, 2);
     EXPECT_DOUBLE_EQ(r.locality, 0.5);
     EXPECT_EQ(r.paraphraseCount, 2);
     EXPECT_EQ(r.neighbourhoodCount, 2);
+}
+
+// The WILD judgement reads the free continuation's first sentence for the new answer.
+TEST(EvalCounterFact, ContinuationNamesTheAnswerInItsFirstSentenceBeforeTheOldOne) {
+    EXPECT_TRUE(continuationNames(" Rome, France.", "Rome", "Paris"));
+    EXPECT_TRUE(continuationNames(" the city of rome", "Rome"));        // case ignored, not at the start
+    EXPECT_FALSE(continuationNames(" Paris, not Rome", "Rome", "Paris")); // the old answer first
+    EXPECT_TRUE(continuationNames(" Rome, not Paris", "Rome", "Paris"));
+    EXPECT_FALSE(continuationNames(" Romeo and Juliet", "Rome"));        // whole words only
+    EXPECT_FALSE(continuationNames(" Paris. Rome is", "Rome"));          // after the first sentence
+    EXPECT_FALSE(continuationNames(" Paris\nRome", "Rome"));
+    EXPECT_TRUE(continuationNames(" St. Louis, Missouri. Then", "St. Louis")); // abbreviations do not end it
+    EXPECT_TRUE(continuationNames(" the U.S. Army", "U.S. Army"));
+    EXPECT_FALSE(continuationNames(" anything", ""));
 }
 
 TEST(EvalCounterFact, SummaryAveragesOverCasesLikeProcessResults) {
