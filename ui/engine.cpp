@@ -136,14 +136,16 @@ void EngineWorker::openWorkspace(const QString& path) {
             tr("Choose another workspace with File > Open Workspace, or start a new one with "
                "File > New Workspace. A workspace only opens with the model it was made with."),
             [&] {
-                m_editor.reset();
+                // Open first, swap second: a file that does not open leaves the open workspace
+                // open (and the window showing it, which is then still true).
                 EditorOptions o;
                 if (m_scopeFactory)
                     o.scope = m_scopeFactory.make(m_model, ss(path), [this](std::int64_t done, std::int64_t total) {
                         emit openProgress(done, total);
                     });
-                m_editor = std::make_unique<Editor>(m_model, ss(path), o);
-                if (o.scope && m_scopeFactory.connect) m_scopeFactory.connect(*o.scope, *m_editor);
+                auto opened = std::make_unique<Editor>(m_model, ss(path), o);
+                if (o.scope && m_scopeFactory.connect) m_scopeFactory.connect(*o.scope, *opened);
+                m_editor = std::move(opened);
                 m_lastPrompt.clear();
                 emit workspaceOpened(info());
                 publishState();

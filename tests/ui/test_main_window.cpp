@@ -511,6 +511,34 @@ TEST_F(Workbench, AnotherWorkspaceOpensEmptyAndIsRemembered) {
     box->close();
 }
 
+TEST_F(Workbench, FailedOpenLeavesTheOpenWorkspaceAsItWas) {
+    writeFact(kFact);
+    const QString junk = m_dir.filePath(QStringLiteral("notes.larimar"));
+    {
+        QFile f(junk);
+        ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+        f.write("These are my notes, not a workspace.\n");
+    }
+    m_window->openWorkspace(junk);
+    ASSERT_TRUE(waitIdle());
+    EXPECT_TRUE(m_window->lastError().contains(QStringLiteral("Opening the workspace"))) << m_window->lastError().toStdString();
+    QMessageBox* box = dialog<QMessageBox>(QStringLiteral("errorDialog"));
+    ASSERT_NE(box, nullptr) << "the failure is shown";
+    box->accept();
+
+    // Everything the window shows is still true: the old workspace is open and writable.
+    EXPECT_TRUE(engine()->hasWorkspace());
+    EXPECT_EQ(engine()->info().workspace, workspacePath());
+    EXPECT_TRUE(m_window->windowTitle().contains(QStringLiteral("test.larimar")));
+    EXPECT_EQ(facts()->model()->rowCount(), 1);
+    writeFact(QStringLiteral("Toko Yasuda plays the guitar."));
+    EXPECT_EQ(engine()->state()->written, 2);
+    QSignalSpy exported(engine(), &Engine::historyExported);
+    engine()->exportHistory(m_dir.filePath(QStringLiteral("history.csv")));
+    ASSERT_TRUE(QTest::qWaitFor([&] { return exported.count() == 1; }, kWait)) << m_window->lastError().toStdString();
+    EXPECT_EQ(MainWindow::startWorkspacePath(), workspacePath()) << "the failed file is not remembered";
+}
+
 /// A tiny random-weight Larimar model directory (K = 8, C = 8), made once per test binary: the
 /// real loading and generation path (libtorch on the engine thread), not the test double.
 std::string tinyModelDir() {
