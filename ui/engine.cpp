@@ -273,8 +273,14 @@ void EngineWorker::writeBatch(const ImportRecords& records, const QString& reaso
             facts, ss(reason), [this](std::int64_t done, std::int64_t total) { emit batchProgress(done, total); },
             cancel);
         emit edited(summary(r));
-        emit batchFinished(
-            true, tr("Wrote %1 as edit %2.").arg(factCount(static_cast<qint64>(r.factIds.size()))).arg(r.editId));
+        const QString wrote = factCount(static_cast<qint64>(r.factIds.size()));
+        // A cancel raised after the last check before the commit came too late: say so.
+        emit batchFinished(true, cancel && cancel->load()
+                                     ? tr("The cancel came after the commit: wrote %1 as edit %2. Edit > Undo "
+                                          "Last Edit takes them back.")
+                                           .arg(wrote)
+                                           .arg(r.editId)
+                                     : tr("Wrote %1 as edit %2.").arg(wrote).arg(r.editId));
         publishState();
     } catch (const EditCancelled&) {
         emit batchFinished(false, tr("Import cancelled; nothing was written."));

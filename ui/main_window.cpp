@@ -415,7 +415,8 @@ void MainWindow::startBatch(const ImportRecords& records, const QString& reason)
     connect(m_progress, &QProgressDialog::canceled, this, [this, dialog] {
         m_engine->cancelBatch();
         if (dialog) {
-            dialog->setLabelText(tr("Cancelling; nothing will be written..."));
+            // Until the worker answers it is not known whether the commit came first.
+            dialog->setLabelText(tr("Cancelling..."));
             dialog->show();
         }
     });

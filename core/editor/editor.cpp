@@ -467,6 +467,7 @@ EditResult Editor::write(const std::string& text, const FactMeta& meta, const st
     f.target = meta.target;
     f.source = meta.source.empty() ? "editor" : meta.source;
     const Eigen::MatrixXd z = d.encodeChecked({text});
+    d.scope->prepare({text});
     return d.commitWrite({f}, z, EditOp::Write, reason, nlohmann::json::object(), false, nullptr);
 }
 
@@ -503,10 +504,13 @@ EditResult Editor::writeBatch(const std::vector<FactRecord>& records, const std:
     for (std::size_t start = 0; start < texts.size(); start += chunk) {
         if (cancel && cancel->load()) throw EditCancelled();
         const std::size_t end = std::min(texts.size(), start + chunk);
-        const Eigen::MatrixXd part =
-            d.encodeChecked(std::vector<std::string>(texts.begin() + static_cast<std::ptrdiff_t>(start),
-                                                     texts.begin() + static_cast<std::ptrdiff_t>(end)));
+        const std::vector<std::string> piece(texts.begin() + static_cast<std::ptrdiff_t>(start),
+                                             texts.begin() + static_cast<std::ptrdiff_t>(end));
+        const Eigen::MatrixXd part = d.encodeChecked(piece);
         z.middleRows(static_cast<Eigen::Index>(start), part.rows()) = part;
+        // The detector's work happens here, where a cancel still writes nothing (after the
+        // commit it could only be reported, not undone).
+        d.scope->prepare(piece);
         if (progress) progress(static_cast<std::int64_t>(end), total);
     }
     if (cancel && cancel->load()) throw EditCancelled();

@@ -59,6 +59,11 @@ public:
     /// would make opening O(facts * (K + C))); added() gets them filled.
     virtual void reset(const std::vector<Fact>& written) = 0;
     virtual void added(const std::vector<Fact>& facts) = 0;
+    /// Texts about to be written, before the write commits (their ids are not known yet). A
+    /// detector with slow work per fact (the ESD embeds each one) does it here, so that a batch
+    /// cancelled meanwhile writes nothing and added() after the commit is cheap; what it keeps
+    /// must depend on the text alone (a prepared text may never be written). Default: nothing.
+    virtual void prepare(const std::vector<std::string>& texts) { (void)texts; }
     virtual void removed(const std::vector<std::int64_t>& factIds) = 0;
     virtual ScopeScore score(const std::string& prompt) = 0;
     /// In scope when score >= threshold; this one unless the query or the workspace
@@ -183,8 +188,9 @@ public:
     EditResult write(const std::string& text, const FactMeta& meta = {}, const std::string& reason = {});
     /// Writes facts all-or-nothing as one "batch" edit (always with a snapshot). Validates
     /// every record first (UserError naming its source), encodes in chunks, then updates the
-    /// memory and commits. progress(done, total) after each chunk; cancel is checked between
-    /// chunks and before the commit (EditCancelled).
+    /// memory and commits. Each chunk is encoded and prepared for the scope detector
+    /// (ScopeDetector::prepare) before anything commits; progress(done, total) after each
+    /// chunk; cancel is checked between chunks and before the commit (EditCancelled).
     EditResult writeBatch(const std::vector<FactRecord>& facts, const std::string& reason = {},
                           const std::function<void(std::int64_t, std::int64_t)>& progress = {},
                           const std::atomic<bool>* cancel = nullptr);

@@ -59,20 +59,39 @@ void EsdScopeDetector::embedAndAdd(const std::vector<Fact>& facts, bool store) {
         auto vectors = m_encoder->embed(texts);
         std::vector<std::pair<std::int64_t, std::vector<float>>> rows;
         for (std::size_t i = begin; i < end; ++i) {
-            m_index.add(facts[i].id, vectors[i - begin]);
-            m_lexical.add(facts[i].id, facts[i].text);
-            m_texts[facts[i].id] = facts[i].text;
+            addEmbedded(facts[i], vectors[i - begin]);
             if (store) rows.emplace_back(facts[i].id, std::move(vectors[i - begin]));
         }
-        if (store) {
-            // The cache only saves work on the next open: the Editor has already committed these
-            // facts, so failing to store their vectors (a busy or read-only file) must not fail
-            // the write. They are embedded again on the next open.
-            try {
-                if (auto* c = cache()) c->store(m_encoder->id(), rows);
-            } catch (const std::exception&) {
-            }
-        }
+        if (store) storeVectors(rows);
+        if (m_options.progress) m_options.progress(static_cast<std::int64_t>(end), total);
+    }
+}
+
+void EsdScopeDetector::addEmbedded(const Fact& fact, const std::vector<float>& vector) {
+    m_index.add(fact.id, vector);
+    m_lexical.add(fact.id, fact.text);
+    m_texts[fact.id] = fact.text;
+}
+
+void EsdScopeDetector::storeVectors(const std::vector<std::pair<std::int64_t, std::vector<float>>>& rows) {
+    // The cache only saves work on the next open: the Editor has already committed these
+    // facts, so failing to store their vectors (a busy or read-only file) must not fail
+    // the write. They are embedded again on the next open.
+    if (rows.empty()) return;
+    try {
+        if (auto* c = cache()) c->store(m_encoder->id(), rows);
+    } catch (const std::exception&) {
+    }
+}
+
+void EsdScopeDetector::prepare(const std::vector<std::string>& texts) {
+    const auto total = static_cast<std::int64_t>(texts.size());
+    for (std::size_t begin = 0; begin < texts.size(); begin += static_cast<std::size_t>(m_options.batch)) {
+        const std::size_t end = std::min(texts.size(), begin + static_cast<std::size_t>(m_options.batch));
+        const std::vector<std::string> piece(texts.begin() + static_cast<std::ptrdiff_t>(begin),
+                                             texts.begin() + static_cast<std::ptrdiff_t>(end));
+        auto vectors = m_encoder->embed(piece);
+        for (std::size_t i = 0; i < piece.size(); ++i) m_prepared[piece[i]] = std::move(vectors[i]);
         if (m_options.progress) m_options.progress(static_cast<std::int64_t>(end), total);
     }
 }
@@ -97,7 +116,22 @@ void EsdScopeDetector::reset(const std::vector<Fact>& written) {
     embedAndAdd(missing, true);
 }
 
-void EsdScopeDetector::added(const std::vector<Fact>& facts) { embedAndAdd(facts, true); }
+void EsdScopeDetector::added(const std::vector<Fact>& facts) {
+    std::vector<Fact> missing;
+    std::vector<std::pair<std::int64_t, std::vector<float>>> rows;
+    for (const auto& f : facts) {
+        const auto it = m_prepared.find(f.text);
+        if (it == m_prepared.end()) {
+            missing.push_back(f);
+            continue;
+        }
+        addEmbedded(f, it->second);
+        rows.emplace_back(f.id, it->second);
+    }
+    m_prepared.clear(); // what a cancelled batch prepared is not kept
+    storeVectors(rows);
+    embedAndAdd(missing, true);
+}
 
 void EsdScopeDetector::removed(const std::vector<std::int64_t>& factIds) {
     for (auto id : factIds) {

@@ -115,6 +115,9 @@ public:
 
     void reset(const std::vector<Fact>& written) override;
     void added(const std::vector<Fact>& facts) override;
+    /// Embeds the texts (progress as on open) and keeps the vectors for added(), which then
+    /// embeds nothing; added() drops what it did not use.
+    void prepare(const std::vector<std::string>& texts) override;
     void removed(const std::vector<std::int64_t>& factIds) override;
     ScopeScore score(const std::string& prompt) override;
     double defaultThreshold() const override;
@@ -135,6 +138,8 @@ public:
 
 private:
     void embedAndAdd(const std::vector<Fact>& facts, bool store);
+    void addEmbedded(const Fact& fact, const std::vector<float>& vector);
+    void storeVectors(const std::vector<std::pair<std::int64_t, std::vector<float>>>& rows);
     FactEmbeddingCache* cache();
 
     std::shared_ptr<const SentenceEncoder> m_encoder;
@@ -144,6 +149,7 @@ private:
     NearestFactIndex m_index;
     LexicalFactIndex m_lexical;
     std::unordered_map<std::int64_t, std::string> m_texts;
+    std::unordered_map<std::string, std::vector<float>> m_prepared; ///< text -> its embedding
     std::unique_ptr<FactEmbeddingCache> m_cache;
 };
 

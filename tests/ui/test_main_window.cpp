@@ -5,6 +5,7 @@
 #include "core/model/bpe_trainer.h"
 #include "core/model/larimar_model.h"
 #include "core/model/text_model.h"
+#include "core/scope/scope_detectors.h"
 #include "tests/core/fake_text_model.h"
 #include "ui/facts_panel.h"
 #include "ui/history_panel.h"
@@ -28,6 +29,7 @@
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QSortFilterProxyModel>
+#include <QStatusBar>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
@@ -537,6 +539,91 @@ TEST_F(Workbench, FailedOpenLeavesTheOpenWorkspaceAsItWas) {
     engine()->exportHistory(m_dir.filePath(QStringLiteral("history.csv")));
     ASSERT_TRUE(QTest::qWaitFor([&] { return exported.count() == 1; }, kWait)) << m_window->lastError().toStdString();
     EXPECT_EQ(MainWindow::startWorkspacePath(), workspacePath()) << "the failed file is not remembered";
+}
+
+TEST(WorkbenchScope, CancelWhileTheScopeDetectorPreparesWritesNothing) {
+    // The workbench's real default detector (the ESD on MiniLM), made as the workbench makes
+    // it. While it embeds an import's facts the status bar says "Preparing the scope detector";
+    // the user presses Cancel right then (the worker waits once until the click is done).
+    if (!larimar::sharedSentenceEncoder()) GTEST_SKIP() << "all-MiniLM-L6-v2 is not installed (models/fetch-assets.sh)";
+    QTemporaryDir dir;
+    MainWindow window;
+    window.resize(1280, 800);
+    window.show();
+    std::atomic<bool> importing{false}, held{false};
+    std::promise<void> pressed;
+    std::shared_future<void> pressedDone = pressed.get_future().share();
+    ScopeFactory scope;
+    scope.make = [&importing, &held, pressedDone](const std::shared_ptr<larimar::TextModel>& m, const std::string& path,
+                                                 const OpenProgress& progress) {
+        larimar::ScopeDetectorSetup s;
+        s.model = m;
+        s.workspacePath = path;
+        s.progress = [&importing, &held, pressedDone, progress](std::int64_t done, std::int64_t total) {
+            progress(done, total);
+            if (importing && !held.exchange(true)) pressedDone.wait_for(std::chrono::seconds(20));
+        };
+        return larimar::makeScopeDetector(s);
+    };
+    window.start([] { return larimar::test::makeFakeModel("ui-test-model"); }, QStringLiteral("synthetic"),
+                 dir.filePath(QStringLiteral("esd.larimar")), scope);
+    auto* engine = window.engine();
+    ASSERT_TRUE(QTest::qWaitFor([&] { return engine->state() && engine->pending() == 0; }, kWait))
+        << window.lastError().toStdString();
+    ASSERT_EQ(engine->info().detector, QStringLiteral("esd hybrid"));
+
+    const int n = 200;
+    const QString file = dir.filePath(QStringLiteral("many.txt"));
+    {
+        QFile f(file);
+        ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+        for (int i = 0; i < n; ++i)
+            f.write(QStringLiteral("Person number %1 was born in city %2.\n").arg(i).arg(i * 7 % 101).toUtf8());
+    }
+    QString statusAtCancel;
+    bool clicked = false;
+    QObject::connect(engine, &Engine::openProgress, &window, [&] {
+        if (!importing || clicked) return;
+        QProgressDialog* progress = window.batchProgressDialog();
+        if (!progress) return;
+        clicked = true;
+        statusAtCancel = window.statusBar()->currentMessage();
+        QTest::mouseClick(progress->findChild<QPushButton*>(), Qt::LeftButton);
+        pressed.set_value();
+    });
+    auto importAll = [&](bool cancel) -> bool {
+        window.importFile(file);
+        ImportDialog* preview = nullptr;
+        if (!QTest::qWaitFor(
+                [&] {
+                    for (QWidget* w : QApplication::topLevelWidgets())
+                        if (auto* d = qobject_cast<ImportDialog*>(w); d && d->isVisible()) preview = d;
+                    return preview != nullptr;
+                },
+                kWait))
+            return false;
+        importing = cancel;
+        QSignalSpy finished(engine, &Engine::batchFinished);
+        preview->accept();
+        return (finished.wait(60000) || finished.count() > 0) && QTest::qWaitFor([&] { return engine->pending() == 0; }, kWait);
+    };
+    ASSERT_TRUE(importAll(true)) << window.lastError().toStdString();
+    ASSERT_TRUE(clicked) << "the detector reported its work while the import ran";
+    EXPECT_TRUE(statusAtCancel.contains(QStringLiteral("Preparing the scope detector"))) << statusAtCancel.toStdString();
+    EXPECT_EQ(engine->state()->facts.size(), 0) << "cancel writes nothing";
+    EXPECT_EQ(engine->state()->edits.size(), 0);
+    EXPECT_TRUE(window.statusBar()->currentMessage().contains(QStringLiteral("nothing was written")))
+        << window.statusBar()->currentMessage().toStdString();
+
+    // Not cancelled, the same file is written whole, and the detector knows every fact.
+    ASSERT_TRUE(importAll(false)) << window.lastError().toStdString();
+    EXPECT_EQ(engine->state()->written, n);
+    QSignalSpy compared(engine, &Engine::compared);
+    window.queryPanel()->promptEdit()->setText(QStringLiteral("Where was person number 123 born?"));
+    window.queryPanel()->compareNow();
+    ASSERT_TRUE(compared.wait(kWait) || compared.count() > 0) << window.lastError().toStdString();
+    EXPECT_TRUE(window.queryPanel()->last().inScope);
+    EXPECT_EQ(window.queryPanel()->last().nearestText, QStringLiteral("Person number 123 was born in city 53."));
 }
 
 /// A tiny random-weight Larimar model directory (K = 8, C = 8), made once per test binary: the
