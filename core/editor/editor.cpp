@@ -2,6 +2,7 @@
 
 #include "core/util/error.h"
 #include "core/util/file_io.h"
+#include "core/util/os_user.h"
 #include "core/util/output_target.h"
 #include "core/util/utf8.h"
 
@@ -88,10 +89,7 @@ std::vector<DiffSegment> wordDiff(const std::string& before, const std::string& 
     return out;
 }
 
-std::string defaultActor() {
-    const char* user = std::getenv("USER");
-    return user && *user ? std::string(user) : std::string("unknown");
-}
+std::string defaultActor() { return osUserName(); }
 
 // ---------------------------------------------------------------------------------------
 // Editor
@@ -188,7 +186,8 @@ struct Editor::Impl {
             }
             break;
         }
-        case EditOp::Setting: break; // settings do not change the memory
+        case EditOp::Setting:
+        case EditOp::Trust: break; // settings and trusted keys do not change the memory
         case EditOp::Rollback: {
             const auto target = e.payload.value("target_edit", std::int64_t(-1));
             if (target < 0 || target >= e.id)
@@ -242,7 +241,8 @@ struct Editor::Impl {
         const std::string got = mem->digest();
         // A setting edit before the first memory edit carries no digest (the store cannot know
         // the empty memory's); every other edit must match.
-        const bool unrecorded = target.op == EditOp::Setting && target.memoryDigestAfter.empty();
+        const bool unrecorded =
+            (target.op == EditOp::Setting || target.op == EditOp::Trust) && target.memoryDigestAfter.empty();
         if (!unrecorded && got != target.memoryDigestAfter)
             inconsistent("the memory rebuilt for edit " + std::to_string(editId) + " has digest " + got +
                          ", the edit recorded " + target.memoryDigestAfter);

@@ -30,11 +30,20 @@ std::string AuditReport::message() const {
     if (cancelled) return "audit cancelled after " + std::to_string(editsChecked) + " edits";
     if (ok)
         return "audit ok: " + std::to_string(editsChecked) + " edits, " +
-               std::to_string(factsChecked) + " facts";
+               std::to_string(factsChecked) + " facts; " + signatureSummary();
     std::string where;
     if (editId) where = "edit " + std::to_string(*editId);
     if (factId) where += (where.empty() ? "" : ", ") + std::string("fact ") + std::to_string(*factId);
     return "audit FAILED" + (where.empty() ? std::string() : " at " + where) + ": " + reason;
+}
+
+std::string AuditReport::signatureSummary() const {
+    std::string s = "signatures: " + std::to_string(signedTrusted) + " by trusted keys, " +
+                    std::to_string(signedUntrusted) + " by untrusted keys, " + std::to_string(unsignedEdits) +
+                    " unsigned";
+    if (unsignedBefore) s += " (unsigned before edit " + std::to_string(*unsignedBefore) + ")";
+    s += "; " + std::to_string(trustedKeys) + (trustedKeys == 1 ? " trusted key" : " trusted keys");
+    return s;
 }
 
 std::string ChainHead::toString() const { return std::to_string(editId) + ":" + hash; }

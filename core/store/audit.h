@@ -54,7 +54,20 @@ struct AuditReport {
     std::optional<std::int64_t> factId; ///< the fact involved, when the problem is a fact row
     std::string reason;                 ///< what does not match, for a person
     std::optional<ChainHead> head;      ///< when ok: the newest edit checked (id 0: no history)
-    /// One line: "audit ok: 12 edits, 40 facts" or "audit FAILED at edit 3: ...".
+    // Signatures (core/store/signing.h), counted over the edits checked. "Trusted" is judged
+    // against the keys the workspace trusts at the end of the chain.
+    std::int64_t signedTrusted = 0;     ///< valid signature by a key the workspace trusts
+    std::int64_t signedUntrusted = 0;   ///< valid signature by a key it does not trust
+    std::int64_t unsignedEdits = 0;     ///< no signature (older workspaces, actors without a key)
+    std::int64_t trustedKeys = 0;       ///< keys the workspace trusts
+    /// When the unsigned edits are exactly edits 1..N-1 (as in a workspace made before edits
+    /// were signed): N.
+    std::optional<std::int64_t> unsignedBefore;
+    /// The first "trust" edit: from it on, every edit must be signed by a trusted key.
+    std::optional<std::int64_t> signaturesRequiredFrom;
+    /// "signatures: 3 by trusted keys, 0 by untrusted keys, 12 unsigned (unsigned before edit 13)".
+    std::string signatureSummary() const;
+    /// One line: "audit ok: 12 edits, 40 facts; signatures: ..." or "audit FAILED at edit 3: ...".
     std::string message() const;
 };
 

@@ -1,8 +1,11 @@
 // Workspace::verifyChain and the history exports: everything that reads the whole history.
 #include "core/store/workspace_impl.h"
 
+#include "core/store/signing.h"
 #include "core/util/error.h"
 #include "core/util/sha256.h"
+
+#include <set>
 
 #include <map>
 #include <sstream>
@@ -127,15 +130,18 @@ AuditReport Workspace::Impl::verify(const std::function<void(std::int64_t, std::
     std::map<std::int64_t, std::string> afterDigests; // edit id -> memory digest after
     std::map<std::string, std::pair<std::int64_t, std::string>> settings; // key -> (edit, value)
     std::string lastModelId, lastModelHash;
+    std::set<std::string> trusted;          // public keys the trust edits so far added
+    std::vector<std::string> signers;       // of every validly signed edit, judged at the end
+    std::optional<std::int64_t> firstSigned;
     {
-        sqlite::Statement st(db, "SELECT id, op, fact_ids, fact_states, facts_digest, actor, "
-                                 "reason, timestamp, model_id, model_hash, memory_digest_before, "
-                                 "memory_digest_after, payload, prev_hash, hash FROM edits "
-                                 "ORDER BY id");
+        sqlite::Statement st(db, std::string("SELECT id, op, fact_ids, fact_states, facts_digest, actor, "
+                                             "reason, timestamp, model_id, model_hash, memory_digest_before, "
+                                             "memory_digest_after, payload, prev_hash, hash, ") +
+                                     signatureColumns() + " FROM edits ORDER BY id");
         while (st.step()) {
             const auto id = st.int64(0);
-            std::string col[15];
-            for (int c = 1; c < 15; ++c) col[c] = st.text(c);
+            std::string col[17];
+            for (int c = 1; c < 17; ++c) col[c] = st.text(c);
             if (id != expected)
                 return fail(report, expected, std::nullopt,
                             "edit " + str(expected) + " is missing (the next edit is " + str(id) +
@@ -153,6 +159,51 @@ AuditReport Workspace::Impl::verify(const std::function<void(std::int64_t, std::
                 return fail(report, id, std::nullopt,
                             "its hash does not match its content: the row was changed after it "
                             "was written");
+
+            // Signatures: a signature must match the hash it signed, whoever the signer, so a
+            // rewritten chain fails at the first signed edit it changed. Once the workspace
+            // trusts keys, an unsigned edit (or one by an untrusted key) means signatures were
+            // removed or replaced: appendEdit never writes one.
+            const std::string& signer = col[15];
+            const std::string& signature = col[16];
+            if (signer.empty() != signature.empty())
+                return fail(report, id, std::nullopt,
+                            "it has a signer without a signature or a signature without a signer");
+            if (!signer.empty()) {
+                const bool known = trusted.count(signer) > 0;
+                if (!verifySignature(PublicKey{signer}, editSignatureMessage(hash, prev), signature))
+                    return fail(report, id, std::nullopt,
+                                std::string("its signature by ") + (known ? "trusted" : "untrusted") + " key " +
+                                    signer.substr(0, 16) +
+                                    " does not match its hash and the previous one: the edit or an earlier "
+                                    "one was changed (or the chain rewritten) after it was signed");
+                signers.push_back(signer);
+                if (!firstSigned) firstSigned = id;
+            } else {
+                ++report.unsignedEdits;
+            }
+            if (col[1] == "trust") {
+                const auto p = nlohmann::json::parse(col[12], nullptr, false);
+                if (!p.is_object() || !p.contains("public_key") || !p["public_key"].is_string() ||
+                    p["public_key"].get<std::string>().size() != 64 || col[2] != "[]")
+                    return fail(report, id, std::nullopt, "this trust edit is malformed");
+                const auto added = p["public_key"].get<std::string>();
+                if (signer.empty())
+                    return fail(report, id, std::nullopt,
+                                "this trust edit is unsigned: trusting a key is always a signed edit");
+                if (trusted.empty() && signer != added)
+                    return fail(report, id, std::nullopt,
+                                "this first trust edit is not signed by the key it trusts");
+                if (!report.signaturesRequiredFrom) report.signaturesRequiredFrom = id;
+                trusted.insert(added);
+            }
+            if (report.signaturesRequiredFrom && (signer.empty() || !trusted.count(signer)))
+                return fail(report, id, std::nullopt,
+                            std::string("it is ") +
+                                (signer.empty() ? "unsigned" : "signed by the untrusted key " + signer.substr(0, 16)) +
+                                ", but from edit " + str(*report.signaturesRequiredFrom) +
+                                " on (its first trust edit) the workspace holds only edits signed by a key "
+                                "it trusts: signatures were removed or replaced");
 
             // The row is as written; now check the facts it recorded against the fact rows.
             if (col[1] == "setting") {
@@ -274,6 +325,11 @@ AuditReport Workspace::Impl::verify(const std::function<void(std::int64_t, std::
                         "fact " + str(fid) + "'s forgotten_edit_id does not match the history");
     }
 
+    for (const auto& s : signers) ++(trusted.count(s) ? report.signedTrusted : report.signedUntrusted);
+    report.trustedKeys = static_cast<std::int64_t>(trusted.size());
+    const std::int64_t prefix = firstSigned ? *firstSigned - 1 : report.editsChecked;
+    if (report.unsignedEdits > 0 && report.unsignedEdits == prefix) report.unsignedBefore = prefix + 1;
+
     if (progress) progress(report.editsChecked, total);
     report.head = ChainHead{expected - 1, expected > 1 ? prev : kGenesisHash};
     // Snapshots restore memory without replay; a wrong one would silently restore wrong memory.
@@ -317,15 +373,16 @@ std::map<std::int64_t, FactState> Workspace::factStatesAfter(std::int64_t editId
 std::string Workspace::exportHistoryCsv() {
     std::ostringstream out;
     out << "id,op,fact_ids,fact_states,facts_digest,actor,reason,timestamp,model_id,model_hash,"
-           "memory_digest_before,memory_digest_after,payload,prev_hash,hash\r\n";
-    sqlite::Statement st(m_impl->db, "SELECT id, op, fact_ids, fact_states, facts_digest, actor, "
-                                     "reason, timestamp, model_id, model_hash, "
-                                     "memory_digest_before, memory_digest_after, payload, "
-                                     "prev_hash, hash FROM edits ORDER BY id");
+           "memory_digest_before,memory_digest_after,payload,prev_hash,hash,signer,signature\r\n";
+    sqlite::Statement st(m_impl->db, std::string("SELECT id, op, fact_ids, fact_states, facts_digest, actor, "
+                                                 "reason, timestamp, model_id, model_hash, "
+                                                 "memory_digest_before, memory_digest_after, payload, "
+                                                 "prev_hash, hash, ") +
+                                         m_impl->signatureColumns() + " FROM edits ORDER BY id");
     while (st.step()) {
         out << st.int64(0);
         // The stored text verbatim, so that an exported row can be re-hashed by anyone.
-        for (int c = 1; c < 15; ++c) out << ',' << csvField(st.text(c));
+        for (int c = 1; c < 17; ++c) out << ',' << csvField(st.text(c));
         out << "\r\n";
     }
     return out.str();
@@ -361,6 +418,8 @@ std::string Workspace::exportHistoryJson() {
         j["payload"] = e.payload;
         j["prev_hash"] = e.prevHash;
         j["hash"] = e.hash;
+        j["signer"] = e.signer;
+        j["signature"] = e.signature;
         edits.push_back(std::move(j));
     }
     doc["edits"] = std::move(edits);

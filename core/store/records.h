@@ -11,11 +11,13 @@
 namespace larimar {
 
 enum class FactState { Written, Forgotten };
-enum class EditOp { Write, Forget, Batch, Rollback, Setting };
+enum class EditOp { Write, Forget, Batch, Rollback, Setting, Trust };
 
 /// "written" / "forgotten"; "write" / "forget" / "batch" / "rollback" / "setting" (the strings
 /// stored). A "setting" edit lists no facts and leaves the memory as it was; its payload is
-/// {"setting": key, "value": new, "previous": old or null} (Workspace::recordSetting).
+/// {"setting": key, "value": new, "previous": old or null} (Workspace::recordSetting). A "trust"
+/// edit (stored "trust") adds a public key to the keys the workspace trusts; it lists no facts,
+/// its payload is {"public_key": 64 hex digits, "name": label} (Workspace::trustKey).
 const char* toString(FactState state);
 const char* toString(EditOp op);
 /// Parses the stored strings; throws UserError naming the accepted values.
@@ -55,6 +57,12 @@ struct Edit {
     std::string factsDigest;             ///< SHA-256 (hex) over the facts as this edit left them
     std::string prevHash;                ///< previous edit's hash, 64 zeros for the first
     std::string hash;                    ///< SHA-256 (hex) of this row, see audit.h
+    /// The signer's raw Ed25519 public key (64 hex digits), empty for an unsigned edit. Set by
+    /// appendEdit when the workspace has a signing key (WorkspaceOptions::signingKey).
+    std::string signer;
+    /// Ed25519 signature (128 hex digits) over editSignatureMessage(hash, prevHash); empty
+    /// when unsigned. Outside the hash: it signs the hash (core/store/signing.h).
+    std::string signature;
 };
 
 /// One query answered with and without memory.

@@ -130,12 +130,49 @@ CREATE INDEX edits_by_op ON edits (op);
 )sql");
 }
 
+// v3 -> v4: signed edits (core/store/signing.h). Edits gain signer and signature (empty for an
+// unsigned edit, so every edit of an older workspace reads as unsigned, not as broken) and the
+// op "trust", which adds a public key to the keys the workspace trusts. Neither column is part
+// of the edit hash (the signature signs the hash), so the chain is unchanged. The table is
+// rebuilt for the new CHECK, as in migrateV2toV3.
+void migrateV3toV4(sqlite::Database& db) {
+    db.exec(R"sql(
+CREATE TABLE edits_v4 (
+    id                   INTEGER PRIMARY KEY,
+    op                   TEXT NOT NULL CHECK (op IN ('write', 'forget', 'batch', 'rollback', 'setting', 'trust')),
+    fact_ids             TEXT NOT NULL,
+    fact_states          TEXT NOT NULL,
+    facts_digest         TEXT NOT NULL,
+    actor                TEXT NOT NULL,
+    reason               TEXT NOT NULL,
+    timestamp            TEXT NOT NULL,
+    model_id             TEXT NOT NULL,
+    model_hash           TEXT NOT NULL,
+    memory_digest_before TEXT NOT NULL,
+    memory_digest_after  TEXT NOT NULL,
+    payload              TEXT NOT NULL,
+    prev_hash            TEXT NOT NULL,
+    hash                 TEXT NOT NULL,
+    signer               TEXT NOT NULL DEFAULT '',   -- raw Ed25519 public key, hex; '' unsigned
+    signature            TEXT NOT NULL DEFAULT ''    -- over (hash, prev_hash), hex; '' unsigned
+) STRICT;
+INSERT INTO edits_v4 (id, op, fact_ids, fact_states, facts_digest, actor, reason, timestamp,
+    model_id, model_hash, memory_digest_before, memory_digest_after, payload, prev_hash, hash)
+    SELECT id, op, fact_ids, fact_states, facts_digest, actor, reason, timestamp, model_id,
+    model_hash, memory_digest_before, memory_digest_after, payload, prev_hash, hash FROM edits;
+DROP TABLE edits;
+ALTER TABLE edits_v4 RENAME TO edits;
+CREATE INDEX edits_by_timestamp ON edits (timestamp);
+CREATE INDEX edits_by_op ON edits (op);
+)sql");
+}
+
 using MigrationStep = void (*)(sqlite::Database&);
 // kMigrations[v] takes a workspace from version v to v + 1. A v2 schema appends migrateV1toV2
 // here (and, if it rebuilds a table, runs with foreign keys checked by
 // PRAGMA foreign_key_check before the commit, since foreign_keys cannot change inside a
 // transaction).
-constexpr MigrationStep kMigrations[] = {migrateV0toV1, migrateV1toV2, migrateV2toV3};
+constexpr MigrationStep kMigrations[] = {migrateV0toV1, migrateV1toV2, migrateV2toV3, migrateV3toV4};
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == kCurrentSchemaVersion,
               "one migration step per schema version");
 

@@ -10,7 +10,7 @@ class Database;
 
 namespace larimar::store {
 
-inline constexpr int kCurrentSchemaVersion = 3;
+inline constexpr int kCurrentSchemaVersion = 4;
 /// PRAGMA application_id of a workspace: "LRMW" as a big-endian 32-bit integer.
 inline constexpr std::int32_t kWorkspaceApplicationId = 0x4C524D57;
 

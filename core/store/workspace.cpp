@@ -6,8 +6,10 @@
 #include "core/store/workspace_impl.h"
 #include "core/store/sqlite_db.h"
 #include "core/util/error.h"
+#include "core/util/os_user.h"
 #include "core/util/sha256.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
@@ -34,6 +36,7 @@ const char* toString(EditOp op) {
     case EditOp::Batch: return "batch";
     case EditOp::Rollback: return "rollback";
     case EditOp::Setting: return "setting";
+    case EditOp::Trust: return "trust";
     }
     return "write";
 }
@@ -45,9 +48,10 @@ FactState factStateFromString(const std::string& text) {
 }
 
 EditOp editOpFromString(const std::string& text) {
-    for (auto op : {EditOp::Write, EditOp::Forget, EditOp::Batch, EditOp::Rollback, EditOp::Setting})
+    for (auto op : {EditOp::Write, EditOp::Forget, EditOp::Batch, EditOp::Rollback, EditOp::Setting, EditOp::Trust})
         if (text == toString(op)) return op;
-    throw UserError("unknown edit operation '" + text + "' (expected write, forget, batch, rollback or setting)");
+    throw UserError("unknown edit operation '" + text +
+                    "' (expected write, forget, batch, rollback, setting or trust)");
 }
 
 std::string formatTimestamp(std::chrono::system_clock::time_point t) {
@@ -120,7 +124,7 @@ Fact readFact(sqlite::Statement& st, bool withVectors) {
 
 const char* const kEditColumns =
     "id, op, fact_ids, fact_states, facts_digest, actor, reason, timestamp, model_id, model_hash, "
-    "memory_digest_before, memory_digest_after, payload, prev_hash, hash";
+    "memory_digest_before, memory_digest_after, payload, prev_hash, hash, "; // + signatureColumns()
 
 Edit readEdit(sqlite::Statement& st) {
     Edit e;
@@ -151,6 +155,8 @@ Edit readEdit(sqlite::Statement& st) {
     if (e.payload.is_discarded()) e.payload = st.text(12);
     e.prevHash = st.text(13);
     e.hash = st.text(14);
+    e.signer = st.text(15);
+    e.signature = st.text(16);
     return e;
 }
 
@@ -231,6 +237,7 @@ Workspace::Workspace(const std::string& path, WorkspaceOptions options) {
     m_impl->clock = std::move(options.clock);
     m_impl->verifyBeforeWrite = options.verifyBeforeWrite;
     m_impl->actor = options.actor;
+    m_impl->signingKey = std::move(options.signingKey);
     // Before the first read: another process may hold the write lock while it migrates.
     m_impl->db.exec("PRAGMA busy_timeout=" + std::to_string(options.busyTimeout.count()));
     m_impl->openedVersion = store::openSchema(m_impl->db, options.readOnly);
@@ -291,8 +298,7 @@ Edit Workspace::recordSetting(const std::string& key, const std::string& value, 
     if (!actor.empty()) {
         e.actor = actor;
     } else {
-        const char* user = std::getenv("USER");
-        e.actor = user && *user ? user : "unknown";
+        e.actor = osUserName();
     }
     e.reason = reason;
     e.payload = {{"setting", key}, {"value", value},
@@ -303,6 +309,73 @@ Edit Workspace::recordSetting(const std::string& key, const std::string& value, 
     st.reset();
     const Edit stored = appendEdit(e);
     m_impl->setMeta(key, value);
+    if (tx) tx->commit();
+    return stored;
+}
+
+std::vector<TrustedKey> Workspace::Impl::trustedKeys() {
+    std::vector<TrustedKey> out;
+    auto& st = db.cached("SELECT id, actor, payload FROM edits WHERE op = 'trust' ORDER BY id");
+    while (st.step()) {
+        const auto p = nlohmann::json::parse(st.text(2), nullptr, false);
+        // A malformed trust edit trusts nothing; verifyChain reports it.
+        if (!p.is_object() || !p.contains("public_key") || !p["public_key"].is_string()) continue;
+        TrustedKey t;
+        t.key.hex = p["public_key"].get<std::string>();
+        t.name = p.value("name", std::string());
+        t.editId = st.int64(0);
+        t.actor = st.text(1);
+        out.push_back(std::move(t));
+    }
+    st.reset();
+    return out;
+}
+
+std::vector<TrustedKey> Workspace::trustedKeys() { return m_impl->trustedKeys(); }
+
+void Workspace::setSigningKey(std::shared_ptr<const SigningKey> key) { m_impl->signingKey = std::move(key); }
+const SigningKey* Workspace::signingKey() const { return m_impl->signingKey.get(); }
+
+Edit Workspace::trustKey(const PublicKey& key, const std::string& name, const std::string& actor,
+                         const std::string& reason) {
+    const PublicKey checked = PublicKey::fromHex(key.hex);
+    if (name.empty()) throw UserError("a trusted key needs a name (who holds it)");
+    checkText(name, "key name");
+    const SigningKey* signer = m_impl->signingKey.get();
+    if (!signer)
+        throw UserError("trusting a key is a signed edit, and no signing key is in use: create one with "
+                        "'larimar key create' (or pass --key NAME)");
+    std::optional<Transaction> tx;
+    if (!m_impl->inTx) tx.emplace(begin());
+    const auto trusted = m_impl->trustedKeys();
+    for (const auto& t : trusted)
+        if (t.key == checked)
+            throw UserError("the workspace already trusts key " + checked.shortId() + " (as '" + t.name +
+                            "', edit " + std::to_string(t.editId) + ")");
+    const auto holds = [&](const PublicKey& k) {
+        return std::any_of(trusted.begin(), trusted.end(), [&](const TrustedKey& t) { return t.key == k; });
+    };
+    if (trusted.empty() && !(checked == signer->publicKey()))
+        throw UserError("workspace '" + path() + "' trusts no key yet, so the first key it trusts must be the "
+                        "signing key's own ('" + signer->name() + "', " + signer->publicKey().shortId() +
+                        "); trust yours first, then others with it");
+    if (!trusted.empty() && !holds(signer->publicKey()))
+        throw UserError("only a trusted key can trust another, and the signing key '" + signer->name() + "' (" +
+                        signer->publicKey().shortId() + ") is not trusted by workspace '" + path() + "'");
+    Edit e;
+    e.op = EditOp::Trust;
+    if (!actor.empty()) {
+        e.actor = actor;
+    } else {
+        e.actor = osUserName();
+    }
+    e.reason = reason;
+    e.payload = {{"public_key", checked.hex}, {"name", name}};
+    // The memory does not change: carry the newest edit's digest, as a setting edit does.
+    auto& st = m_impl->db.cached("SELECT memory_digest_after FROM edits ORDER BY id DESC LIMIT 1");
+    if (st.step()) e.memoryDigestBefore = e.memoryDigestAfter = st.text(0);
+    st.reset();
+    const Edit stored = appendEdit(e);
     if (tx) tx->commit();
     return stored;
 }
@@ -432,6 +505,23 @@ void Workspace::setFactState(const std::vector<std::int64_t>& ids, FactState sta
 Edit Workspace::appendEdit(const Edit& in) {
     m_impl->requireTransaction("appendEdit");
     auto& db = m_impl->db;
+    const SigningKey* key = m_impl->signingKey.get();
+    if (in.op != EditOp::Trust) { // trustKey checks its own edit
+        const auto trusted = m_impl->trustedKeys();
+        if (!trusted.empty()) {
+            const bool ok = key && std::any_of(trusted.begin(), trusted.end(), [&](const TrustedKey& t) {
+                                return t.key == key->publicKey();
+                            });
+            if (!ok)
+                throw UserError(
+                    "workspace '" + path() + "' accepts only edits signed by a key it trusts (" +
+                    std::to_string(trusted.size()) + " trusted, see 'larimar key list'), and this edit would be " +
+                    (key ? "signed by the untrusted key '" + key->name() + "' (" + key->publicKey().shortId() + ")"
+                         : std::string("unsigned")) +
+                    "; sign with a trusted key (--key NAME) or have an actor with one trust yours "
+                    "('larimar key trust'); nothing was written");
+        }
+    }
     for (const auto* s : {&in.actor, &in.reason, &in.modelId, &in.modelHash,
                           &in.memoryDigestBefore, &in.memoryDigestAfter})
         checkText(*s, "edit field");
@@ -486,10 +576,16 @@ Edit Workspace::appendEdit(const Edit& in) {
     e.hash = computeEditHash({e.id, opText, idsText, statesText, e.factsDigest, e.actor, e.reason,
                               e.timestamp, e.modelId, e.modelHash, e.memoryDigestBefore,
                               e.memoryDigestAfter, payloadText, e.prevHash});
+    e.signer.clear();
+    e.signature.clear();
+    if (key) {
+        e.signer = key->publicKey().hex;
+        e.signature = key->sign(editSignatureMessage(e.hash, e.prevHash));
+    }
 
     db.cached("INSERT INTO edits (id, op, fact_ids, fact_states, facts_digest, actor, reason, "
               "timestamp, model_id, model_hash, memory_digest_before, memory_digest_after, payload, "
-              "prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+              "prev_hash, hash, signer, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(1, e.id)
         .bind(2, opText)
         .bind(3, idsText)
@@ -505,6 +601,8 @@ Edit Workspace::appendEdit(const Edit& in) {
         .bind(13, payloadText)
         .bind(14, e.prevHash)
         .bind(15, e.hash)
+        .bind(16, e.signer)
+        .bind(17, e.signature)
         .run();
 
     // Link the facts: verifyChain replays the same rule from the recorded states.
@@ -620,14 +718,15 @@ std::int64_t Workspace::factCount(std::optional<FactState> state) {
 }
 
 Edit Workspace::edit(std::int64_t id) {
-    sqlite::Statement st(m_impl->db, std::string("SELECT ") + kEditColumns + " FROM edits WHERE id = ?");
+    sqlite::Statement st(m_impl->db, std::string("SELECT ") + kEditColumns + m_impl->signatureColumns() +
+                                         " FROM edits WHERE id = ?");
     st.bind(1, id);
     if (!st.step()) throw UserError("no edit with id " + std::to_string(id));
     return readEdit(st);
 }
 
 std::vector<Edit> Workspace::edits(const EditFilter& filter) {
-    std::string sql = std::string("SELECT ") + kEditColumns + " FROM edits WHERE 1";
+    std::string sql = std::string("SELECT ") + kEditColumns + m_impl->signatureColumns() + " FROM edits WHERE 1";
     std::vector<std::string> texts;
     if (filter.op) {
         sql += " AND op = ?";

@@ -20,6 +20,7 @@
 /// A process killed at any moment leaves either the whole transaction or none of it.
 #include "core/store/audit.h"
 #include "core/store/records.h"
+#include "core/store/signing.h"
 
 #include <nlohmann/json.hpp>
 
@@ -80,6 +81,17 @@ struct WorkspaceOptions {
     std::string actor;
     Clock clock;                               ///< empty: the system clock
     std::chrono::milliseconds busyTimeout{5000};
+    /// Signs every edit this object appends (appendEdit, setting and trust edits). Empty: edits
+    /// are unsigned, which a workspace that trusts keys refuses (see appendEdit).
+    std::shared_ptr<const SigningKey> signingKey;
+};
+
+/// A key the workspace trusts, as the trust edit that added it recorded it.
+struct TrustedKey {
+    PublicKey key;
+    std::string name;        ///< the label given when it was trusted
+    std::int64_t editId = 0; ///< the trust edit
+    std::string actor;       ///< who trusted it
 };
 
 class Workspace;
@@ -107,7 +119,7 @@ private:
 class Workspace {
 public:
     /// Current schema version (PRAGMA user_version) and the file's application_id ("LRMW").
-    static constexpr int kSchemaVersion = 3;
+    static constexpr int kSchemaVersion = 4;
     static constexpr std::int32_t kApplicationId = 0x4C524D57;
 
     /// Opens or creates the file and migrates it to kSchemaVersion. Throws UserError naming
@@ -139,6 +151,18 @@ public:
     /// a key that is not an audited setting. Like begin(), refused while the audit fails.
     Edit recordSetting(const std::string& key, const std::string& value, const std::string& actor,
                        const std::string& reason = {});
+    /// Adds key to the keys the workspace trusts, as one "trust" edit (in the open transaction,
+    /// else its own) signed with the signing key. UserError when there is no signing key, the
+    /// key is already trusted, or name is empty; while the workspace trusts no key yet, the
+    /// first key it trusts must be the signing key's own (so that whoever starts signing holds
+    /// that key). From the first trust edit on, every edit must be signed by a trusted key.
+    Edit trustKey(const PublicKey& key, const std::string& name, const std::string& actor,
+                  const std::string& reason = {});
+    /// The keys the trust edits added, oldest first. O(trust edits), indexed.
+    std::vector<TrustedKey> trustedKeys();
+    /// Replaces the key that signs this object's edits (empty: unsigned).
+    void setSigningKey(std::shared_ptr<const SigningKey> key);
+    const SigningKey* signingKey() const;
     /// Records the model on first use; afterwards throws UserError naming both models when
     /// modelId/modelHash differ from the ones the workspace was made with.
     void requireModel(const std::string& modelId, const std::string& modelHash);
@@ -162,7 +186,9 @@ public:
     void setFactState(const std::vector<std::int64_t>& ids, FactState state);
     /// Appends an edit to the audit chain: reads the listed facts as they are now, records
     /// their states and digest, links them (createdEdit, forgottenEdit), stamps the time and
-    /// hashes the row. Returns the stored edit. UserError for an unknown fact id. O(facts).
+    /// hashes the row, and signs it when the workspace has a signing key. Returns the stored
+    /// edit. UserError for an unknown fact id, and, once the workspace trusts keys, for an edit
+    /// that would be unsigned or signed by a key it does not trust. O(facts).
     Edit appendEdit(const Edit& edit);
     /// Stores the serialized memory right after editId (replaces an existing one). digest must
     /// equal that edit's memoryDigestAfter (Error otherwise); UserError for an unknown edit.

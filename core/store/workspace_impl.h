@@ -25,6 +25,7 @@ struct Workspace::Impl {
     bool readOnly = false;
     bool verifyBeforeWrite = true;
     std::string actor; // for setting edits made through setMeta
+    std::shared_ptr<const SigningKey> signingKey;
     // PRAGMA data_version at the last audit that passed: while it is unchanged no other
     // connection has committed, and this one only appends valid edits.
     std::optional<std::int64_t> verifiedDataVersion;
@@ -75,6 +76,15 @@ struct Workspace::Impl {
         st.reset();
         return v;
     }
+
+    /// "signer, signature", or two empty strings for a workspace opened read-only from before
+    /// schema 4 (not migrated, so its edits have no such columns: they read as unsigned).
+    const char* signatureColumns() const {
+        return readOnly && openedVersion < 4 ? "'', ''" : "signer, signature";
+    }
+
+    /// The keys trust edits added (Workspace::trustedKeys).
+    std::vector<TrustedKey> trustedKeys();
 
     /// The audit walk behind Workspace::verifyChain (history.cpp); snapshots: also check the
     /// snapshot checksums (the write guard leaves them to latestSnapshot, which checks on load).

@@ -1011,7 +1011,8 @@ CREATE TABLE edits_v2 (
     reason TEXT NOT NULL, timestamp TEXT NOT NULL, model_id TEXT NOT NULL, model_hash TEXT NOT NULL,
     memory_digest_before TEXT NOT NULL, memory_digest_after TEXT NOT NULL, payload TEXT NOT NULL,
     prev_hash TEXT NOT NULL, hash TEXT NOT NULL) STRICT;
-INSERT INTO edits_v2 SELECT * FROM edits;
+INSERT INTO edits_v2 SELECT id, op, fact_ids, fact_states, facts_digest, actor, reason, timestamp, model_id,
+    model_hash, memory_digest_before, memory_digest_after, payload, prev_hash, hash FROM edits;
 DROP TABLE edits;
 ALTER TABLE edits_v2 RENAME TO edits;
 PRAGMA user_version = 2;
