@@ -237,6 +237,8 @@ void EngineWorker::forget(const QVector<qint64>& ids, const QString& reason) {
     const QString action = tr("Forgetting %1").arg(factCount(ids.size()));
     if (needEditor(action)) return;
     guarded(action, tr(kHintChange), [&] {
+        if (reason.trimmed().isEmpty())
+            throw UserError("a forget needs a reason: why the facts are forgotten is kept in the audited history");
         const EditResult r = m_editor->forget(std::vector<std::int64_t>(ids.begin(), ids.end()), ss(reason));
         emit edited(summary(r));
         publishState();

@@ -4,6 +4,7 @@
 #include "ui/table_models.h"
 
 #include <QComboBox>
+#include <QDialogButtonBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QInputDialog>
@@ -177,6 +178,13 @@ void FactsPanel::forgetSelected() {
     dialog->setWindowTitle(tr("Forget Facts"));
     dialog->setLabelText(tr("Forget %1. Reason (kept in the audited history):").arg(factCount(ids.size())));
     dialog->setOkButtonText(tr("Forget"));
+    // A forget needs a reason, as the engine insists: Forget is pressable once there is one.
+    if (auto* buttons = dialog->findChild<QDialogButtonBox*>()) {
+        QPushButton* ok = buttons->button(QDialogButtonBox::Ok);
+        ok->setEnabled(false);
+        connect(dialog, &QInputDialog::textValueChanged, ok,
+                [ok](const QString& text) { ok->setEnabled(!text.trimmed().isEmpty()); });
+    }
     connect(dialog, &QInputDialog::textValueSelected, this,
             [this, ids](const QString& reason) { m_engine->forget(ids, reason.trimmed()); });
     dialog->open();

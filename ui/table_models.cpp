@@ -16,13 +16,35 @@ QString shortTime(const QString& iso) {
     return t;
 }
 
+/// Sorted ids as runs, "4, 7-9, 12", at most maxRuns of them, then ", ...".
+QString idRuns(QVector<qint64> ids, int maxRuns) {
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+    QStringList runs;
+    for (int i = 0; i < ids.size();) {
+        int j = i;
+        while (j + 1 < ids.size() && ids[j + 1] == ids[j] + 1)
+            ++j;
+        if (runs.size() == maxRuns) {
+            runs << QStringLiteral("...");
+            break;
+        }
+        runs << (j == i ? QString::number(ids[i]) : QStringLiteral("%1-%2").arg(ids[i]).arg(ids[j]));
+        i = j + 1;
+    }
+    return runs.join(QStringLiteral(", "));
+}
+
+/// A few ids as they are; more with their count first, so a narrow column that elides the
+/// end still says how many (a 3,000-fact batch reads "3000 facts: 1-3000").
 QString idList(const QVector<qint64>& ids) {
-    QStringList parts;
-    for (int i = 0; i < ids.size() && i < 6; ++i)
-        parts << QString::number(ids[i]);
-    QString s = parts.join(QStringLiteral(", "));
-    if (ids.size() > 6) s += QObject::tr(", ... (%1)").arg(ids.size());
-    return s;
+    if (ids.size() <= 3) {
+        QStringList parts;
+        for (qint64 id : ids)
+            parts << QString::number(id);
+        return parts.join(QStringLiteral(", "));
+    }
+    return QObject::tr("%1: %2").arg(factCount(ids.size()), idRuns(ids, 4));
 }
 } // namespace
 
@@ -155,12 +177,7 @@ QVariant HistoryTableModel::data(const QModelIndex& index, int role) const {
     if (role == Qt::ToolTipRole) {
         if (index.column() == Digest)
             return tr("memory before: %1\nmemory after: %2").arg(e.digestBefore, e.digestAfter);
-        if (index.column() == Facts) {
-            QStringList all;
-            for (qint64 id : e.factIds)
-                all << QString::number(id);
-            return all.join(QStringLiteral(", "));
-        }
+        if (index.column() == Facts) return tr("%1: %2").arg(factCount(e.factIds.size()), idRuns(e.factIds, 200));
         return {};
     }
     if (role == Qt::BackgroundRole && m_broken != 0 && e.id == m_broken) return QBrush(QColor(0xff, 0xd0, 0xd0));

@@ -90,7 +90,7 @@ private:
 };
 
 struct EditorOptions {
-    std::string actor;                  ///< empty: $USER, else "unknown"
+    std::string actor;                  ///< empty: defaultActor()
     WorkspaceOptions workspace;         ///< clock (tests), busy timeout, create
     double lambda = 1e-3;               ///< memory prior strength (see episodic_memory.h) of a
                                         ///< new workspace; an existing one keeps its own
@@ -253,7 +253,7 @@ private:
     std::unique_ptr<Impl> m_impl;
 };
 
-/// $USER, else "unknown".
+/// $USER, else the OS account (getpwuid), as osUserName() in core/util/os_user.h.
 std::string defaultActor();
 
 /// Writes the workspace's history to path (atomically) as "csv" or "json" (UserError for

@@ -208,7 +208,7 @@ TEST_F(CliAudit, EveryEditEndsWithTheNewHead) {
     const std::regex headLine(R"(  audit head (\d+):([0-9a-f]{64}))");
     std::smatch m;
     for (const std::vector<std::string>& args :
-         {std::vector<std::string>{"write", "a fact."}, {"write", "another fact."}, {"forget", "1"},
+         {std::vector<std::string>{"write", "a fact."}, {"write", "another fact."}, {"forget", "1", "--reason", "test"},
           {"rollback", "1"}, {"undo"}}) {
         const auto r = run(args);
         ASSERT_EQ(r.code, 0) << r.err;
@@ -274,11 +274,11 @@ TEST_F(CliAudit, AuditHeadAndExpectHeadCatchARewrittenChain) {
 TEST_F(CliAudit, EditsAreRefusedWhileTheAuditFailsReadsStillWork) {
     ASSERT_EQ(run({"write", "first fact."}).code, 0);
     ASSERT_EQ(run({"write", "second fact."}).code, 0);
-    ASSERT_EQ(run({"forget", "1"}).code, 0);
+    ASSERT_EQ(run({"forget", "1", "--reason", "test"}).code, 0);
     sql("UPDATE edits SET reason = 'x' WHERE id = 2");
     const std::string edits = sqlText("SELECT count(*) FROM edits");
     for (const std::vector<std::string>& args :
-         {std::vector<std::string>{"write", "third fact."}, {"forget", "2"}, {"rollback", "1"}, {"undo"}}) {
+         {std::vector<std::string>{"write", "third fact."}, {"forget", "2", "--reason", "test"}, {"rollback", "1"}, {"undo"}}) {
         const auto r = run(args);
         EXPECT_EQ(r.code, 1) << args[0] << ": " << r.out << r.err;
         EXPECT_NE(r.err.find("refusing to write"), std::string::npos) << r.err;

@@ -11,6 +11,8 @@
 #include <sqlite3.h>
 
 #include <cstdlib>
+#include <pwd.h>
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -160,10 +162,10 @@ TEST_F(CliEditor, WriteQueryCompareForgetFlow) {
 
 TEST_F(CliEditor, UnknownFactIdIsAUserErrorWithOneJsonDocument) {
     ASSERT_EQ(run({"write", "a fact."}).code, 0);
-    auto r = run({"forget", "99"});
+    auto r = run({"forget", "99", "--reason", "test"});
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find("fact 99 is not written"), std::string::npos) << r.err;
-    r = json({"forget", "99"});
+    r = json({"forget", "99", "--reason", "test"});
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.json().at("error").get<std::string>().find("fact 99 is not written"), std::string::npos);
     EXPECT_EQ(run({"forget", "abc"}).code, 1);
@@ -240,10 +242,31 @@ TEST_F(CliEditor, SqlMetacharactersAreStoredVerbatim) {
     EXPECT_EQ(json({"audit", "verify"}).code, 0);
 }
 
+TEST_F(CliEditor, ForgetNeedsAReasonAndTheActorIsTheOsAccountWithoutUser) {
+    // $USER unset (a service, a container): the actor is the OS account, not "unknown".
+    const char* saved = std::getenv("USER");
+    const std::string user = saved ? saved : "";
+    unsetenv("USER");
+    const auto written = run({"write", "a fact."});
+    if (saved) setenv("USER", user.c_str(), 1);
+    ASSERT_EQ(written.code, 0) << written.err;
+    const passwd* account = getpwuid(geteuid());
+    ASSERT_NE(account, nullptr);
+    EXPECT_EQ(json({"history"}).json()["edits"][0].at("actor"), account->pw_name);
+
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"forget", "1"}, {"forget", "1", "--reason", " "}}) {
+        const auto r = run(args);
+        EXPECT_EQ(r.code, 1) << r.out;
+        EXPECT_NE(r.err.find("forget needs --reason"), std::string::npos) << r.err;
+    }
+    EXPECT_EQ(json({"history"}).json().at("count"), 1) << "a forget without a reason changes nothing";
+    ASSERT_EQ(run({"forget", "1", "--reason", "wrong"}).code, 0);
+}
+
 TEST_F(CliEditor, TamperedHistoryRowIsReported) {
     ASSERT_EQ(run({"write", "first fact."}).code, 0);
     ASSERT_EQ(run({"write", "second fact."}).code, 0);
-    ASSERT_EQ(run({"forget", "1"}).code, 0);
+    ASSERT_EQ(run({"forget", "1", "--reason", "test"}).code, 0);
     ASSERT_EQ(run({"audit", "verify"}).code, 0);
     auto exec = [&](const std::string& sql) {
         sqlite3* db = nullptr;
@@ -274,7 +297,7 @@ TEST_F(CliEditor, TamperedHistoryRowIsReported) {
 TEST_F(CliEditor, RollbackAndUndo) {
     ASSERT_EQ(run({"write", "a."}).code, 0);                                           // 1
     ASSERT_EQ(run({"write", "--file", LARIMAR_TEST_DATA_DIR "/datasets/facts.txt"}).code, 0); // 2
-    ASSERT_EQ(run({"forget", "1"}).code, 0);                                           // 3
+    ASSERT_EQ(run({"forget", "1", "--reason", "test"}).code, 0);                       // 3
     auto r = json({"rollback", "1", "--reason", "bad import"});
     ASSERT_EQ(r.code, 0) << r.err;
     auto j = r.json();

@@ -513,6 +513,50 @@ TEST_F(Workbench, AnotherWorkspaceOpensEmptyAndIsRemembered) {
     box->close();
 }
 
+TEST_F(Workbench, ForgetNeedsAReasonAndBigBatchesShowTheirCount) {
+    writeFact(kFact);
+    facts()->selectFact(1);
+    QTest::mouseClick(facts()->forgetButton(), Qt::LeftButton);
+    QInputDialog* ask = nullptr;
+    ASSERT_TRUE(QTest::qWaitFor([&] { return (ask = dialog<QInputDialog>(QStringLiteral("forgetReasonDialog"))) != nullptr; }, kWait));
+    QPushButton* ok = ask->findChild<QDialogButtonBox*>()->button(QDialogButtonBox::Ok);
+    EXPECT_FALSE(ok->isEnabled()) << "no reason yet";
+    ask->setTextValue(QStringLiteral("   "));
+    EXPECT_FALSE(ok->isEnabled()) << "blanks are no reason";
+    ask->setTextValue(QStringLiteral("wrong city"));
+    EXPECT_TRUE(ok->isEnabled());
+    ask->reject();
+    // The engine refuses an empty reason whoever asks.
+    engine()->forget({1}, QString());
+    ASSERT_TRUE(waitIdle());
+    EXPECT_TRUE(m_window->lastError().contains(QStringLiteral("needs a reason"))) << m_window->lastError().toStdString();
+    EXPECT_EQ(engine()->state()->written, 1);
+    EXPECT_EQ(engine()->state()->edits.size(), 1);
+    if (auto* box = dialog<QMessageBox>(QStringLiteral("errorDialog"))) box->accept();
+
+    // A 3,000-fact batch: the History row says how many, within the column as shown.
+    const int n = 3000;
+    const QString file = m_dir.filePath(QStringLiteral("batch.txt"));
+    {
+        QFile f(file);
+        ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+        for (int i = 0; i < n; ++i)
+            f.write(QStringLiteral("Batch fact %1.\n").arg(i).toUtf8());
+    }
+    m_window->importFile(file);
+    ImportDialog* preview = nullptr;
+    ASSERT_TRUE(QTest::qWaitFor([&] { return (preview = dialog<ImportDialog>()) != nullptr; }, kWait));
+    preview->accept();
+    ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->state()->written == n + 1; }, 60000)) << m_window->lastError().toStdString();
+    const QString shown = cell(history()->model(), 1, HistoryTableModel::Facts);
+    EXPECT_EQ(shown, QStringLiteral("3000 facts: 2-3001"));
+    QTableView* view = history()->view();
+    EXPECT_LT(view->fontMetrics().horizontalAdvance(shown), view->columnWidth(HistoryTableModel::Facts) - 8)
+        << "not cut off";
+    EXPECT_EQ(history()->model()->index(1, HistoryTableModel::Facts).data(Qt::ToolTipRole).toString(),
+              QStringLiteral("3000 facts: 2-3001"));
+}
+
 TEST_F(Workbench, FailedOpenLeavesTheOpenWorkspaceAsItWas) {
     writeFact(kFact);
     const QString junk = m_dir.filePath(QStringLiteral("notes.larimar"));
