@@ -524,7 +524,19 @@ void EvaluationPanel::showOutcome(const EvalOutcomePtr& outcome) {
     m_metrics->setMetrics(outcome->metrics);
     m_cases->setCases(outcome->cases, outcome->metric == QLatin1String("zsre"));
     drawChart(*outcome);
-    const QString what = tr("%1 (%2, %3 mode) on %4").arg(name, outcome->format, outcome->mode, outcome->modelId);
+    QString what = tr("%1 (%2, %3 mode) on %4").arg(name, outcome->format, outcome->mode, outcome->modelId);
+    if (outcome->skippedRecords > 0)
+        what += tr(" Skipped %1 (first: %2).")
+                    .arg(countOf(outcome->skippedRecords, "invalid record", "invalid records"),
+                         outcome->skippedFirst.value(0));
+    m_status->setToolTip(outcome->skippedFirst.isEmpty()
+                             ? QString()
+                             : tr("Invalid records left out:\n%1%2")
+                                   .arg(outcome->skippedFirst.join(QLatin1Char('\n')),
+                                        outcome->skippedRecords > outcome->skippedFirst.size()
+                                            ? tr("\n... and %1 more").arg(outcome->skippedRecords -
+                                                                          outcome->skippedFirst.size())
+                                            : QString()));
     if (outcome->cancelled) {
         m_status->setText(tr("Cancelled: %1 of %2 cases evaluated before Cancel; the results cover those only. %3")
                               .arg(outcome->cases.size())

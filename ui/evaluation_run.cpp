@@ -6,6 +6,7 @@
 
 #include "ui/evaluation_run.h"
 
+#include <QFileInfo>
 #include <QObject>
 
 #include <array>
@@ -129,7 +130,16 @@ EvalOutcomePtr runEvaluation(TextModel& model, const EvalRequest& request,
     out->modelId = qs(model.id());
     const std::string path = request.file.toStdString();
     const DatasetFormat format = detectFormat(path);
-    const auto cases = loadEditCases(path, format);
+    // As `larimar eval --skip-invalid`: one bad record (zsRE train has an empty alt) does not
+    // block the file; the skipped ones are counted and the first named.
+    std::vector<std::string> skipped;
+    const auto cases = loadEditCases(path, format, &skipped);
+    if (cases.empty() && !skipped.empty())
+        throw UserError("every record of " + QFileInfo(request.file).fileName().toStdString() + " is invalid (" +
+                        std::to_string(skipped.size()) + "); the first: " + skipped.front());
+    out->skippedRecords = static_cast<int>(skipped.size());
+    for (std::size_t i = 0; i < skipped.size() && i < 10; ++i)
+        out->skippedFirst.append(qs(skipped[i]));
     out->casesInFile = static_cast<int>(cases.size());
     out->format = QString::fromLatin1(formatName(format));
 

@@ -68,7 +68,9 @@ struct EvalOutcome {
     QString mode;   ///< single, batch, sequential
     QString modelId;
     QString tokenUnit; ///< zsRE: "bpe" or "word"
-    int casesInFile = 0;
+    int casesInFile = 0;   ///< valid cases (invalid records are skipped)
+    int skippedRecords = 0; ///< invalid records left out
+    QStringList skippedFirst; ///< the first ten of their messages ("record 535: ...")
     int casesSelected = 0; ///< after limit
     bool cancelled = false;
     QString error; ///< empty: the run finished (or was cancelled)

@@ -16,6 +16,7 @@
 #include <QAbstractItemModelTester>
 #include <QApplication>
 #include <QComboBox>
+#include <QFile>
 #include <QFileInfo>
 #include <QLabel>
 #include <QLineEdit>
@@ -248,16 +249,47 @@ TEST_F(Evaluation, CancelStopsTheRunAndSaysSo) {
     EXPECT_EQ(panel()->casesModel()->rowCount(), 6);
 }
 
-TEST_F(Evaluation, MalformedFileGivesADialogNamingTheProblem) {
-    const EvalOutcomePtr out = runOn(kBadRecord, EvalRequest::Single);
+TEST_F(Evaluation, InvalidRecordsAreSkippedWithACountAndABadFileGivesADialog) {
+    // One bad record (record 2 has no target_new) no longer blocks the file: the rest is
+    // evaluated and the status says how many were skipped and why, as `larimar eval
+    // --skip-invalid` does.
+    EvalOutcomePtr out = runOn(kBadRecord, EvalRequest::Single);
+    ASSERT_TRUE(out);
+    EXPECT_TRUE(out->error.isEmpty()) << out->error.toStdString();
+    EXPECT_EQ(out->skippedRecords, 1);
+    EXPECT_EQ(out->cases.size(), 1);
+    EXPECT_EQ(errorDialog(), nullptr);
+    QString status = panel()->statusLabel()->text();
+    EXPECT_TRUE(status.contains(QStringLiteral("Done: 1 of 1 cases"))) << status.toStdString();
+    EXPECT_TRUE(status.contains(QStringLiteral("Skipped 1 invalid record"))) << status.toStdString();
+    EXPECT_TRUE(status.contains(QStringLiteral("record 2"))) << status.toStdString();
+    EXPECT_TRUE(status.contains(QStringLiteral("target_new"))) << status.toStdString();
+    EXPECT_TRUE(panel()->statusLabel()->toolTip().contains(QStringLiteral("record 2")));
+
+    // zsRE: the field with the wrong type is named.
+    out = runOn(kZsreBad, EvalRequest::Single);
+    ASSERT_TRUE(out);
+    EXPECT_TRUE(out->error.isEmpty()) << out->error.toStdString();
+    EXPECT_EQ(out->skippedRecords, 1);
+    status = panel()->statusLabel()->text();
+    EXPECT_TRUE(status.contains(QStringLiteral("alt"))) << status.toStdString();
+
+    // A file with no valid record at all is refused, naming the problem.
+    const QString allBad = m_dir.filePath(QStringLiteral("all-bad.jsonl"));
+    {
+        QFile f(allBad);
+        ASSERT_TRUE(f.open(QIODevice::WriteOnly));
+        f.write(R"({"subject": "Delta", "src": "Which airline is Delta?", "alt": "", "answers": ["American"], "rephrase": "What airline is Delta?", "loc": "nq question: who wrote macbeth", "loc_ans": "William Shakespeare"})"
+                "\n");
+    }
+    out = runOn(allBad, EvalRequest::Single);
     ASSERT_TRUE(out);
     EXPECT_FALSE(out->error.isEmpty());
     QMessageBox* box = nullptr;
     ASSERT_TRUE(QTest::qWaitFor([&] { return (box = errorDialog()) != nullptr; }, kWait));
-    const QString text = box->text() + box->informativeText();
-    EXPECT_TRUE(text.contains(QStringLiteral("counterfact-bad-record.json"))) << text.toStdString();
-    EXPECT_TRUE(text.contains(QStringLiteral("record 2"))) << text.toStdString();
-    EXPECT_TRUE(text.contains(QStringLiteral("target_new"))) << text.toStdString();
+    QString text = box->text() + box->informativeText();
+    EXPECT_TRUE(text.contains(QStringLiteral("every record of all-bad.jsonl is invalid"))) << text.toStdString();
+    EXPECT_TRUE(text.contains(QStringLiteral("alt"))) << text.toStdString();
     EXPECT_TRUE(text.contains(QStringLiteral("What to do"))) << text.toStdString();
     box->close();
     EXPECT_TRUE(panel()->statusLabel()->text().contains(QStringLiteral("failed")))
@@ -269,11 +301,6 @@ TEST_F(Evaluation, MalformedFileGivesADialogNamingTheProblem) {
     ASSERT_TRUE(QTest::qWaitFor([&] { return (box = errorDialog()) != nullptr; }, kWait));
     EXPECT_TRUE(box->informativeText().contains(QStringLiteral("CounterFact"))) << box->informativeText().toStdString();
     box->close();
-
-    // zsRE: the field with the wrong type is named.
-    runOn(kZsreBad, EvalRequest::Single);
-    ASSERT_TRUE(QTest::qWaitFor([&] { return (box = errorDialog()) != nullptr; }, kWait));
-    EXPECT_TRUE(box->informativeText().contains(QStringLiteral("alt"))) << box->informativeText().toStdString();
 }
 
 /// A tiny random-weight Larimar model directory (K = 8, C = 8) with room for zsRE's questions.
