@@ -37,6 +37,9 @@ int runParsed(std::vector<std::string> args, std::ostream& out, std::ostream& er
     app.add_option("--model", global.model, "Model directory; default: the bundled model");
     app.add_option("--device", global.device, "Where the model runs")->check(CLI::IsMember({"cpu", "cuda"}));
     app.add_flag("--json", global.json, "Print one JSON document on stdout");
+    app.add_option("--key", global.key,
+                   "Sign edits with this key (see 'larimar key list'); default: $LARIMAR_KEY, else the key "
+                   "named 'default' if there is one, else edits are unsigned");
 
     auto commands = makeCommands();
     std::vector<std::pair<CLI::App*, Command*>> subs;

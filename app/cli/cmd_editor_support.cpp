@@ -32,6 +32,20 @@ std::string workspacePath(const GlobalOptions& global) {
     return global.workspace.empty() ? defaultWorkspacePath() : global.workspace;
 }
 
+std::shared_ptr<const SigningKey> signingKey(const Context& ctx) {
+    std::string name = ctx.global.key;
+    if (name.empty())
+        if (const char* env = std::getenv("LARIMAR_KEY"); env && *env) name = env;
+    if (!name.empty()) return std::make_shared<SigningKey>(KeyStore().load(name));
+    // No key asked for: the default one if this actor made it, else unsigned edits.
+    const char* xdg = std::getenv("XDG_CONFIG_HOME");
+    const char* home = std::getenv("HOME");
+    if (!(xdg && *xdg) && !(home && *home)) return nullptr;
+    KeyStore store;
+    if (!store.contains("default")) return nullptr;
+    return std::make_shared<SigningKey>(store.load("default"));
+}
+
 std::unique_ptr<Editor> openEditor(const Context& ctx, const std::string& actor) {
     const std::string path = workspacePath(ctx.global);
     auto model = ctx.loadModel();
@@ -40,6 +54,7 @@ std::unique_ptr<Editor> openEditor(const Context& ctx, const std::string& actor)
     if (!parent.empty() && !std::filesystem::exists(parent)) std::filesystem::create_directories(parent, ec);
     EditorOptions o;
     o.actor = actor;
+    o.workspace.signingKey = signingKey(ctx);
     o.scope = makeScopeDetector(scopeSetup(ctx, model, path));
     auto editor = std::make_unique<Editor>(std::move(model), path, o);
     connectScopeDetector(*o.scope, *editor);
@@ -70,6 +85,7 @@ std::unique_ptr<Workspace> openWorkspace(const Context& ctx, bool readOnly) {
     WorkspaceOptions o;
     o.create = false;
     o.readOnly = readOnly;
+    if (!readOnly) o.signingKey = signingKey(ctx);
     return std::make_unique<Workspace>(path, o);
 }
 
@@ -104,7 +120,8 @@ nlohmann::json editJson(const Edit& e) {
             {"memory_digest_before", e.memoryDigestBefore},
             {"memory_digest_after", e.memoryDigestAfter},
             {"payload", e.payload},
-            {"hash", e.hash}};
+            {"hash", e.hash},
+            {"signer", e.signer}};
 }
 
 nlohmann::json editResultJson(const EditResult& r) {
@@ -134,6 +151,13 @@ nlohmann::json auditJson(const AuditReport& r) {
             {"edit_id", optionalId(r.editId)},
             {"fact_id", optionalId(r.factId)},
             {"reason", r.reason},
+            {"signatures",
+             {{"trusted", r.signedTrusted},
+              {"untrusted", r.signedUntrusted},
+              {"unsigned", r.unsignedEdits},
+              {"unsigned_before", optionalId(r.unsignedBefore)},
+              {"required_from", optionalId(r.signaturesRequiredFrom)},
+              {"trusted_keys", r.trustedKeys}}},
             {"message", r.message()}};
 }
 

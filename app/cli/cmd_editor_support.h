@@ -19,6 +19,11 @@ std::string defaultWorkspacePath();
 /// --workspace or the default.
 std::string workspacePath(const GlobalOptions& global);
 
+/// The key that signs this command's edits: --key NAME, else $LARIMAR_KEY, else the key named
+/// "default" when the key directory has one; null when none applies. UserError for a named
+/// key that does not exist or whose file others can read (KeyStore::load).
+std::shared_ptr<const SigningKey> signingKey(const Context& ctx);
+
 /// Loads the model and opens (creating on first use) the workspace with it.
 std::unique_ptr<Editor> openEditor(const Context& ctx, const std::string& actor = {});
 /// How the CLI builds scope detectors (core/scope makeScopeDetector): the model, the

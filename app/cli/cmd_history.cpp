@@ -31,6 +31,13 @@ int HistoryCommand::execute(Context& ctx) {
         ctx.out << "no edits\n";
         return 0;
     }
+    const auto trusted = ws->trustedKeys();
+    const auto signerOf = [&](const Edit& e) -> std::string {
+        if (e.signer.empty()) return "[unsigned]";
+        for (const auto& t : trusted)
+            if (t.key.hex == e.signer) return "signed by " + shown(t.name);
+        return "[untrusted signer " + e.signer.substr(0, 16) + "]";
+    };
     for (const auto& e : edits) {
         ctx.out << std::setw(5) << e.id << "  " << e.timestamp << "  " << std::left << std::setw(8) << toString(e.op)
                 << std::right << "  " << shown(e.actor) << "  " << e.factIds.size() << " fact(s)";
@@ -39,8 +46,11 @@ int HistoryCommand::execute(Context& ctx) {
         if (e.op == EditOp::Setting && e.payload.is_object())
             ctx.out << "  " << shown(e.payload.value("setting", std::string())) << " = "
                     << shown(e.payload.value("value", std::string()));
+        if (e.op == EditOp::Trust && e.payload.is_object())
+            ctx.out << "  " << shown(e.payload.value("name", std::string())) << " = "
+                    << shown(e.payload.value("public_key", std::string()).substr(0, 16));
         if (!e.reason.empty()) ctx.out << "  \"" << shown(e.reason) << "\"";
-        ctx.out << "\n";
+        ctx.out << "  " << signerOf(e) << "\n";
     }
     return 0;
 }

@@ -17,6 +17,9 @@ struct GlobalOptions {
     std::string model;     ///< empty: the bundled model
     std::string device = "cpu";
     bool json = false;     ///< one JSON document on stdout instead of text
+    /// The key that signs edits (core/store/signing.h): a name in the key directory. Empty:
+    /// $LARIMAR_KEY, else the key named "default" when there is one, else edits are unsigned.
+    std::string key;
 };
 
 /// What a command runs with: options and where to write. Streams are injectable for tests.

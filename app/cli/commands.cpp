@@ -3,6 +3,7 @@
 #include "app/cli/cmd_editor.h"
 #include "app/cli/cmd_eval.h"
 #include "app/cli/cmd_import.h"
+#include "app/cli/cmd_key.h"
 #include "app/cli/cmd_scope.h"
 #include "app/cli/cmd_train.h"
 #include "core/util/error.h"
@@ -25,6 +26,7 @@ std::vector<std::unique_ptr<Command>> makeCommands() {
     c.push_back(std::make_unique<QueryCommand>(true));
     c.push_back(std::make_unique<HistoryCommand>());
     c.push_back(std::make_unique<AuditCommand>());
+    c.push_back(std::make_unique<KeyCommand>());
     c.push_back(std::make_unique<RollbackCommand>(false));
     c.push_back(std::make_unique<RollbackCommand>(true));
     c.push_back(std::make_unique<ExportCommand>());
