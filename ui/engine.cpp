@@ -2,6 +2,7 @@
 // Editor::slots() would otherwise expand to nothing.
 #include "core/editor/editor.h"
 #include "core/eval/datasets.h"
+#include "core/store/signing.h"
 #include "core/util/error.h"
 
 #include "ui/engine.h"
@@ -139,6 +140,11 @@ void EngineWorker::openWorkspace(const QString& path) {
                 // Open first, swap second: a file that does not open leaves the open workspace
                 // open (and the window showing it, which is then still true).
                 EditorOptions o;
+                // The actor's default key (larimar key create) signs the GUI's edits too.
+                {
+                    KeyStore keys;
+                    if (keys.contains("default")) o.workspace.signingKey = std::make_shared<SigningKey>(keys.load("default"));
+                }
                 if (m_scopeFactory)
                     o.scope = m_scopeFactory.make(m_model, ss(path), [this](std::int64_t done, std::int64_t total) {
                         emit openProgress(done, total);
@@ -157,6 +163,8 @@ void EngineWorker::publishState() {
     s->info = info();
     auto& ed = *m_editor;
     const auto edits = ed.edits();
+    std::map<std::string, QString> trustedNames;
+    for (const auto& t : ed.workspace().trustedKeys()) trustedNames[t.key.hex] = qs(t.name);
     std::map<std::int64_t, QString> times;
     s->edits.reserve(static_cast<int>(edits.size()));
     for (const auto& e : edits) {
@@ -171,6 +179,8 @@ void EngineWorker::publishState() {
         r.digestAfter = qs(e.memoryDigestAfter);
         r.modelId = qs(e.modelId);
         r.hash = qs(e.hash);
+        r.signer = qs(e.signer);
+        if (const auto it = trustedNames.find(e.signer); it != trustedNames.end()) r.signerName = it->second;
         times[e.id] = r.time;
         s->edits.append(r);
     }

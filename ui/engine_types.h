@@ -44,6 +44,8 @@ struct EditRow {
     QString digestAfter;
     QString modelId;
     QString hash; ///< this row's audit hash
+    QString signer;     ///< the signer's public key (hex); empty: unsigned
+    QString signerName; ///< the name the workspace trusts that key as; empty: unsigned or untrusted
 };
 
 /// What the engine has open: shown in the status bar and the About box.

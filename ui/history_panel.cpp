@@ -54,7 +54,7 @@ HistoryPanel::HistoryPanel(Engine* engine, QWidget* parent) : QWidget(parent), m
     m_view->verticalHeader()->setDefaultSectionSize(m_view->fontMetrics().height() + 8);
     auto* header = m_view->horizontalHeader();
     for (int c : {HistoryTableModel::Id, HistoryTableModel::Time, HistoryTableModel::Op, HistoryTableModel::Actor,
-                  HistoryTableModel::Digest})
+                  HistoryTableModel::Digest, HistoryTableModel::Signer})
         header->setSectionResizeMode(c, QHeaderView::ResizeToContents);
     header->setSectionResizeMode(HistoryTableModel::Facts, QHeaderView::Interactive);
     header->resizeSection(HistoryTableModel::Facts, 140);

@@ -172,15 +172,28 @@ QVariant HistoryTableModel::data(const QModelIndex& index, int role) const {
             return e.reason;
         case Digest:
             return e.digestAfter.left(12);
+        case Signer:
+            // A badge for what an auditor cannot attribute: no signature, or a key the
+            // workspace does not trust.
+            if (e.signer.isEmpty()) return tr("\u26A0 unsigned");
+            if (e.signerName.isEmpty()) return tr("\u26A0 untrusted %1").arg(e.signer.left(12));
+            return e.signerName;
         }
     }
     if (role == Qt::ToolTipRole) {
         if (index.column() == Digest)
             return tr("memory before: %1\nmemory after: %2").arg(e.digestBefore, e.digestAfter);
         if (index.column() == Facts) return tr("%1: %2").arg(factCount(e.factIds.size()), idRuns(e.factIds, 200));
+        if (index.column() == Signer) {
+            if (e.signer.isEmpty()) return tr("Not signed: made before edits were signed, or by an actor without a key");
+            if (e.signerName.isEmpty()) return tr("Signed by key %1, which this workspace does not trust").arg(e.signer);
+            return tr("Signed by %1 (key %2), trusted by this workspace").arg(e.signerName, e.signer);
+        }
         return {};
     }
     if (role == Qt::BackgroundRole && m_broken != 0 && e.id == m_broken) return QBrush(QColor(0xff, 0xd0, 0xd0));
+    if (role == Qt::ForegroundRole && index.column() == Signer && e.signerName.isEmpty())
+        return QBrush(QColor(0xb0, 0x50, 0x00));
     if (role == Qt::TextAlignmentRole && index.column() == Id)
         return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
     if (role == Qt::FontRole && index.column() == Digest) {
@@ -209,6 +222,8 @@ QVariant HistoryTableModel::headerData(int section, Qt::Orientation orientation,
         return tr("Reason");
     case Digest:
         return tr("Memory digest");
+    case Signer:
+        return tr("Signed by");
     }
     return {};
 }

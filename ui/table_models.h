@@ -36,7 +36,7 @@ private:
 class HistoryTableModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { Id, Time, Op, Facts, Actor, Reason, Digest, ColumnCount };
+    enum Column { Id, Time, Op, Facts, Actor, Reason, Digest, Signer, ColumnCount };
     using QAbstractTableModel::QAbstractTableModel;
 
     void setEdits(const QVector<EditRow>& edits);
