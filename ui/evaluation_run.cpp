@@ -26,9 +26,14 @@ QString qs(const std::string& s) {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-/// zsRE answers split into the model's BPE tokens (as the CLI does), else into words.
-TokenSplitter splitter(const QString& dir, QString& unit) {
+/// zsRE answers split into the model's own tokens (as the CLI does), else into the BPE tokens of
+/// the tokenizer in dir, else into words.
+TokenSplitter splitter(TextModel& model, const QString& dir, QString& unit) {
     unit = QStringLiteral("word");
+    if (!model.tokenTexts("a").empty()) {
+        unit = QStringLiteral("bpe");
+        return [&model](const std::string& text) { return model.tokenTexts(text); };
+    }
     if (dir.isEmpty()) return {};
     std::shared_ptr<Tokenizer> tok;
     try {
@@ -159,7 +164,7 @@ EvalOutcomePtr runEvaluation(TextModel& model, const EvalRequest& request,
     // As `larimar eval` sets them for these schemas.
     o.stripParaphrasePrefix = format == DatasetFormat::CounterFact || format == DatasetFormat::EasyEdit;
     o.zsreNqPrefix = format == DatasetFormat::Zsre;
-    if (!cf) o.splitTokens = splitter(request.tokenizerDir, out->tokenUnit);
+    if (!cf) o.splitTokens = splitter(model, request.tokenizerDir, out->tokenUnit);
     out->metric = QString::fromLatin1(editMetricName(o.metric));
     out->mode = QString::fromLatin1(editModeName(o.mode));
 

@@ -49,21 +49,11 @@ std::vector<EditCase> loadCases(const Context& context, const CommonOptions& o, 
     return cases;
 }
 
-TokenSplitter modelSplitter(const Context& context, std::string& unit) {
+TokenSplitter modelSplitter(const std::shared_ptr<TextModel>& model, std::string& unit) {
     unit = "word";
-    if (context.modelFactory) return {};
-    std::shared_ptr<Tokenizer> tok;
-    try {
-        tok = std::make_shared<Tokenizer>(Tokenizer::fromDirectory(resolveModelDir(context.global)));
-    } catch (const std::exception&) {
-        return {};
-    }
+    if (model->tokenTexts("a").empty()) return {};
     unit = "bpe";
-    return [tok](const std::string& text) {
-        std::vector<std::string> out;
-        for (const std::int32_t id : tok->encode(text)) out.push_back(tok->tokenText(id));
-        return out;
-    };
+    return [model](const std::string& text) { return model->tokenTexts(text); };
 }
 
 EvalProgress progressBar(const Context& context, const std::string& label) {

@@ -105,9 +105,8 @@ public:
         o.zsreAnswerTarget = m_target == "answers";
         o.zsreNqPrefix = format == DatasetFormat::Zsre;
         std::string unit = "word";
-        if (m_metric == EditMetric::Zsre) o.splitTokens = modelSplitter(ctx, unit);
-
         auto model = ctx.loadModel();
+        if (m_metric == EditMetric::Zsre) o.splitTokens = modelSplitter(model, unit);
         // The scope gate: the detector the editor builds (cmd_editor_support scopeSetup, kind
         // auto), with no workspace embedding cache, at the detector's own threshold.
         std::unique_ptr<DetectorEditScope> scope;

@@ -45,9 +45,9 @@ void addCommonOptions(CLI::App& sub, CommonOptions& o);
 /// doc["skipped_records"] (with the first messages) and reported on stderr.
 std::vector<EditCase> loadCases(const Context& context, const CommonOptions& o, DatasetFormat format, nlohmann::json& doc);
 
-/// The model's BPE tokenizer as a splitter when the model was loaded from a directory (not an
-/// injected test model); else empty (words). unit receives "bpe" or "word".
-TokenSplitter modelSplitter(const Context& context, std::string& unit);
+/// The model's own tokens (TextModel::tokenTexts) as a splitter; empty (words) for a model
+/// without a tokenizer. unit receives "bpe" or "word". The splitter keeps the model alive.
+TokenSplitter modelSplitter(const std::shared_ptr<TextModel>& model, std::string& unit);
 
 /// A progress callback for the core calls that draws ctx.progress(label).
 EvalProgress progressBar(const Context& context, const std::string& label);

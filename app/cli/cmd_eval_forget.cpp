@@ -47,8 +47,8 @@ public:
         o.lambda = m_common.lambda;
         o.zsreNqPrefix = format == DatasetFormat::Zsre;
         std::string unit = "word";
-        if (o.metric == EditMetric::Zsre) o.splitTokens = modelSplitter(ctx, unit);
         auto model = ctx.loadModel();
+        if (o.metric == EditMetric::Zsre) o.splitTokens = modelSplitter(model, unit);
         const int k = static_cast<int>(model->memoryPrior().rows());
         std::vector<int> sizes = m_sizes.empty() ? std::vector<int>{k, 2 * k} : m_sizes;
 

@@ -434,6 +434,7 @@ public:
         torch::InferenceMode guard;
         return m_text.generate(prompt, toLatent(latent, m_m.device()), s);
     }
+    std::vector<std::string> tokenTexts(const std::string& text) const override { return m_text.tokenTexts(text); }
     double score(const std::string& prompt, const std::string& continuation,
                  const std::optional<Eigen::RowVectorXd>& latent) override {
         torch::InferenceMode guard;

@@ -262,6 +262,7 @@ public:
         checkLatent(latent);
         return m_text.generate(prompt, torch::Tensor(), s);
     }
+    std::vector<std::string> tokenTexts(const std::string& text) const override { return m_text.tokenTexts(text); }
     double score(const std::string& prompt, const std::string& continuation,
                  const std::optional<Eigen::RowVectorXd>& latent) override {
         checkLatent(latent);

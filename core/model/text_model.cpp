@@ -45,6 +45,11 @@ public:
         return tok.decode(std::vector<std::int32_t>(ids.end() - room, ids.end()));
     }
 
+    std::vector<std::string> tokenTexts(const std::string& text) const override {
+        std::vector<std::string> out;
+        for (const std::int32_t id : m_model.tokenizer().encode(text)) out.push_back(m_model.tokenizer().tokenText(id));
+        return out;
+    }
     double score(const std::string& prompt, const std::string& continuation,
                  const std::optional<Eigen::RowVectorXd>& latent) override {
         torch::NoGradGuard ng;
@@ -125,6 +130,12 @@ double CausalLmText::score(const std::string& prompt, const std::string& continu
     const auto cont = m_tok.encode(continuation);
     const auto ids = fit(m_tok.encode(prompt), int64_t(cont.size()));
     return scoreContinuation(m_lm, m_decoding.bosId, ids, cont, latent).meanLogProb;
+}
+
+std::vector<std::string> CausalLmText::tokenTexts(const std::string& text) const {
+    std::vector<std::string> out;
+    for (const std::int32_t id : m_tok.encode(text)) out.push_back(m_tok.tokenText(id));
+    return out;
 }
 
 std::vector<std::int32_t> CausalLmText::fit(std::vector<std::int32_t> ids, int64_t reserve) const {

@@ -54,6 +54,12 @@ public:
     /// Continues the prompt; latent (1 x C) conditions the decoder, none = plain LM.
     virtual GeneratedText generate(const std::string& prompt, const std::optional<Eigen::RowVectorXd>& latent,
                                    const DecodeSettings& settings) = 0;
+    /// The text as the model's tokens, each token's own text (zsRE's token accuracy counts
+    /// these); empty when the model has no tokenizer to split with (then callers use words).
+    virtual std::vector<std::string> tokenTexts(const std::string& text) const {
+        (void)text;
+        return {};
+    }
     /// Mean log-probability per token of `continuation` after `prompt` (the evaluation's score).
     virtual double score(const std::string& prompt, const std::string& continuation,
                          const std::optional<Eigen::RowVectorXd>& latent) = 0;

@@ -28,6 +28,8 @@ public:
     CausalLmText(CausalLm& lm, const Tokenizer& tokenizer, bool addBos);
     GeneratedText generate(const std::string& prompt, const torch::Tensor& latent, const DecodeSettings& settings);
     double score(const std::string& prompt, const std::string& continuation, const torch::Tensor& latent);
+    /// TextModel::tokenTexts with this tokenizer.
+    std::vector<std::string> tokenTexts(const std::string& text) const;
     const TokenDecoding& decoding() const { return m_decoding; }
 
 private:

@@ -134,6 +134,25 @@ TEST(LarimarLm, WriteChangesTheAnswerForgetRestoresItUnrelatedPromptUnchanged) {
     EXPECT_EQ(forgotten.withMemory.text, before.withoutMemory.text);
 }
 
+// zsRE's token accuracy counts the model's own tokens: the bundled model must give them (it has
+// no tokenizer files of its own, so a splitter that looked for them fell back to words, and a
+// two-token answer like " Virgo" then counted as one wrong "token").
+TEST(LarimarLm, TokenTextsAreTheDecodersTokens) {
+    REQUIRE_ASSETS();
+    auto t = textModel();
+    const auto tokens = t->tokenTexts(" Delta Serpentis belongs to Virgo");
+    ASSERT_GT(tokens.size(), 5u);
+    std::string joined;
+    for (const auto& s : tokens) joined += s;
+    EXPECT_EQ(joined, " Delta Serpentis belongs to Virgo");
+    DecodeSettings d;
+    d.maxNewTokens = 1;
+    d.stopStrings.clear();
+    const auto g = t->generate("The capital of France is", std::nullopt, d);
+    ASSERT_EQ(g.tokens.size(), 1u);
+    EXPECT_EQ(t->tokenTexts(g.tokens[0].text), std::vector<std::string>{g.tokens[0].text});
+}
+
 TEST(LarimarLm, EvenWhenTheScopeDetectorLetsAnUnrelatedPromptInTheAnswerStays) {
     REQUIRE_ASSETS();
     Editor ed(textModel(), tempWorkspace("forced"));
