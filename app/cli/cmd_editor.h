@@ -19,7 +19,9 @@ public:
     int execute(Context& context) override;
 };
 
-/// `larimar write TEXT | --file F [--format ...] [--reason R] [--actor A]`.
+/// `larimar write TEXT | --file F [--format ...] [--reason R] [--actor A]`. A single fact that
+/// repeats or contradicts a written one is refused, naming it, unless --replace (forget it and
+/// write this one, one edit) or --allow-duplicate (write both).
 class WriteCommand : public Command {
 public:
     std::string name() const override { return "write"; }
@@ -29,6 +31,7 @@ public:
 
 private:
     std::string m_text, m_file, m_format = "auto", m_reason, m_actor, m_subject, m_prompt, m_target;
+    bool m_replace = false, m_allowDuplicate = false;
 };
 
 /// `larimar forget ID... [--reason R] [--actor A]`.

@@ -167,6 +167,34 @@ struct Editor::Impl {
         return out;
     }
 
+    /// Rows of a write edit's facts that it recorded as forgotten (the facts a replace forgot).
+    static std::vector<Eigen::Index> forgottenRows(const Edit& e) {
+        std::vector<Eigen::Index> rows;
+        for (std::size_t i = 0; i < e.factStates.size() && i < e.factIds.size(); ++i)
+            if (e.factStates[i] == FactState::Forgotten) rows.push_back(static_cast<Eigen::Index>(i));
+        return rows;
+    }
+
+    /// The facts, each of which must be written now (UserError naming the first that is not).
+    std::vector<Fact> requireWritten(const std::vector<std::int64_t>& ids) {
+        std::vector<Fact> facts;
+        for (const auto id : ids) {
+            Fact f;
+            try {
+                f = ws->fact(id);
+            } catch (const UserError&) {
+                throw UserError("fact " + std::to_string(id) + " is not written (there is no fact " +
+                                std::to_string(id) + ")");
+            }
+            if (f.state != FactState::Written)
+                throw UserError("fact " + std::to_string(id) + " is not written (forgotten" +
+                                (f.forgottenEdit ? " by edit " + std::to_string(*f.forgottenEdit) : std::string()) +
+                                ")");
+            facts.push_back(std::move(f));
+        }
+        return facts;
+    }
+
     /// Applies one stored edit to mem: the same update, with the same rows in the same order,
     /// as when it was made, so the result is bit-identical.
     void apply(EpisodicMemory& mem, const Edit& e) {
@@ -177,10 +205,19 @@ struct Editor::Impl {
             Eigen::MatrixXd keys, z;
             vectorsOf(loadFacts(e.factIds), keys, z);
             try {
-                if (e.op == EditOp::Forget)
+                if (e.op == EditOp::Forget) {
                     mem.forgetWithKeys(keys, z);
-                else
+                } else if (const auto old = forgottenRows(e); !old.empty()) {
+                    // A replace: the facts it recorded as forgotten first, then the new ones,
+                    // as commitWrite did.
+                    std::vector<Eigen::Index> fresh;
+                    for (Eigen::Index i = 0; i < keys.rows(); ++i)
+                        if (std::find(old.begin(), old.end(), i) == old.end()) fresh.push_back(i);
+                    mem.forgetWithKeys(keys(old, Eigen::placeholders::all), z(old, Eigen::placeholders::all));
+                    mem.writeWithKeys(keys(fresh, Eigen::placeholders::all), z(fresh, Eigen::placeholders::all));
+                } else {
                     mem.writeWithKeys(keys, z);
+                }
             } catch (const UserError& ex) {
                 inconsistent("replaying edit " + std::to_string(e.id) + ": " + ex.what());
             }
@@ -291,7 +328,8 @@ struct Editor::Impl {
 
     /// Writes facts (text and meta filled) with their encodings as one edit.
     EditResult commitWrite(std::vector<Fact> facts, const Eigen::MatrixXd& z, EditOp op, const std::string& reason,
-                           nlohmann::json payload, bool forceSnapshot, const std::atomic<bool>* cancel) {
+                           nlohmann::json payload, bool forceSnapshot, const std::atomic<bool>* cancel,
+                           const std::vector<std::int64_t>& replaces = {}) {
         const Eigen::MatrixXd keys = memory->keys(z); // depends on the fixed reference only
         for (std::size_t i = 0; i < facts.size(); ++i) {
             const auto row = static_cast<Eigen::Index>(i);
@@ -307,16 +345,23 @@ struct Editor::Impl {
 
         auto tx = ws->begin();
         sync();
+        const std::vector<Fact> old = requireWritten(replaces);
+        Eigen::MatrixXd oldKeys, oldZ;
+        vectorsOf(old, oldKeys, oldZ);
         EpisodicMemory backup = *memory;
         const std::string before = digest;
         EditResult r;
         try {
+            // A replace forgets first, then writes: replay (apply) does the same, in this order.
+            if (!old.empty()) memory->forgetWithKeys(oldKeys, oldZ);
             memory->writeWithKeys(storedKeys, storedZ);
             const std::string after = memory->digest();
             const auto ids = ws->insertFacts(facts);
+            if (!replaces.empty()) ws->setFactState(replaces, FactState::Forgotten);
             Edit e;
             e.op = op;
             e.factIds = ids;
+            e.factIds.insert(e.factIds.end(), replaces.begin(), replaces.end());
             e.actor = actor;
             e.reason = reason;
             e.modelId = modelId;
@@ -333,6 +378,7 @@ struct Editor::Impl {
             r.hash = stored.hash;
             r.op = op;
             r.factIds = ids;
+            r.forgotten = replaces;
             r.memoryDigestBefore = before;
             r.memoryDigestAfter = after;
             for (std::size_t i = 0; i < facts.size(); ++i) facts[i].id = ids[i];
@@ -343,6 +389,7 @@ struct Editor::Impl {
         lastEdit = r.editId;
         digest = r.memoryDigestAfter;
         if (r.snapshot) lastSnapshot = r.editId;
+        if (!replaces.empty()) scope->removed(replaces);
         scope->added(facts);
         return r;
     }
@@ -452,8 +499,8 @@ Editor::Editor(std::shared_ptr<TextModel> model, const std::string& workspacePat
 
 Editor::~Editor() = default;
 
-EditResult Editor::write(const std::string& text, const FactMeta& meta, const std::string& reason) {
-    auto& d = *m_impl;
+namespace {
+Fact checkedFact(const std::string& text, const FactMeta& meta, const std::string& reason) {
     checkText(text, "fact", "text");
     checkOptionalText(meta.subject, "fact", "subject");
     checkOptionalText(meta.prompt, "fact", "prompt");
@@ -466,9 +513,47 @@ EditResult Editor::write(const std::string& text, const FactMeta& meta, const st
     f.relation = meta.prompt;
     f.target = meta.target;
     f.source = meta.source.empty() ? "editor" : meta.source;
+    return f;
+}
+} // namespace
+
+EditResult Editor::write(const std::string& text, const FactMeta& meta, const std::string& reason) {
+    auto& d = *m_impl;
+    Fact f = checkedFact(text, meta, reason);
     const Eigen::MatrixXd z = d.encodeChecked({text});
     d.scope->prepare({text});
     return d.commitWrite({f}, z, EditOp::Write, reason, nlohmann::json::object(), false, nullptr);
+}
+
+EditResult Editor::replace(const std::vector<std::int64_t>& replaced, const std::string& text, const FactMeta& meta,
+                           const std::string& reason) {
+    auto& d = *m_impl;
+    Fact f = checkedFact(text, meta, reason);
+    std::vector<std::int64_t> ids;
+    std::set<std::int64_t> seen;
+    for (const auto id : replaced)
+        if (seen.insert(id).second) ids.push_back(id);
+    if (ids.empty()) throw UserError("name at least one fact to replace");
+    const Eigen::MatrixXd z = d.encodeChecked({text});
+    d.scope->prepare({text});
+    return d.commitWrite({f}, z, EditOp::Write, reason, nlohmann::json{{"replaces", ids}}, false, nullptr, ids);
+}
+
+std::vector<FactConflict> Editor::conflicts(const std::string& text, const FactMeta& meta) {
+    auto& d = *m_impl;
+    checkText(text, "fact", "text");
+    FactFilter filter;
+    filter.state = FactState::Written;
+    const auto written = d.ws->facts(filter);
+    auto out = textConflicts(written, text, meta);
+    const ScopeScore s = d.scope->score(text);
+    if (s.nearestFactId && s.score >= kConflictScore &&
+        std::none_of(out.begin(), out.end(), [&](const FactConflict& c) { return c.fact.id == *s.nearestFactId; })) {
+        const auto it =
+            std::find_if(written.begin(), written.end(), [&](const Fact& f) { return f.id == *s.nearestFactId; });
+        if (it != written.end()) out.push_back({ConflictKind::Similar, *it, s.score});
+    }
+    return out;
 }
 
 EditResult Editor::writeBatch(const std::vector<FactRecord>& records, const std::string& reason,
@@ -529,20 +614,7 @@ EditResult Editor::forget(const std::vector<std::int64_t>& factIds, const std::s
 
     auto tx = d.ws->begin();
     d.sync();
-    std::vector<Fact> facts;
-    for (const auto id : ids) {
-        Fact f;
-        try {
-            f = d.ws->fact(id);
-        } catch (const UserError&) {
-            throw UserError("fact " + std::to_string(id) + " is not written (there is no fact " + std::to_string(id) +
-                            ")");
-        }
-        if (f.state != FactState::Written)
-            throw UserError("fact " + std::to_string(id) + " is not written (forgotten" +
-                            (f.forgottenEdit ? " by edit " + std::to_string(*f.forgottenEdit) : std::string()) + ")");
-        facts.push_back(std::move(f));
-    }
+    const std::vector<Fact> facts = d.requireWritten(ids);
     Eigen::MatrixXd keys, z;
     d.vectorsOf(facts, keys, z);
 

@@ -118,10 +118,10 @@ struct EditResult {
     std::string memoryDigestBefore;
     std::string memoryDigestAfter;
     bool snapshot = false;                   ///< a snapshot was stored with this edit
-    // rollback / undo only:
+    // rollback / undo (and `forgotten` for a replace):
     std::int64_t targetEdit = 0;             ///< 0: back to the empty workspace
     std::vector<std::int64_t> restored;      ///< facts written again
-    std::vector<std::int64_t> forgotten;     ///< facts forgotten by the rollback
+    std::vector<std::int64_t> forgotten;     ///< facts forgotten by the rollback or a replace
 };
 
 /// Thrown by writeBatch when the cancel flag was raised; nothing was written.
@@ -148,6 +148,31 @@ struct QueryResult {
     Eigen::RowVectorXd readWeights; ///< 1 x K read weights (empty when out of scope)
     std::optional<std::int64_t> generationId;
 };
+
+/// Why writing a sentence conflicts with a written fact.
+enum class ConflictKind {
+    Duplicate,   ///< the same text (case, spacing and end punctuation aside)
+    OtherAnswer, ///< the same text up to its last word(s), or the same prompt: another answer
+    SameSubject, ///< the same subject and relation (prompt) given with the write
+    Similar,     ///< the scope detector's nearest fact, with a score of at least kConflictScore
+};
+const char* toString(ConflictKind kind);
+/// A detector score at or above this makes the nearest fact a conflict candidate (ESD hybrid
+/// scores are in [0, 1]; a rephrase of a written fact scores about 0.6-0.9).
+inline constexpr double kConflictScore = 0.8;
+
+struct FactConflict {
+    ConflictKind kind = ConflictKind::Duplicate;
+    Fact fact;       ///< the written fact (without its vectors)
+    double score = 0; ///< Similar: the detector's score
+};
+
+/// "fact 1 ('The Eiffel Tower is located in Rome.'): the same prompt with another answer".
+std::string describe(const FactConflict& conflict);
+
+/// The text rules of Editor::conflicts, on the facts given (no detector). O(facts * words).
+std::vector<FactConflict> textConflicts(const std::vector<Fact>& written, const std::string& text,
+                                        const FactMeta& meta = {});
 
 /// One run of words in a word-level diff of two outputs.
 struct DiffSegment {
@@ -194,6 +219,15 @@ public:
     EditResult writeBatch(const std::vector<FactRecord>& facts, const std::string& reason = {},
                           const std::function<void(std::int64_t, std::int64_t)>& progress = {},
                           const std::atomic<bool>* cancel = nullptr);
+    /// Written facts that writing text would repeat or contradict: textConflicts() plus the
+    /// scope detector's nearest fact when it scores at least kConflictScore. Duplicates first.
+    /// Cost: one pass over the written facts and one detector score.
+    std::vector<FactConflict> conflicts(const std::string& text, const FactMeta& meta = {});
+    /// A correction: forgets the written facts `replaced` and writes text, as ONE audited
+    /// "write" edit (its facts: the new one written, the old ones forgotten; payload
+    /// {"replaces": ids}; EditResult::forgotten names them). UserError as write() and forget().
+    EditResult replace(const std::vector<std::int64_t>& replaced, const std::string& text, const FactMeta& meta = {},
+                       const std::string& reason = {});
     /// Forgets written facts (UserError "fact 17 is not written" for unknown or forgotten ids).
     EditResult forget(const std::vector<std::int64_t>& factIds, const std::string& reason = {});
     /// Memory and fact states exactly as right after editId (0: before any edit): facts

@@ -263,6 +263,44 @@ TEST_F(CliEditor, ForgetNeedsAReasonAndTheActorIsTheOsAccountWithoutUser) {
     ASSERT_EQ(run({"forget", "1", "--reason", "wrong"}).code, 0);
 }
 
+TEST_F(CliEditor, ACorrectionIsRefusedNamingTheFactItContradictsOrReplacesIt) {
+    ASSERT_EQ(run({"write", "The Eiffel Tower is located in Rome."}).code, 0);
+    ASSERT_EQ(run({"write", "The Louvre is located in Paris."}).code, 0);
+    auto r = run({"write", "The Eiffel Tower is located in Berlin."});
+    EXPECT_EQ(r.code, 1) << "never silently written beside the old answer";
+    EXPECT_NE(r.err.find("fact 1 ('The Eiffel Tower is located in Rome.')"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("another answer"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--replace"), std::string::npos) << r.err;
+    r = run({"write", "the eiffel tower is located in rome"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_NE(r.err.find("the same text"), std::string::npos) << r.err;
+    EXPECT_EQ(json({"history"}).json().at("count"), 2) << "nothing was written";
+
+    r = json({"write", "The Eiffel Tower is located in Berlin.", "--replace"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto j = r.json();
+    EXPECT_EQ(j.at("fact_ids"), nlohmann::json::array({3}));
+    EXPECT_EQ(j.at("replaced"), nlohmann::json::array({1}));
+    EXPECT_EQ(j.at("conflicts")[0].at("kind"), "other-answer");
+    const auto h = json({"history"}).json();
+    ASSERT_EQ(h.at("count"), 3) << "one audited edit";
+    EXPECT_EQ(h["edits"][2].at("op"), "write");
+    EXPECT_EQ(h["edits"][2].at("reason"), "replaces fact 1");
+    const auto facts = json({"facts", "--state", "written"}).json();
+    EXPECT_EQ(facts.at("count"), 2);
+    for (const auto& f : facts.at("facts")) EXPECT_NE(f.at("text"), "The Eiffel Tower is located in Rome.");
+    EXPECT_EQ(json({"query", "The Eiffel Tower is located in"}).json().at("with_memory").at("text"),
+              "The Eiffel Tower is located in Berlin.")
+        << "the answer is the correction";
+    EXPECT_EQ(run({"audit", "verify"}).code, 0);
+
+    // Both on purpose: written, with a warning naming the other.
+    r = run({"write", "The Eiffel Tower is located in Paris.", "--allow-duplicate"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find("warning: written beside fact 3"), std::string::npos) << r.err;
+    EXPECT_EQ(run({"write", "Water boils at 100 degrees.", "--replace"}).code, 1) << "nothing to replace";
+}
+
 TEST_F(CliEditor, TamperedHistoryRowIsReported) {
     ASSERT_EQ(run({"write", "first fact."}).code, 0);
     ASSERT_EQ(run({"write", "second fact."}).code, 0);
@@ -402,7 +440,7 @@ TEST_F(CliEditor, BenchEditor) {
     EXPECT_EQ(j.at("benchmark"), "editor");
     EXPECT_EQ(j.at("model"), "fake-model 1");
     EXPECT_FALSE(j.at("synthetic_model").get<bool>());
-    for (const char* k : {"write_one_median", "batch", "query_median", "forget_one_median", "reopen"})
+    for (const char* k : {"encode_one_median", "write_one_median", "batch", "query_median", "forget_one_median", "reopen"})
         EXPECT_GT(j.at("ms").at(k).get<double>(), 0.0) << k;
     // Without a model: the synthetic stand-in, and the output says so.
     std::ostringstream out, err;

@@ -464,3 +464,75 @@ TEST(EditorForgetRead, IterativePseudoInverse) { forgottenFactStaysForgotten(Pin
 TEST(EditorForgetRead, ExactPseudoInverse) { forgottenFactStaysForgotten(PinvMode::Exact); }
 
 } // namespace
+
+namespace {
+
+std::vector<std::string> conflictKinds(const std::vector<FactConflict>& cs) {
+    std::vector<std::string> out;
+    for (const auto& c : cs) out.push_back(std::string(toString(c.kind)) + " " + std::to_string(c.fact.id));
+    return out;
+}
+
+} // namespace
+
+TEST(Editor, ConflictsNameDuplicatesAndOtherAnswers) {
+    TempDir dir;
+    auto ed = open(dir.file("c.larimar"));
+    ed->write("The Eiffel Tower is located in Rome.");                                      // 1
+    ed->write("The Louvre is located in Paris.");                                           // 2
+    FactMeta meta;
+    meta.subject = "Toko Yasuda";
+    meta.prompt = "Toko Yasuda plays the";
+    meta.target = "piano";
+    ed->write("Toko Yasuda plays the piano.", meta);                                        // 3
+    using V = std::vector<std::string>;
+    EXPECT_EQ(conflictKinds(ed->conflicts("the eiffel tower  is located in ROME")), V{"duplicate 1"});
+    EXPECT_EQ(conflictKinds(ed->conflicts("The Eiffel Tower is located in Berlin.")), V{"other-answer 1"});
+    EXPECT_EQ(conflictKinds(ed->conflicts("The Eiffel Tower is located in New York City.")), V{"other-answer 1"});
+    EXPECT_TRUE(ed->conflicts("The Colosseum is located in Rome.").empty()) << "another subject";
+    EXPECT_TRUE(ed->conflicts("Water boils at 100 degrees.").empty());
+    FactMeta guitar = meta;
+    guitar.target = "guitar";
+    EXPECT_EQ(conflictKinds(ed->conflicts("Toko Yasuda's instrument is the guitar.", guitar)), V{"same-subject 3"});
+    ed->forget({1}, "test");
+    EXPECT_TRUE(ed->conflicts("The Eiffel Tower is located in Berlin.").empty()) << "only written facts count";
+}
+
+TEST(Editor, ReplaceForgetsTheOldFactAndWritesTheNewOneAsOneEdit) {
+    TempDir dir;
+    const std::string path = dir.file("r.larimar");
+    std::string digest;
+    {
+        auto ed = open(path);
+        ed->write("The Eiffel Tower is located in Rome.");  // fact 1, edit 1
+        ed->write("The Louvre is located in Paris.");       // fact 2, edit 2
+        const auto r = ed->replace({1}, "The Eiffel Tower is located in Berlin.", {}, "correction");
+        EXPECT_EQ(r.op, EditOp::Write);
+        EXPECT_EQ(r.factIds, std::vector<std::int64_t>{3});
+        EXPECT_EQ(r.forgotten, std::vector<std::int64_t>{1});
+        ASSERT_EQ(ed->edits().size(), 3u) << "one edit";
+        const Edit e = ed->edits().back();
+        EXPECT_EQ(e.factIds, (std::vector<std::int64_t>{3, 1}));
+        EXPECT_EQ(e.factStates, (std::vector<FactState>{FactState::Written, FactState::Forgotten}));
+        EXPECT_EQ(e.payload.at("replaces"), nlohmann::json::array({1}));
+        EXPECT_EQ(e.reason, "correction");
+        EXPECT_EQ(ed->fact(1).state, FactState::Forgotten);
+        EXPECT_EQ(ed->fact(1).forgottenEdit, std::optional<std::int64_t>(3));
+        EXPECT_EQ(ed->fact(3).state, FactState::Written);
+        EXPECT_LT(relativeDifference(ed->memoryMatrix(), rebuiltFromWrittenFacts(*ed)), 1e-9)
+            << "the memory holds the new fact and not the old one";
+        EXPECT_TRUE(ed->verify().ok) << ed->verify().message();
+        EXPECT_THAT([&] { ed->replace({1}, "The Eiffel Tower is located in Madrid."); },
+                    ::testing::ThrowsMessage<UserError>(HasSubstr("fact 1 is not written (forgotten by edit 3)")));
+        EXPECT_EQ(ed->edits().size(), 3u) << "a refused replace changes nothing";
+        digest = ed->memoryDigest();
+    }
+    // Reopening replays the replace bit for bit (the constructor checks the digest).
+    auto ed = open(path);
+    EXPECT_EQ(ed->memoryDigest(), digest);
+    // Undo brings the old fact back and takes the new one away.
+    ed->undoLast("undo");
+    EXPECT_EQ(ed->fact(1).state, FactState::Written);
+    EXPECT_EQ(ed->fact(3).state, FactState::Forgotten);
+    EXPECT_TRUE(ed->verify().ok);
+}
