@@ -37,6 +37,12 @@ QString summary(const EditResult& r) {
         facts = QObject::tr("fact %1").arg(ids.front());
     else
         facts = QObject::tr("%1 facts").arg(ids.size());
+    if (r.op != EditOp::Rollback && !r.forgotten.empty()) {
+        QStringList old;
+        for (const auto id : r.forgotten)
+            old << QString::number(id);
+        facts += QObject::tr(", replacing fact %1").arg(old.join(QStringLiteral(", ")));
+    }
     return QObject::tr("edit %1 (%2): %3").arg(r.editId).arg(qs(toString(r.op)), facts);
 }
 
@@ -231,13 +237,36 @@ void EngineWorker::publishState() {
     emit stateChanged(s);
 }
 
-void EngineWorker::write(const QString& text, const QString& reason) {
+void EngineWorker::write(const QString& text, const QString& reason, bool allowConflicts) {
     const QString action = tr("Writing the fact");
     if (needEditor(action)) return;
     guarded(action, tr(kHintChange), [&] {
         FactMeta meta;
         meta.source = "workbench";
+        // A correction written beside the fact it corrects leaves the old answer: ask first.
+        if (!allowConflicts) {
+            ConflictRows rows;
+            for (const FactConflict& c : m_editor->conflicts(ss(text), meta))
+                rows.append({c.fact.id, qs(c.fact.text), qs(toString(c.kind)), qs(describe(c)), c.score});
+            if (!rows.isEmpty()) {
+                emit writeConflicts(text, rows);
+                return;
+            }
+        }
         const EditResult r = m_editor->write(ss(text), meta, ss(reason));
+        emit edited(summary(r));
+        publishState();
+    });
+}
+
+void EngineWorker::replace(const QVector<qint64>& ids, const QString& text, const QString& reason) {
+    const QString action = tr("Replacing %1").arg(factCount(ids.size()));
+    if (needEditor(action)) return;
+    guarded(action, tr(kHintChange), [&] {
+        FactMeta meta;
+        meta.source = "workbench";
+        const EditResult r =
+            m_editor->replace(std::vector<std::int64_t>(ids.begin(), ids.end()), ss(text), meta, ss(reason));
         emit edited(summary(r));
         publishState();
     });
@@ -426,6 +455,7 @@ Engine::Engine(QObject* parent)
     qRegisterMetaType<EngineStatePtr>();
     qRegisterMetaType<CompareView>();
     qRegisterMetaType<ImportRecords>();
+    qRegisterMetaType<ConflictRows>();
     m_thread.setObjectName(QStringLiteral("larimar-engine"));
     m_worker = new EngineWorker;
     m_worker->moveToThread(&m_thread);
@@ -449,6 +479,7 @@ Engine::Engine(QObject* parent)
     connect(w, &EngineWorker::compared, this, &Engine::compared);
     connect(w, &EngineWorker::writeKeyReady, this, &Engine::writeKeyReady);
     connect(w, &EngineWorker::importPreviewReady, this, &Engine::importPreviewReady);
+    connect(w, &EngineWorker::writeConflicts, this, &Engine::writeConflicts);
     connect(w, &EngineWorker::batchProgress, this, &Engine::batchProgress);
     connect(w, &EngineWorker::openProgress, this, &Engine::openProgress);
     connect(w, &EngineWorker::batchFinished, this, &Engine::batchFinished);
@@ -502,8 +533,12 @@ void Engine::openWorkspace(const QString& path) {
     dispatch([path](EngineWorker& w) { w.openWorkspace(path); });
 }
 
-void Engine::write(const QString& text, const QString& reason) {
-    dispatch([text, reason](EngineWorker& w) { w.write(text, reason); });
+void Engine::write(const QString& text, const QString& reason, bool allowConflicts) {
+    dispatch([text, reason, allowConflicts](EngineWorker& w) { w.write(text, reason, allowConflicts); });
+}
+
+void Engine::replace(const QVector<qint64>& factIds, const QString& text, const QString& reason) {
+    dispatch([factIds, text, reason](EngineWorker& w) { w.replace(factIds, text, reason); });
 }
 
 void Engine::forget(const QVector<qint64>& factIds, const QString& reason) {

@@ -55,7 +55,11 @@ public:
     /// Opens or creates a workspace with the loaded model (queued behind loadModel).
     void openWorkspace(const QString& path);
 
-    void write(const QString& text, const QString& reason = {});
+    /// Writes one fact. Unless allowConflicts, a fact that repeats or contradicts written ones
+    /// is not written: writeConflicts names them (then replace(), or write(..., true)).
+    void write(const QString& text, const QString& reason = {}, bool allowConflicts = false);
+    /// Forgets the facts and writes text as one audited edit (a correction).
+    void replace(const QVector<qint64>& factIds, const QString& text, const QString& reason);
     void forget(const QVector<qint64>& factIds, const QString& reason);
     /// Reads a file of facts (any supported format); importPreviewReady or failed.
     void previewImport(const QString& path);
@@ -98,6 +102,8 @@ signals:
     void compared(const larimar::ui::CompareView& view);
     void writeKeyReady(qint64 factId, const QVector<double>& key);
     void importPreviewReady(const QString& path, const larimar::ui::ImportRecords& records);
+    /// write() found written facts the text repeats or contradicts; nothing was written.
+    void writeConflicts(const QString& text, const larimar::ui::ConflictRows& conflicts);
     void batchProgress(qint64 done, qint64 total);
     /// Progress of opening a workspace (the scope detector preparing its facts).
     void openProgress(qint64 done, qint64 total);

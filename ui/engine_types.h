@@ -109,6 +109,16 @@ struct CompareView {
     QVector<double> readWeights;
 };
 
+/// A written fact that a fact about to be written repeats or contradicts.
+struct ConflictRow {
+    qint64 factId = 0;
+    QString factText;
+    QString kind;        ///< duplicate, other-answer, same-subject, similar
+    QString description; ///< "fact 1 ('...'): the same prompt with another answer"
+    double score = 0;    ///< similar: the scope detector's score
+};
+using ConflictRows = QVector<ConflictRow>;
+
 /// The records a file holds, before they are written.
 struct ImportRecord {
     QString text;
@@ -125,3 +135,4 @@ Q_DECLARE_METATYPE(larimar::ui::EngineInfo)
 Q_DECLARE_METATYPE(larimar::ui::EngineStatePtr)
 Q_DECLARE_METATYPE(larimar::ui::CompareView)
 Q_DECLARE_METATYPE(larimar::ui::ImportRecords)
+Q_DECLARE_METATYPE(larimar::ui::ConflictRows)

@@ -25,7 +25,8 @@ public:
 
     void loadModel(const ModelFactory& factory, const QString& label, const ScopeFactory& scope);
     void openWorkspace(const QString& path);
-    void write(const QString& text, const QString& reason);
+    void write(const QString& text, const QString& reason, bool allowConflicts);
+    void replace(const QVector<qint64>& ids, const QString& text, const QString& reason);
     void forget(const QVector<qint64>& ids, const QString& reason);
     void previewImport(const QString& path);
     void writeBatch(const ImportRecords& records, const QString& reason, const std::atomic<bool>* cancel);
@@ -45,6 +46,7 @@ signals:
     void compared(const larimar::ui::CompareView& view);
     void writeKeyReady(qint64 factId, const QVector<double>& key);
     void importPreviewReady(const QString& path, const larimar::ui::ImportRecords& records);
+    void writeConflicts(const QString& text, const larimar::ui::ConflictRows& conflicts);
     void batchProgress(qint64 done, qint64 total);
     void openProgress(qint64 done, qint64 total);
     void batchFinished(bool written, const QString& message);

@@ -11,6 +11,7 @@
 #include <QItemSelectionModel>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMessageBox>
 #include <QPushButton>
 #include <QTableView>
 #include <QVBoxLayout>
@@ -113,6 +114,7 @@ FactsPanel::FactsPanel(Engine* engine, QWidget* parent) : QWidget(parent), m_eng
     layout->addWidget(m_view, 1);
     layout->addLayout(bottom);
 
+    connect(m_engine, &Engine::writeConflicts, this, &FactsPanel::askAboutConflicts);
     connect(m_engine, &Engine::edited, this, [this] {
         if (!m_submitted.isEmpty() && m_newFact->text() == m_submitted) m_newFact->clear();
         m_submitted.clear();
@@ -167,6 +169,44 @@ void FactsPanel::writeNewFact() {
     if (text.isEmpty() || !m_engine->hasWorkspace()) return;
     m_submitted = m_newFact->text();
     m_engine->write(text);
+}
+
+void FactsPanel::askAboutConflicts(const QString& text, const ConflictRows& conflicts) {
+    auto* box = new QMessageBox(QMessageBox::Question, tr("Fact Already Written"),
+                                conflicts.size() == 1 ? tr("<b>A written fact says something else.</b>")
+                                                      : tr("<b>%1 written facts say something else.</b>")
+                                                            .arg(conflicts.size()),
+                                QMessageBox::NoButton, this);
+    box->setObjectName(QStringLiteral("conflictDialog"));
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    QString list;
+    QVector<qint64> ids;
+    for (const ConflictRow& c : conflicts) {
+        list += QStringLiteral("<li>%1</li>").arg(c.description.toHtmlEscaped());
+        ids.append(c.factId);
+    }
+    box->setInformativeText(
+        tr("<p>New: %1</p><ul>%2</ul><p>Written beside it, the memory may keep the old answer. <b>Replace</b> "
+           "forgets %3 and writes the new fact as one audited edit.</p>")
+            .arg(text.toHtmlEscaped(), list, ids.size() == 1 ? tr("the old fact") : tr("the old facts")));
+    QPushButton* replace = box->addButton(tr("&Replace"), QMessageBox::AcceptRole);
+    replace->setObjectName(QStringLiteral("replaceButton"));
+    QPushButton* both = box->addButton(tr("Write &Both"), QMessageBox::ActionRole);
+    both->setObjectName(QStringLiteral("writeBothButton"));
+    box->addButton(QMessageBox::Cancel);
+    box->setDefaultButton(replace);
+    connect(box, &QMessageBox::buttonClicked, this, [this, replace, both, ids, text](QAbstractButton* b) {
+        QStringList old;
+        for (qint64 id : ids)
+            old << QString::number(id);
+        if (b == replace)
+            m_engine->replace(ids, text, tr("correction: replaces fact %1").arg(old.join(QStringLiteral(", "))));
+        else if (b == both)
+            m_engine->write(text, QString(), true);
+        else
+            m_submitted.clear(); // cancelled: the text stays in the line for another try
+    });
+    box->open();
 }
 
 void FactsPanel::forgetSelected() {

@@ -56,6 +56,9 @@ public slots:
     void writeNewFact();
     /// Asks once for a reason (non-blocking dialog), then forgets the selected facts.
     void forgetSelected();
+    /// The written facts a new fact repeats or contradicts (non-blocking dialog "conflictDialog"):
+    /// Replace (forget them, write it: one edit), Write Both, or Cancel.
+    void askAboutConflicts(const QString& text, const larimar::ui::ConflictRows& conflicts);
 
 signals:
     /// The current fact changed (0: none); the memory panel shows its write key.

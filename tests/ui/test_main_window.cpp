@@ -513,6 +513,51 @@ TEST_F(Workbench, AnotherWorkspaceOpensEmptyAndIsRemembered) {
     box->close();
 }
 
+TEST_F(Workbench, ACorrectionAsksAndReplacesTheOldFactInOneEdit) {
+    writeFact(kFact); // fact 1: Rome
+    const QString berlin = QStringLiteral("The Eiffel Tower is located in Berlin.");
+    auto submit = [&](const QString& text) -> QMessageBox* {
+        facts()->newFactEdit()->setText(text);
+        QTest::mouseClick(facts()->writeButton(), Qt::LeftButton);
+        QMessageBox* box = nullptr;
+        EXPECT_TRUE(QTest::qWaitFor([&] { return (box = dialog<QMessageBox>(QStringLiteral("conflictDialog"))) != nullptr; }, kWait))
+            << m_window->lastError().toStdString();
+        return box;
+    };
+    QMessageBox* box = submit(berlin);
+    ASSERT_NE(box, nullptr);
+    EXPECT_TRUE(box->informativeText().contains(QStringLiteral("fact 1"))) << box->informativeText().toStdString();
+    EXPECT_TRUE(box->informativeText().contains(QStringLiteral("another answer"))) << box->informativeText().toStdString();
+    ASSERT_TRUE(waitIdle());
+    EXPECT_EQ(engine()->state()->edits.size(), 1) << "nothing is written while the question is open";
+    box->button(QMessageBox::Cancel)->click();
+    ASSERT_TRUE(waitIdle());
+    EXPECT_EQ(engine()->state()->edits.size(), 1) << "Cancel writes nothing";
+    EXPECT_EQ(facts()->newFactEdit()->text(), berlin) << "and keeps the text";
+
+    box = submit(berlin);
+    ASSERT_NE(box, nullptr);
+    box->findChild<QPushButton*>(QStringLiteral("replaceButton"))->click();
+    ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->state()->edits.size() == 2; }, kWait)) << m_window->lastError().toStdString();
+    EXPECT_TRUE(facts()->newFactEdit()->text().isEmpty());
+    auto* model = facts()->model();
+    EXPECT_EQ(cell(model, model->rowOf(1), FactTableModel::State), QStringLiteral("forgotten"));
+    EXPECT_EQ(cell(model, model->rowOf(2), FactTableModel::State), QStringLiteral("written"));
+    EXPECT_EQ(cell(history()->model(), 1, HistoryTableModel::Op), QStringLiteral("write")) << "one audited edit";
+    EXPECT_EQ(cell(history()->model(), 1, HistoryTableModel::Facts), QStringLiteral("2, 1"));
+    EXPECT_EQ(cell(history()->model(), 1, HistoryTableModel::Reason), QStringLiteral("correction: replaces fact 1"));
+    EXPECT_TRUE(history()->auditLabel()->text().contains(QStringLiteral("verified")));
+    EXPECT_EQ(ask(kPrompt).withMemory, berlin) << "the answer is the correction";
+
+    // The same text again: Write Both writes it anyway.
+    box = submit(berlin);
+    ASSERT_NE(box, nullptr);
+    EXPECT_TRUE(box->informativeText().contains(QStringLiteral("the same text"))) << box->informativeText().toStdString();
+    box->findChild<QPushButton*>(QStringLiteral("writeBothButton"))->click();
+    ASSERT_TRUE(QTest::qWaitFor([&] { return engine()->state()->edits.size() == 3; }, kWait)) << m_window->lastError().toStdString();
+    EXPECT_EQ(engine()->state()->written, 2);
+}
+
 TEST_F(Workbench, ForgetNeedsAReasonAndBigBatchesShowTheirCount) {
     writeFact(kFact);
     facts()->selectFact(1);
