@@ -110,7 +110,8 @@ AuditReportDocument makeAuditReport(Workspace& ws, const AuditReportOptions& opt
     };
     row("Workspace", text(ws.path()));
     row("Created", text(ws.meta("created_at").value_or("(unknown)")));
-    row("Schema version", std::to_string(ws.openedSchemaVersion()));
+    const int schema = ws.openedSchemaVersion(); // 0: made by this open, at the current version
+    row("Schema version", std::to_string(schema == 0 ? Workspace::kSchemaVersion : schema));
     row("Model id", text(ws.meta("model.id").value_or("(none yet)")));
     row("Model hash", "<span class=\"mono\">" + text(ws.meta("model.hash").value_or("(none yet)")) + "</span>");
     row("Report made", text(generatedAt) + (options.generatedBy.empty() ? "" : " by " + text(options.generatedBy)) +
