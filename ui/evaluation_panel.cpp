@@ -526,7 +526,7 @@ void EvaluationPanel::showOutcome(const EvalOutcomePtr& outcome) {
     drawChart(*outcome);
     QString what = tr("%1 (%2, %3 mode) on %4").arg(name, outcome->format, outcome->mode, outcome->modelId);
     if (outcome->skippedRecords > 0)
-        what += tr(" Skipped %1 (first: %2).")
+        what += tr(". Skipped %1 (first: %2).")
                     .arg(countOf(outcome->skippedRecords, "invalid record", "invalid records"),
                          outcome->skippedFirst.value(0));
     m_status->setToolTip(outcome->skippedFirst.isEmpty()
