@@ -97,6 +97,8 @@ private:
 /// `larimar audit verify [--expect-head ID:HASH]`: walks the hash chain; exit 1 when a row
 /// does not match or the chain does not pass through the recorded head.
 /// `larimar audit head`: verifies, then prints the head (newest edit id and hash) to record.
+/// `larimar audit report FILE.html`: the self-contained HTML audit report (core/store/audit_report.h);
+/// exit 1 when the chain fails (the report is written and says so). PDF is made by the GUI.
 class AuditCommand : public Command {
 public:
     std::string name() const override { return "audit"; }
@@ -107,7 +109,9 @@ public:
 private:
     CLI::App* m_verify = nullptr;
     CLI::App* m_head = nullptr;
-    std::string m_expectHead;
+    CLI::App* m_report = nullptr;
+    std::string m_expectHead, m_reportFile;
+    std::int64_t m_maxFacts = 0;
 };
 
 /// `larimar rollback EDIT_ID [--reason R] [--actor A]` and `larimar undo` (undo = rollback to
@@ -129,6 +133,7 @@ private:
 };
 
 /// `larimar export history FILE [--format csv|json]` | `larimar export memory FILE` (.npy).
+/// `larimar export bundle FILE [--edits IDS | --facts IDS]`: an edit bundle (core/editor/edit_bundle.h).
 class ExportCommand : public Command {
 public:
     std::string name() const override { return "export"; }
@@ -139,7 +144,8 @@ public:
 private:
     CLI::App* m_history = nullptr;
     CLI::App* m_memory = nullptr;
-    std::string m_file, m_format;
+    CLI::App* m_bundle = nullptr;
+    std::string m_file, m_format, m_edits, m_facts;
 };
 
 /// `larimar inspect memory | weights PROMPT [--npy F] | key FACT_ID | slots [--top N]`.

@@ -1,7 +1,10 @@
 #include "app/cli/cmd_editor.h"
 #include "app/cli/cmd_editor_support.h"
+#include "app/cli/cmd_bundle.h"
 
+#include "core/editor/edit_bundle.h"
 #include "core/util/error.h"
+#include "core/util/file_io.h"
 #include "core/util/output_target.h"
 
 #include <ostream>
@@ -16,6 +19,11 @@ void ExportCommand::setup(CLI::App& app) {
         ->check(CLI::IsMember({"csv", "json"}));
     m_memory = app.add_subcommand("memory", "The memory matrix M (K x C) as float64 .npy");
     m_memory->add_option("file", m_file, "Output .npy file")->required();
+    m_bundle = app.add_subcommand("bundle", "Facts with their edits, provenance and signatures in one JSON file, "
+                                            "for 'larimar import bundle' in another workspace");
+    m_bundle->add_option("file", m_file, "Output bundle file (.json)")->required();
+    auto* edits = m_bundle->add_option("--edits", m_edits, "The facts these edits wrote, e.g. 3,5-7");
+    m_bundle->add_option("--facts", m_facts, "These facts, e.g. 1,4-9 (default: every written fact)")->excludes(edits);
 }
 
 int ExportCommand::execute(Context& ctx) {
@@ -40,8 +48,30 @@ int ExportCommand::execute(Context& ctx) {
              {"memory_digest", ed->memoryDigest()}};
         if (!ctx.global.json)
             ctx.out << "wrote the memory (" << ed->slots() << " x " << ed->width() << ", float64) to " << m_file << "\n";
+    } else if (m_bundle->parsed()) {
+        BundleSelection selection;
+        if (!m_edits.empty()) selection.edits = parseIdList(m_edits, "--edits");
+        if (!m_facts.empty()) selection.facts = parseIdList(m_facts, "--facts");
+        const auto key = signingKey(ctx); // the exporter signs the whole bundle when it has a key
+        auto ws = openWorkspace(ctx, true);
+        BundleExportOptions o;
+        o.actor = defaultActor();
+        o.signingKey = key.get();
+        const auto b = makeEditBundle(*ws, selection, o);
+        writeFileAtomically(m_file, b.json);
+        j = {{"exported", "bundle"},
+             {"file", m_file},
+             {"facts", b.facts},
+             {"edits", b.edits},
+             {"source_head", b.sourceHead.toString()},
+             {"signed_by", key ? key->publicKey().hex : ""}};
+        if (!ctx.global.json) {
+            ctx.out << "wrote a bundle of " << b.facts << " fact(s) from " << b.edits << " edit(s) to " << m_file
+                    << (key ? " (signed by key '" + key->name() + "')" : std::string(" (unsigned: no key)")) << "\n";
+            printChainHead(ctx.out, b.sourceHead.editId, b.sourceHead.hash);
+        }
     } else {
-        throw UserError("export: say what, e.g. 'larimar export history FILE'");
+        throw UserError("export: say what, e.g. 'larimar export history FILE' or 'larimar export bundle FILE'");
     }
     if (ctx.global.json) ctx.out << j.dump(2) << "\n";
     return 0;

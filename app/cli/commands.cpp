@@ -1,5 +1,6 @@
 #include "app/cli/command.h"
 #include "app/cli/cmd_bench.h"
+#include "app/cli/cmd_bundle.h"
 #include "app/cli/cmd_editor.h"
 #include "app/cli/cmd_eval.h"
 #include "app/cli/cmd_import.h"
@@ -30,6 +31,7 @@ std::vector<std::unique_ptr<Command>> makeCommands() {
     c.push_back(std::make_unique<RollbackCommand>(false));
     c.push_back(std::make_unique<RollbackCommand>(true));
     c.push_back(std::make_unique<ExportCommand>());
+    c.push_back(std::make_unique<ImportCommand>());
     c.push_back(std::make_unique<InspectCommand>());
     c.push_back(std::make_unique<BenchCommand>());
     c.push_back(std::make_unique<EvalCommand>());
