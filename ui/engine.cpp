@@ -2,9 +2,11 @@
 // Editor::slots() would otherwise expand to nothing.
 #include "core/editor/editor.h"
 #include "core/eval/datasets.h"
+#include "core/store/audit_report.h"
 #include "core/store/signing.h"
 #include "core/util/error.h"
 
+#include "ui/audit_report_file.h"
 #include "ui/engine.h"
 #include "ui/engine_worker.h"
 #include "ui/evaluation_run.h"
@@ -419,6 +421,19 @@ void EngineWorker::exportHistory(const QString& path) {
     });
 }
 
+void EngineWorker::writeAuditReport(const QString& path) {
+    const QString action = tr("Writing the audit report to %1").arg(path);
+    if (needEditor(action)) return;
+    guarded(action, tr("Choose a folder you can write to, and a name ending in .html or .pdf."), [&] {
+        AuditReportOptions o;
+        o.generator = "Larimar Workbench";
+        o.generatedBy = m_editor->actor();
+        const auto doc = makeAuditReport(m_editor->workspace(), o);
+        writeAuditReportFile(path, doc.html, m_editor->workspace().path());
+        emit auditReportWritten(path, doc.verification.ok, QString::fromStdString(doc.verification.message()));
+    });
+}
+
 void EngineWorker::evaluate(const EvalRequest& request, const std::atomic<bool>* cancel) {
     const QString action = tr("Evaluating %1").arg(QFileInfo(request.file).fileName());
     EvalOutcomePtr outcome;
@@ -486,6 +501,7 @@ Engine::Engine(QObject* parent)
     connect(w, &EngineWorker::edited, this, &Engine::edited);
     connect(w, &EngineWorker::historyExported, this, &Engine::historyExported);
     connect(w, &EngineWorker::memoryExported, this, &Engine::memoryExported);
+    connect(w, &EngineWorker::auditReportWritten, this, &Engine::auditReportWritten);
     connect(w, &EngineWorker::thresholdSaved, this, [this](double t) {
         m_info.defaultThreshold = t;
         emit thresholdSaved(t);
@@ -581,6 +597,10 @@ void Engine::setWorkspaceThreshold(double threshold) {
 
 void Engine::exportMemory(const QString& path) {
     dispatch([path](EngineWorker& w) { w.exportMemory(path); });
+}
+
+void Engine::writeAuditReport(const QString& path) {
+    dispatch([path](EngineWorker& w) { w.writeAuditReport(path); });
 }
 
 void Engine::exportHistory(const QString& path) {

@@ -78,6 +78,9 @@ public:
     void exportHistory(const QString& path);
     /// The memory matrix M (K x C, float64) as a NumPy .npy file.
     void exportMemory(const QString& path);
+    /// The audit report (core/store/audit_report.h) as .html or .pdf (ui/audit_report_file.h),
+    /// verified when it is made; auditReportWritten says whether the chain verified.
+    void writeAuditReport(const QString& path);
     /// Runs the CounterFact/zsRE evaluation (ui/evaluation_run.h) on the loaded model, on the
     /// worker thread; evaluationProgress, then evaluationFinished (also after an error, which
     /// failed() reports). cancelEvaluation() stops it early.
@@ -113,6 +116,8 @@ signals:
     void edited(const QString& summary);
     void historyExported(const QString& path);
     void memoryExported(const QString& path);
+    /// verified false: the report was written and says FAILED (verification: the one-line result).
+    void auditReportWritten(const QString& path, bool verified, const QString& verification);
     void evaluationProgress(int done, int total);
     /// outcome->error set: it failed (failed() was emitted too); cancelled: stopped early.
     void evaluationFinished(const larimar::ui::EvalOutcomePtr& outcome);

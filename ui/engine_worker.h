@@ -37,6 +37,7 @@ public:
     void setWorkspaceThreshold(double threshold);
     void exportHistory(const QString& path);
     void exportMemory(const QString& path);
+    void writeAuditReport(const QString& path);
     void evaluate(const EvalRequest& request, const std::atomic<bool>* cancel);
 
 signals:
@@ -53,6 +54,7 @@ signals:
     void edited(const QString& summary);
     void historyExported(const QString& path);
     void memoryExported(const QString& path);
+    void auditReportWritten(const QString& path, bool verified, const QString& verification);
     void thresholdSaved(double threshold);
     void evaluationProgress(int done, int total);
     void evaluationFinished(const larimar::ui::EvalOutcomePtr& outcome);

@@ -140,6 +140,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
             [this](const QString& path) { statusBar()->showMessage(tr("Memory exported to %1").arg(path), 8000); });
     connect(m_engine, &Engine::historyExported, this,
             [this](const QString& path) { statusBar()->showMessage(tr("History exported to %1").arg(path), 8000); });
+    connect(m_engine, &Engine::auditReportWritten, this, [this](const QString& path, bool verified, const QString& result) {
+        if (verified)
+            statusBar()->showMessage(tr("Audit report written to %1 (%2)").arg(path, result), 8000);
+        else
+            QMessageBox::warning(this, tr("Audit Report"),
+                                 tr("The audit report was written to %1, and it says the audit FAILED:\n%2")
+                                     .arg(path, result));
+    });
     connect(m_engine, &Engine::idle, this, [this] {
         m_loading = false;
         if (m_engine->info().modelId.isEmpty()) m_modelLabel->setText(tr("No model loaded"));
@@ -219,6 +227,20 @@ void MainWindow::createActions() {
         dialog->open();
     });
     m_exportMemoryAction->setToolTip(tr("Save the memory matrix M (K x C, float64) for NumPy"));
+    m_auditReportAction = file->addAction(tr("&Audit Report..."), this, [this] {
+        auto* dialog = new QFileDialog(this, tr("Audit Report"),
+                                       QStandardPaths::writableLocation(QStandardPaths::DocumentsLocation),
+                                       tr("PDF documents (*.pdf);;Web pages (*.html)"));
+        dialog->setAttribute(Qt::WA_DeleteOnClose);
+        dialog->setAcceptMode(QFileDialog::AcceptSave);
+        dialog->setDefaultSuffix(QStringLiteral("pdf"));
+        dialog->selectFile(QStringLiteral("audit-report.pdf"));
+        connect(dialog, &QFileDialog::fileSelected, m_engine, &Engine::writeAuditReport);
+        dialog->open();
+    });
+    m_auditReportAction->setToolTip(
+        tr("Verify the audit chain and write every edit, its signer, the facts it changed and the head to a PDF or "
+           "HTML file, for record keeping"));
     file->addSeparator();
     auto* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
@@ -326,6 +348,7 @@ void MainWindow::updateActions() {
     m_importAction->setEnabled(open);
     m_exportAction->setEnabled(open);
     m_exportMemoryAction->setEnabled(open);
+    m_auditReportAction->setEnabled(open);
     m_undoAction->setEnabled(open && m_engine->state() && !m_engine->state()->edits.isEmpty());
     m_forgetAction->setEnabled(open);
     m_newAction->setEnabled(model || m_loading);

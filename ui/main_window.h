@@ -95,6 +95,7 @@ private:
     QAction* m_importAction = nullptr;
     QAction* m_exportAction = nullptr;
     QAction* m_exportMemoryAction = nullptr;
+    QAction* m_auditReportAction = nullptr;
     QAction* m_undoAction = nullptr;
     QAction* m_forgetAction = nullptr;
     QAction* m_newAction = nullptr;
