@@ -172,7 +172,7 @@ void FactsPanel::writeNewFact() {
 }
 
 void FactsPanel::askAboutConflicts(const QString& text, const ConflictRows& conflicts) {
-    auto* box = new QMessageBox(QMessageBox::Question, tr("Fact Already Written"),
+    auto* box = new QMessageBox(QMessageBox::Question, tr("Conflict"),
                                 conflicts.size() == 1 ? tr("<b>A written fact says something else.</b>")
                                                       : tr("<b>%1 written facts say something else.</b>")
                                                             .arg(conflicts.size()),

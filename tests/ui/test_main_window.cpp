@@ -602,6 +602,17 @@ TEST_F(Workbench, ForgetNeedsAReasonAndBigBatchesShowTheirCount) {
               QStringLiteral("3000 facts: 2-3001"));
 }
 
+TEST_F(Workbench, FitsALaptopScreenAt125Percent) {
+    // 1366 x 768 at 125% scaling leaves about 1093 x 614 logical pixels; every tab must fit.
+    for (int tab = 0; tab < m_window->tabs()->count(); ++tab) {
+        m_window->tabs()->setCurrentIndex(tab);
+        m_window->resize(1093, 614);
+        QApplication::processEvents();
+        EXPECT_LE(m_window->minimumSizeHint().width(), 1093) << "tab " << tab;
+        EXPECT_LE(m_window->width(), 1093) << "tab " << tab;
+    }
+}
+
 TEST_F(Workbench, FailedOpenLeavesTheOpenWorkspaceAsItWas) {
     writeFact(kFact);
     const QString junk = m_dir.filePath(QStringLiteral("notes.larimar"));
