@@ -78,12 +78,14 @@ int BenchCommand::executeEditor(Context& ctx) {
                                   {"repetitions", r.repetitions},
                                   {"batch_facts", r.batchFacts},
                                   {"ms",
-                                   {{"write_one_median", r.writeOneMs},
+                                   {{"encode_one_median", r.encodeOneMs},
+                                   {"write_one_median", r.writeOneMs},
                                     {"write_one_max", r.writeOneMaxMs},
                                     {"batch", r.batchMs},
                                     {"query_median", r.queryMs},
                                     {"forget_one_median", r.forgetOneMs},
                                     {"reopen", r.openMs}}},
+                                  {"query_tokens", r.queryTokens},
                                   {"workspace_bytes", r.workspaceBytes}}
                        .dump(2)
                 << "\n";
@@ -96,9 +98,10 @@ int BenchCommand::executeEditor(Context& ctx) {
     ctx.out << "Editor benchmark, model " << r.model << ", K = " << r.slots << ", C = " << r.width << "\n";
     if (!real) ctx.out << "  (" << note << ")\n";
     row("write one fact: encode + memory + commit (median)", r.writeOneMs);
+    row("  of which the model's encoding of one fact (median)", r.encodeOneMs);
     row("write one fact, slowest (with a snapshot)", r.writeOneMaxMs);
     row("batch of " + std::to_string(r.batchFacts) + " facts (one transaction)", r.batchMs);
-    row("query: scope + read + 2 generations (median)", r.queryMs);
+    row("query: scope + read + 2 x " + std::to_string(r.queryTokens) + " generated tokens (median)", r.queryMs);
     row("forget one fact (median)", r.forgetOneMs);
     row("reopen the workspace (restore + replay)", r.openMs);
     ctx.out << "  workspace file: " << r.workspaceBytes / 1024 << " KiB\n";

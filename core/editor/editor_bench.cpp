@@ -67,6 +67,13 @@ EditorBenchResult benchmarkEditor(std::shared_ptr<TextModel> model, const Editor
             written.push_back(w.factIds.front());
         }
         r.writeOneMs = median(writes);
+        std::vector<double> encodes;
+        for (int i = 0; i < o.repetitions; ++i) {
+            const auto e0 = std::chrono::steady_clock::now();
+            model->encode({"Benchmark fact number " + std::to_string(i) + " says the sky is colour blue."});
+            encodes.push_back(msSince(e0));
+        }
+        r.encodeOneMs = median(encodes);
         r.writeOneMaxMs = *std::max_element(writes.begin(), writes.end());
         step(0.25);
 
@@ -80,7 +87,8 @@ EditorBenchResult benchmarkEditor(std::shared_ptr<TextModel> model, const Editor
         step(0.5);
 
         QueryOptions qo;
-        qo.decode.maxNewTokens = 16;
+        qo.decode.maxNewTokens = r.queryTokens;
+        qo.decode.stopStrings.clear(); // every query generates the same number of tokens
         for (int i = 0; i < o.repetitions; ++i) {
             const auto q0 = std::chrono::steady_clock::now();
             ed.query("What colour is the sky in benchmark fact number " + std::to_string(i) + "?", qo);

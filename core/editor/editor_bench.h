@@ -21,10 +21,12 @@ struct EditorBenchResult {
     std::string model;
     int slots = 0, width = 0;
     int repetitions = 0, batchFacts = 0;
+    double encodeOneMs = 0;     ///< median: the model's encoding of one fact alone (part of a write)
     double writeOneMs = 0;      ///< median
     double writeOneMaxMs = 0;   ///< the slowest (one with a snapshot)
     double batchMs = 0;         ///< the whole batch, one transaction with a snapshot
-    double queryMs = 0;         ///< median, in scope
+    double queryMs = 0;         ///< median, in scope: 2 greedy generations of queryTokens tokens
+    int queryTokens = 8;        ///< tokens per generation (no stop string; eos may stop earlier)
     double forgetOneMs = 0;     ///< median
     double openMs = 0;          ///< reopening the workspace: restore + replay + digest check
     std::int64_t workspaceBytes = 0;
