@@ -175,10 +175,21 @@ TrainResult runLarimarLmTraining(const LarimarLmTrainConfig& cfg, const TrainRun
     TrainResult result;
     result.checkpointDir = ckpt.string();
     result.logCsv = (out / "log.csv").string();
+    std::int64_t firstStep = -1; // the first step this run reports: rate and ETA count from it
+    double firstElapsed = 0;
     auto progress = [&](std::int64_t globalStep, double loss, double acc) {
         TrainStatus s;
         s.step = globalStep;
         s.steps = totalSteps;
+        if (firstStep < 0) {
+            firstStep = globalStep;
+            firstElapsed = elapsed();
+        } else if (globalStep > firstStep) {
+            const double perStep = (elapsed() - firstElapsed) / double(globalStep - firstStep);
+            s.etaSeconds = perStep * double(totalSteps - globalStep);
+            // Sequences a step scores: a batch of 64 pointer sentences, or the episode's queries.
+            s.sequencesPerSecond = perStep > 0 ? (stage == 1 ? 64.0 : double(cfg.queriesPerStep)) / perStep : 0;
+        }
         s.loss = loss;
         s.memoryLoss = stage == 2 ? loss : 0;
         s.lmLoss = stage == 1 ? loss : 0;
@@ -401,7 +412,15 @@ TrainResult runLarimarLmTraining(const LarimarLmTrainConfig& cfg, const TrainRun
     std::vector<torch::Tensor> params{heads.gateW, heads.gateB, heads.gateNorm, heads.gateMatch, heads.gateSeen, heads.scale};
     torch::optim::Adam adam(params, torch::optim::AdamOptions(cfg.lr));
     const int slotOffset = model->slotOffset(), H = model->hidden();
-    const int64_t trainCases = std::max<int64_t>(2, n * 9 / 10); // the last tenth: a check
+    // A random tenth of the cases (the same on every resume: its own seed) is the check; the
+    // rest trains. Not the last tenth: the cases come file by file, so that was all zsRE.
+    const int64_t trainCases = std::max<int64_t>(2, n * 9 / 10);
+    std::vector<int64_t> order(static_cast<size_t>(n));
+    std::iota(order.begin(), order.end(), int64_t(0));
+    {
+        std::mt19937_64 split(cfg.seed + 1000003);
+        std::shuffle(order.begin(), order.end(), split);
+    }
     std::vector<int> sizes;
     for (int s = 1; s <= cfg.maxEpisode; s *= 2) sizes.push_back(s);
     auto episodeLoss = [&](const torch::Tensor& idx, const torch::Tensor& outside, double* accEdit, double* accNb) {
@@ -433,8 +452,7 @@ TrainResult runLarimarLmTraining(const LarimarLmTrainConfig& cfg, const TrainRun
         return loss;
     };
     auto sample = [&](int64_t lo, int64_t hi, int64_t count) {
-        std::vector<int64_t> all(size_t(hi - lo));
-        std::iota(all.begin(), all.end(), lo);
+        std::vector<int64_t> all(order.begin() + lo, order.begin() + hi);
         std::shuffle(all.begin(), all.end(), rng);
         all.resize(size_t(std::min<int64_t>(count, hi - lo)));
         return torch::tensor(all, torch::kLong).to(device);
