@@ -14,6 +14,15 @@ find_package(ICU 72 REQUIRED COMPONENTS uc)
 # libtorch: Debian's libtorch-dev 1.13 (CPU) or the libtorch inside a PyTorch 2.x install
 # (configure with -DCMAKE_PREFIX_PATH=$(python3 -c 'import torch;print(torch.utils.cmake_prefix_path)')).
 find_package(Torch 1.13 REQUIRED)
+# Newer libtorch (PyTorch 2.x) refuses anything before C++20 in its torch/all.h; 1.13 builds as C++17.
+find_file(_larimar_torch_all torch/all.h PATHS ${TORCH_INCLUDE_DIRS} NO_DEFAULT_PATH)
+if(_larimar_torch_all)
+  file(STRINGS "${_larimar_torch_all}" _larimar_torch_cxx20 REGEX "C\\+\\+20 or later")
+  if(_larimar_torch_cxx20)
+    target_compile_features(larimar_options INTERFACE cxx_std_20)
+    message(STATUS "libtorch ${Torch_VERSION} needs C++20: building as C++20")
+  endif()
+endif()
 
 if(LARIMAR_BUILD_GUI)
   find_package(Qt6 6.4 REQUIRED COMPONENTS Core Gui Widgets PrintSupport Test)
