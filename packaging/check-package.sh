@@ -187,7 +187,7 @@ if "${L[@]}" write "The Eiffel Tower is located in Rome." >"$TMP/write.txt" 2>&1
    "${L[@]}" --json query "The Eiffel Tower is located in" --max-tokens 4 >"$TMP/query.json" 2>&1 &&
    grep -q '"with_memory"' "$TMP/query.json" &&
    id=$(sed -n 's/.*"id": *\([0-9][0-9]*\).*/\1/p' "$TMP/facts.json" | head -1) && [[ -n "$id" ]] &&
-   "${L[@]}" forget "$id" >"$TMP/forget.txt" 2>&1 &&
+   "${L[@]}" forget "$id" --reason "package check" >"$TMP/forget.txt" 2>&1 &&
    "${L[@]}" audit verify >"$TMP/audit.txt" 2>&1; then
   ok "installed write / query / forget round trip (audit verified)"
 else
