@@ -4,6 +4,7 @@
 // the fake model; the workspace is changed behind the program's back with sqlite3, as a user
 // with the sqlite3 shell could.
 #include "../core/fake_text_model.h"
+#include "cli_test_support.h"
 
 #include "app/cli/cli.h"
 #include "core/util/terminal_text.h"
@@ -23,17 +24,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-    int code;
-    std::string out, err;
-    nlohmann::json json() const { return nlohmann::json::parse(out); }
-    std::string lastLine() const {
-        auto s = out;
-        while (!s.empty() && s.back() == '\n') s.pop_back();
-        const auto nl = s.rfind('\n');
-        return nl == std::string::npos ? s : s.substr(nl + 1);
-    }
-};
+using Result = larimar::test::CliResult;
 
 class CliAudit : public ::testing::Test {
 protected:
@@ -51,11 +42,7 @@ protected:
     std::string ws() const { return file("ws.larimar"); }
 
     Result runOn(const std::string& workspace, std::vector<std::string> args) {
-        args.insert(args.begin(), {"--workspace", workspace});
-        std::ostringstream out, err;
-        auto model = m_model;
-        const int code = larimar::cli::run(args, out, err, [model](const larimar::cli::GlobalOptions&) { return model; });
-        return {code, out.str(), err.str()};
+        return larimar::test::runCliOn(m_model, workspace, std::move(args));
     }
     Result run(std::vector<std::string> args) { return runOn(ws(), std::move(args)); }
     Result json(std::vector<std::string> args) {
@@ -63,13 +50,7 @@ protected:
         return run(std::move(args));
     }
     void sql(const std::string& statement, const std::string& path = {}) {
-        sqlite3* db = nullptr;
-        ASSERT_EQ(sqlite3_open((path.empty() ? ws() : path).c_str(), &db), SQLITE_OK);
-        char* msg = nullptr;
-        const int rc = sqlite3_exec(db, statement.c_str(), nullptr, nullptr, &msg);
-        EXPECT_EQ(rc, SQLITE_OK) << (msg ? msg : "");
-        sqlite3_free(msg);
-        sqlite3_close(db);
+        larimar::test::execSql(path.empty() ? ws() : path, statement);
     }
     std::string sqlText(const std::string& query) {
         sqlite3* db = nullptr;

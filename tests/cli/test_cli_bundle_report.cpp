@@ -2,6 +2,7 @@
 // `export bundle` / `import bundle` between two workspaces, a tampered bundle refused, and the
 // exit codes. In-process with the fake model; keys in a temporary XDG_CONFIG_HOME.
 #include "../core/fake_text_model.h"
+#include "cli_test_support.h"
 
 #include "app/cli/cli.h"
 
@@ -21,11 +22,7 @@ using ::testing::Not;
 
 namespace {
 
-struct Result {
-    int code;
-    std::string out, err;
-    nlohmann::json json() const { return nlohmann::json::parse(out); }
-};
+using Result = larimar::test::CliResult;
 
 std::string readAll(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -56,21 +53,9 @@ protected:
     std::string file(const std::string& name) const { return (m_dir / name).string(); }
 
     Result runOn(const std::string& workspace, std::vector<std::string> args) {
-        args.insert(args.begin(), {"--workspace", workspace});
-        std::ostringstream out, err;
-        auto model = m_model;
-        const int code = larimar::cli::run(args, out, err, [model](const larimar::cli::GlobalOptions&) { return model; });
-        return {code, out.str(), err.str()};
+        return larimar::test::runCliOn(m_model, workspace, std::move(args));
     }
-    void sql(const std::string& path, const std::string& statement) {
-        sqlite3* db = nullptr;
-        ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-        char* msg = nullptr;
-        const int rc = sqlite3_exec(db, statement.c_str(), nullptr, nullptr, &msg);
-        EXPECT_EQ(rc, SQLITE_OK) << (msg ? msg : "");
-        sqlite3_free(msg);
-        sqlite3_close(db);
-    }
+    void sql(const std::string& path, const std::string& statement) { larimar::test::execSql(path, statement); }
     /// A signed source workspace: key 'default' trusted, a hostile fact, a batch, a setting.
     std::string source() {
         const auto ws = file("src.larimar");

@@ -2,6 +2,7 @@
 // global --key, and what `audit verify` says about signatures. In-process with the fake model;
 // XDG_CONFIG_HOME points at a temporary directory, so no real key is touched.
 #include "../core/fake_text_model.h"
+#include "cli_test_support.h"
 
 #include "app/cli/cli.h"
 #include "core/store/audit.h"
@@ -23,11 +24,7 @@ using ::testing::Not;
 
 namespace {
 
-struct Result {
-    int code;
-    std::string out, err;
-    nlohmann::json json() const { return nlohmann::json::parse(out); }
-};
+using Result = larimar::test::CliResult;
 
 class CliKeys : public ::testing::Test {
 protected:
@@ -60,23 +57,8 @@ protected:
     std::string keyFile(const std::string& name) const { return file("config/larimar/keys/" + name); }
     std::string ws() const { return file("ws.larimar"); }
 
-    Result run(std::vector<std::string> args) {
-        args.insert(args.begin(), {"--workspace", ws()});
-        std::ostringstream out, err;
-        auto model = m_model;
-        const int code = larimar::cli::run(args, out, err, [model](const larimar::cli::GlobalOptions&) { return model; });
-        return {code, out.str(), err.str()};
-    }
-    void sql(const std::string& statement) {
-        sqlite3* db = nullptr;
-        ASSERT_EQ(sqlite3_open(ws().c_str(), &db), SQLITE_OK);
-        char* msg = nullptr;
-        const int rc = sqlite3_exec(db, statement.c_str(), nullptr, nullptr, &msg);
-        const std::string err = msg ? msg : "";
-        sqlite3_free(msg);
-        sqlite3_close(db);
-        ASSERT_EQ(rc, SQLITE_OK) << err;
-    }
+    Result run(std::vector<std::string> args) { return larimar::test::runCliOn(m_model, ws(), std::move(args)); }
+    void sql(const std::string& statement) { larimar::test::execSql(ws(), statement); }
 
     fs::path m_dir;
     std::shared_ptr<larimar::TextModel> m_model;
