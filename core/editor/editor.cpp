@@ -394,7 +394,8 @@ struct Editor::Impl {
         return r;
     }
 
-    EditResult rollback(std::optional<std::int64_t> requested, const std::string& reason) {
+    EditResult rollback(std::optional<std::int64_t> requested, const std::string& reason,
+                        const nlohmann::json& marker = nlohmann::json::object()) {
         auto tx = ws->begin();
         sync();
         if (lastEdit == 0)
@@ -438,6 +439,7 @@ struct Editor::Impl {
             e.memoryDigestAfter = after;
             e.payload = {{"target_edit", target}, {"undo", !requested.has_value()},
                          {"restored", r.restored}, {"forgotten", r.forgotten}};
+            e.payload.update(marker);
             const Edit stored = ws->appendEdit(e);
             ws->putSnapshot(stored.id, memory->serialize(), after);
             tx.commit();
@@ -663,6 +665,48 @@ EditResult Editor::rollback(std::int64_t editId, const std::string& reason) {
 EditResult Editor::undoLast(const std::string& reason) {
     checkOptionalText(reason, "edit", "reason");
     return m_impl->rollback(std::nullopt, reason);
+}
+
+UndoHistory undoHistory(const std::vector<Edit>& edits) {
+    UndoHistory h;
+    std::int64_t state = 0; // the last fact-changing edit seen
+    for (const Edit& e : edits) {
+        if (e.op == EditOp::Setting || e.op == EditOp::Trust) continue;
+        const auto undoOf = e.op == EditOp::Rollback ? e.payload.value("undo_of", std::int64_t(0)) : 0;
+        const auto redoOf = e.op == EditOp::Rollback ? e.payload.value("redo_of", std::int64_t(0)) : 0;
+        if (undoOf != 0 && !h.undo.empty() && h.undo.back().edit.id == undoOf) {
+            h.redo.push_back(std::move(h.undo.back()));
+            h.undo.pop_back();
+        } else if (redoOf != 0 && !h.redo.empty() && h.redo.back().edit.id == redoOf) {
+            h.undo.push_back(std::move(h.redo.back()));
+            h.redo.pop_back();
+        } else {
+            // A change of its own (or an undo/redo that does not match the stacks, which only a
+            // hand-made history has): a new step; what was undone can no longer be redone.
+            h.undo.push_back(UndoStep{e, state});
+            h.redo.clear();
+        }
+        state = e.id;
+    }
+    return h;
+}
+
+UndoHistory Editor::undoHistory() { return larimar::undoHistory(m_impl->ws->edits()); }
+
+EditResult Editor::undo(const std::string& reason) {
+    checkOptionalText(reason, "edit", "reason");
+    const UndoHistory h = undoHistory();
+    if (h.undo.empty()) throw UserError("nothing to undo: the workspace has no edits to take back");
+    const UndoStep& step = h.undo.back();
+    return m_impl->rollback(step.stateBefore, reason, {{"undo", true}, {"undo_of", step.edit.id}});
+}
+
+EditResult Editor::redo(const std::string& reason) {
+    checkOptionalText(reason, "edit", "reason");
+    const UndoHistory h = undoHistory();
+    if (h.redo.empty()) throw UserError("nothing to redo: no edit was undone since the last change");
+    const UndoStep& step = h.redo.back();
+    return m_impl->rollback(step.edit.id, reason, {{"redo_of", step.edit.id}});
 }
 
 QueryResult Editor::query(const std::string& prompt, const QueryOptions& options) {

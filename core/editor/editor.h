@@ -174,6 +174,22 @@ std::string describe(const FactConflict& conflict);
 std::vector<FactConflict> textConflicts(const std::vector<Fact>& written, const std::string& text,
                                         const FactMeta& meta = {});
 
+/// One edit the workspace's undo history can take back (Editor::undo) or bring back (redo).
+struct UndoStep {
+    Edit edit;                    ///< the edit undone by undo() / restored by redo()
+    std::int64_t stateBefore = 0; ///< the fact-changing edit whose state came before it (0: empty)
+};
+
+/// The undo and redo stacks, newest last. Computed from the audited history, so they survive
+/// reopening: every write, forget, batch and rollback pushes onto undo and clears redo; an
+/// undo (a rollback whose payload has "undo_of") moves its step to redo, a redo ("redo_of")
+/// moves it back. Setting and trust edits change no facts and are not steps. O(edits).
+struct UndoHistory {
+    std::vector<UndoStep> undo;
+    std::vector<UndoStep> redo;
+};
+UndoHistory undoHistory(const std::vector<Edit>& edits);
+
 /// One run of words in a word-level diff of two outputs.
 struct DiffSegment {
     enum class Kind { Same, Removed, Added } kind = Kind::Same; ///< Removed: only without memory
@@ -237,6 +253,15 @@ public:
     /// Rollback to the edit before the last one (undoing an undo therefore redoes).
     /// UserError when there is nothing to undo.
     EditResult undoLast(const std::string& reason = {});
+    /// Takes back the newest step of undoHistory(): a rollback to its stateBefore, audited with
+    /// payload {"undo_of": id}. Repeated, it walks back edit by edit. UserError when the undo
+    /// stack is empty. Cost: as rollback().
+    EditResult undo(const std::string& reason = {});
+    /// Brings back the step the last undo took back: a rollback to that edit, payload
+    /// {"redo_of": id}. UserError when nothing was undone since the last change.
+    EditResult redo(const std::string& reason = {});
+    /// The undo/redo stacks of this workspace (see UndoHistory). Reads the edit list.
+    UndoHistory undoHistory();
 
     // --- queries ----------------------------------------------------------------------
     /// Scope decision, then generation with the memory readout (in scope) and always without

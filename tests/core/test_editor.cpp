@@ -244,6 +244,67 @@ TEST(Editor, RollbackToZeroAndUndoOfTheFirstEditEmptyTheMemory) {
     EXPECT_NE(ed->memoryDigest(), empty);
 }
 
+TEST(Editor, UndoWalksBackEditByEditAndRedoBringsThemBack) {
+    TempDir dir;
+    const std::string path = dir.file("u.larimar");
+    auto ed = open(path);
+    EXPECT_THAT([&] { ed->undo(); }, ::testing::ThrowsMessage<UserError>(HasSubstr("nothing to undo")));
+    const std::string empty = ed->memoryDigest();
+    const auto a = ed->write("first fact.");
+    const std::string after1 = ed->memoryDigest();
+    const auto b = ed->write("second fact.");
+    const std::string after2 = ed->memoryDigest();
+    ed->workspace().recordSetting("scope.threshold", "0.6", ed->actor()); // not a step
+    const auto c = ed->forget({a.factIds[0]}, "test");
+    const std::string after3 = ed->memoryDigest();
+    EXPECT_THAT([&] { ed->redo(); }, ::testing::ThrowsMessage<UserError>(HasSubstr("nothing to redo")));
+
+    UndoHistory h = ed->undoHistory();
+    ASSERT_EQ(h.undo.size(), 3u);
+    EXPECT_EQ(h.undo.back().edit.id, c.editId);
+    EXPECT_EQ(h.undo.back().stateBefore, b.editId) << "the setting edit is skipped";
+
+    // Ctrl+Z three times: forget, then write 2, then write 1 are taken back (not a toggle).
+    auto u1 = ed->undo();
+    EXPECT_EQ(u1.targetEdit, b.editId);
+    EXPECT_EQ(ed->memoryDigest(), after2);
+    EXPECT_EQ(ed->edits().back().payload.at("undo_of"), c.editId);
+    auto u2 = ed->undo();
+    EXPECT_EQ(u2.targetEdit, a.editId);
+    EXPECT_EQ(ed->memoryDigest(), after1);
+    EXPECT_EQ(ed->fact(b.factIds[0]).state, FactState::Forgotten);
+    ed->undo();
+    EXPECT_EQ(ed->memoryDigest(), empty);
+    EXPECT_THAT([&] { ed->undo(); }, ::testing::ThrowsMessage<UserError>(HasSubstr("nothing to undo")));
+    h = ed->undoHistory();
+    ASSERT_EQ(h.redo.size(), 3u);
+    EXPECT_EQ(h.redo.back().edit.id, a.editId);
+
+    // Redo walks forward again, and the stacks survive reopening the workspace.
+    ed->redo();
+    EXPECT_EQ(ed->memoryDigest(), after1);
+    ed.reset();
+    ed = open(path);
+    ed->redo();
+    EXPECT_EQ(ed->memoryDigest(), after2);
+    EXPECT_EQ(ed->fact(b.factIds[0]).state, FactState::Written);
+    ed->redo();
+    EXPECT_EQ(ed->memoryDigest(), after3);
+    EXPECT_EQ(ed->fact(a.factIds[0]).state, FactState::Forgotten);
+    EXPECT_TRUE(ed->undoHistory().redo.empty());
+
+    // A new change after an undo clears the redo stack; undo then takes back the new change.
+    ed->undo();
+    EXPECT_EQ(ed->memoryDigest(), after2);
+    const auto d = ed->write("third fact.");
+    EXPECT_TRUE(ed->undoHistory().redo.empty());
+    EXPECT_THAT([&] { ed->redo(); }, ::testing::ThrowsMessage<UserError>(HasSubstr("nothing to redo")));
+    ed->undo();
+    EXPECT_EQ(ed->memoryDigest(), after2);
+    EXPECT_EQ(ed->fact(d.factIds[0]).state, FactState::Forgotten);
+    EXPECT_TRUE(ed->verify().ok) << ed->verify().message();
+}
+
 TEST(Editor, ForgetRefusesUnknownAndForgottenFacts) {
     TempDir dir;
     auto ed = open(dir.file("f.larimar"));
