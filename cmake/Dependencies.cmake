@@ -3,8 +3,10 @@
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(SQLite3 3.40 REQUIRED)
 find_package(OpenSSL 3.0 REQUIRED)
-# zlib: deflate for the PNG charts core/util writes (plot.h).
-find_package(ZLIB 1.2.11 REQUIRED)
+# Cairo (libcairo2-dev) draws the PNG charts core/util writes (plot.h), with fontconfig's fonts
+# (fonts-dejavu-core: DejaVu Sans).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo>=1.16)
 find_package(nlohmann_json 3.11 REQUIRED)
 find_package(CLI11 2.1 REQUIRED)
 find_package(Threads REQUIRED)

@@ -10,12 +10,12 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 PACKAGES=(
-  build-essential cmake ninja-build pkg-config git ca-certificates file zlib1g-dev
+  build-essential cmake ninja-build pkg-config git ca-certificates file
   libtorch-dev libopenblas0-pthread libeigen3-dev libsqlite3-dev sqlite3 libssl-dev
   nlohmann-json3-dev libcli11-dev
   qt6-base-dev libqcustomplot-dev libqcustomplot2.1-qt6 libgl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  wordnet-base python3-pip libicu-dev
+  wordnet-base python3-pip libicu-dev libcairo2-dev fonts-dejavu-core
   xvfb xauth desktop-file-utils appstream man-db shared-mime-info libglib2.0-bin
 )
 

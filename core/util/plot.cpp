@@ -2,21 +2,14 @@
 #include "core/util/file_io.h"
 
 #include "core/util/error.h"
-#include "core/util/plot_font.h"
-#include "core/util/png.h"
 #include "core/util/utf8.h"
 
-#include <unistd.h>
+#include <cairo.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <sstream>
 
@@ -201,6 +194,11 @@ struct Metrics {
     double height() const { return ascent + descent; }
 };
 
+/// Font sizes of both back ends, in pixels (PNG) or user units (SVG).
+double fontPixels(Font f, double unit) {
+    return unit * (f == Font::Title ? 16 : f == Font::Label ? 13 : 12);
+}
+
 std::size_t codePoints(const std::string& s) {
     std::size_t n = 0;
     for (unsigned char c : s)
@@ -208,11 +206,29 @@ std::size_t codePoints(const std::string& s) {
     return n;
 }
 
+/// Text as it can be shown: control characters, and every non-ASCII byte of invalid UTF-8,
+/// become '?' (both back ends need valid UTF-8 without control characters).
+std::string printable(const std::string& s) {
+    const bool validUtf8 = !findUtf8Problem(s);
+    std::string out;
+    for (unsigned char c : s) {
+        if (c == '\t')
+            out.push_back(' ');
+        else if (c < 0x20 || c == 0x7F || (c >= 0x80 && !validUtf8))
+            out.push_back('?');
+        else
+            out.push_back(static_cast<char>(c));
+    }
+    return out;
+}
+
 /// Back end interface: the layout code draws through it, so SVG and PNG show the same chart.
 class Painter {
 public:
     virtual ~Painter() = default;
+    /// advance: the width of a digit, the unit the layout keeps labels apart by.
     virtual Metrics metrics(Font f) const = 0;
+    virtual double textWidth(const std::string& s, Font f) const = 0;
     virtual void fillRect(const Box& b, Rgb c, double opacity = 1.0) = 0;
     virtual void line(Pt a, Pt b, Rgb c, double width, bool dashed = false) = 0;
     virtual void polyline(const std::vector<Pt>& pts, Rgb c, double width) = 0;
@@ -221,19 +237,17 @@ public:
     virtual void text(Pt p, const std::string& s, Font f, Anchor a, Rgb c, bool vertical = false) = 0;
     virtual void setClip(const Box* b) = 0;
 
-    double textWidth(const std::string& s, Font f) const {
-        return static_cast<double>(codePoints(s)) * metrics(f).advance;
-    }
     /// s shortened with "..." to fit maxWidth, so long titles and labels are cut, not clipped.
     std::string fit(const std::string& s, Font f, double maxWidth) const {
         if (textWidth(s, f) <= maxWidth) return s;
-        const double adv = metrics(f).advance;
-        const auto keep = static_cast<std::size_t>(std::max(0.0, std::floor(maxWidth / adv) - 3));
-        std::string out;
-        std::size_t n = 0;
-        for (unsigned char c : s) {
-            if ((c & 0xC0) != 0x80 && n++ == keep) break;
-            out.push_back(static_cast<char>(c));
+        std::string out = s;
+        while (!out.empty()) {
+            // Drop the last code point (and any continuation bytes before it).
+            std::size_t cut = out.size() - 1;
+            while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80)
+                --cut;
+            out.erase(cut);
+            if (textWidth(out + "...", f) <= maxWidth) break;
         }
         return out + "...";
     }
@@ -260,9 +274,8 @@ std::string svgColor(Rgb c) {
 
 /// Text as XML character data: markup escaped, characters XML 1.0 forbids replaced by '?'.
 std::string xmlEscape(const std::string& s) {
-    const bool validUtf8 = !findUtf8Problem(s);
     std::string out;
-    for (unsigned char c : s) {
+    for (char c : printable(s)) {
         switch (c) {
         case '&':
             out += "&amp;";
@@ -280,10 +293,7 @@ std::string xmlEscape(const std::string& s) {
             out += "&apos;";
             break;
         default:
-            if ((c < 0x20 && c != '\t') || (c >= 0x80 && !validUtf8))
-                out += '?';
-            else
-                out.push_back(static_cast<char>(c));
+            out.push_back(c);
         }
     }
     return out;
@@ -306,6 +316,9 @@ public:
         // Upper estimates for a sans-serif font; the layout only needs widths not to be too small.
         const double size = fontSize(f);
         return {size * (f == Font::Title ? 0.66 : 0.62), size * 0.76, size * 0.24};
+    }
+    double textWidth(const std::string& s, Font f) const override {
+        return static_cast<double>(codePoints(s)) * metrics(f).advance;
     }
     void fillRect(const Box& b, Rgb c, double opacity) override {
         m_out << "<rect x=\"" << svgNumber(b.x0) << "\" y=\"" << svgNumber(b.y0) << "\" width=\""
@@ -352,7 +365,7 @@ public:
     }
 
 private:
-    double fontSize(Font f) const { return m_unit * (f == Font::Title ? 16 : f == Font::Label ? 13 : 12); }
+    double fontSize(Font f) const { return fontPixels(f, m_unit); }
 
     std::ostringstream m_out;
     double m_unit;
@@ -361,148 +374,139 @@ private:
 };
 
 // ---------------------------------------------------------------------------------------------
-// PNG back end: an RGB raster with coverage-based anti-aliasing and the bitmap font
+// PNG back end: Cairo (anti-aliased paths, DejaVu Sans through fontconfig, its PNG writer)
 
-class RasterPainter : public Painter {
+constexpr const char* kFontFamily = "DejaVu Sans"; // fontconfig substitutes a sans font without it
+
+class CairoPainter : public Painter {
 public:
-    RasterPainter(int width, int height, int scale)
-        : m_w(width), m_h(height), m_scale(scale), m_rgb(static_cast<std::size_t>(width) * height * 3, 255),
-          m_cov(static_cast<std::size_t>(width) * height, 0.0f) {
-        setClip(nullptr);
+    CairoPainter(int width, int height, double unit)
+        : m_unit(unit), m_surface(cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height)),
+          m_cr(cairo_create(m_surface)) {
+        check("cannot create a " + std::to_string(width) + "x" + std::to_string(height) + " image");
+        cairo_font_options_t* options = cairo_font_options_create();
+        cairo_font_options_set_antialias(options, CAIRO_ANTIALIAS_GRAY);
+        // Unhinted metrics: text widths scale with the size, so the layout is the same at any unit.
+        cairo_font_options_set_hint_metrics(options, CAIRO_HINT_METRICS_OFF);
+        cairo_set_font_options(m_cr, options);
+        cairo_font_options_destroy(options);
+        for (Font f : {Font::Tick, Font::Label, Font::Title}) {
+            selectFont(f);
+            cairo_font_extents_t fe;
+            cairo_font_extents(m_cr, &fe);
+            cairo_text_extents_t digit;
+            cairo_text_extents(m_cr, "0", &digit);
+            m_metrics[static_cast<int>(f)] = {digit.x_advance, fe.ascent, fe.descent};
+        }
+        check("cannot load the font '" + std::string(kFontFamily) + "'");
     }
-    const std::vector<std::uint8_t>& pixels() const { return m_rgb; }
+    ~CairoPainter() override {
+        cairo_destroy(m_cr);
+        cairo_surface_destroy(m_surface);
+    }
+    CairoPainter(const CairoPainter&) = delete;
+    CairoPainter& operator=(const CairoPainter&) = delete;
 
-    Metrics metrics(Font f) const override {
-        const double s = m_scale * (f == Font::Title ? 2 : 1);
-        return {plot_font::kAdvance * s, plot_font::kAscent * s, (plot_font::kGlyphHeight - plot_font::kAscent) * s};
+    /// The image as a PNG file (8-bit RGB). Throws Error if Cairo failed anywhere.
+    std::vector<std::uint8_t> png() {
+        check("drawing failed");
+        cairo_surface_flush(m_surface);
+        std::vector<std::uint8_t> out;
+        const cairo_status_t status = cairo_surface_write_to_png_stream(
+            m_surface,
+            [](void* closure, const unsigned char* data, unsigned int length) {
+                auto* bytes = static_cast<std::vector<std::uint8_t>*>(closure);
+                bytes->insert(bytes->end(), data, data + length);
+                return CAIRO_STATUS_SUCCESS;
+            },
+            &out);
+        if (status != CAIRO_STATUS_SUCCESS)
+            throw Error(std::string("cannot encode the chart as PNG: ") + cairo_status_to_string(status));
+        return out;
+    }
+
+    Metrics metrics(Font f) const override { return m_metrics[static_cast<int>(f)]; }
+    double textWidth(const std::string& s, Font f) const override {
+        selectFont(f);
+        cairo_text_extents_t te;
+        cairo_text_extents(m_cr, printable(s).c_str(), &te);
+        return te.x_advance;
     }
     void fillRect(const Box& b, Rgb c, double opacity) override {
-        // Exact area coverage per pixel, so bar edges between pixels are smooth too.
-        const int x0 = std::max(m_clip[0], static_cast<int>(std::floor(b.x0)));
-        const int x1 = std::min(m_clip[2], static_cast<int>(std::ceil(b.x1)));
-        const int y0 = std::max(m_clip[1], static_cast<int>(std::floor(b.y0)));
-        const int y1 = std::min(m_clip[3], static_cast<int>(std::ceil(b.y1)));
-        for (int y = y0; y < y1; ++y) {
-            const double cy = std::min<double>(y + 1, b.y1) - std::max<double>(y, b.y0);
-            for (int x = x0; x < x1; ++x) {
-                const double cx = std::min<double>(x + 1, b.x1) - std::max<double>(x, b.x0);
-                blend(x, y, c, opacity * cx * cy);
-            }
-        }
+        setColor(c, opacity);
+        cairo_rectangle(m_cr, b.x0, b.y0, b.x1 - b.x0, b.y1 - b.y0);
+        cairo_fill(m_cr);
     }
     void line(Pt a, Pt b, Rgb c, double width, bool dashed) override {
-        if (!dashed) {
-            stroke(a, b, width / 2);
-        } else {
-            const double len = std::hypot(b.x - a.x, b.y - a.y);
-            const double dash = 6.0 * m_scale, gap = 4.0 * m_scale;
-            for (double t = 0; t < len; t += dash + gap) {
-                const double t1 = std::min(len, t + dash);
-                stroke({a.x + (b.x - a.x) * t / len, a.y + (b.y - a.y) * t / len},
-                       {a.x + (b.x - a.x) * t1 / len, a.y + (b.y - a.y) * t1 / len}, width / 2);
-            }
+        setColor(c);
+        cairo_set_line_width(m_cr, width);
+        // Square caps close the frame's corners; dashes keep their own length.
+        cairo_set_line_cap(m_cr, dashed ? CAIRO_LINE_CAP_BUTT : CAIRO_LINE_CAP_SQUARE);
+        if (dashed) {
+            const double pattern[2] = {6 * m_unit, 4 * m_unit};
+            cairo_set_dash(m_cr, pattern, 2, 0);
         }
-        flush(c);
+        cairo_move_to(m_cr, a.x, a.y);
+        cairo_line_to(m_cr, b.x, b.y);
+        cairo_stroke(m_cr);
+        cairo_set_dash(m_cr, nullptr, 0, 0);
     }
     void polyline(const std::vector<Pt>& pts, Rgb c, double width) override {
+        if (pts.empty()) return;
+        setColor(c);
+        cairo_set_line_width(m_cr, width);
+        cairo_set_line_cap(m_cr, CAIRO_LINE_CAP_ROUND);
+        cairo_set_line_join(m_cr, CAIRO_LINE_JOIN_ROUND);
+        cairo_move_to(m_cr, pts[0].x, pts[0].y);
         for (std::size_t i = 1; i < pts.size(); ++i)
-            stroke(pts[i - 1], pts[i], width / 2);
-        flush(c);
+            cairo_line_to(m_cr, pts[i].x, pts[i].y);
+        cairo_stroke(m_cr);
     }
     void dot(Pt p, double radius, Rgb c) override {
-        const int x0 = std::max(m_clip[0], static_cast<int>(std::floor(p.x - radius - 1)));
-        const int x1 = std::min(m_clip[2], static_cast<int>(std::ceil(p.x + radius + 1)));
-        const int y0 = std::max(m_clip[1], static_cast<int>(std::floor(p.y - radius - 1)));
-        const int y1 = std::min(m_clip[3], static_cast<int>(std::ceil(p.y + radius + 1)));
-        for (int y = y0; y < y1; ++y)
-            for (int x = x0; x < x1; ++x) {
-                const double d = std::hypot(x + 0.5 - p.x, y + 0.5 - p.y);
-                blend(x, y, c, std::clamp(radius + 0.5 - d, 0.0, 1.0));
-            }
+        setColor(c);
+        cairo_new_sub_path(m_cr);
+        cairo_arc(m_cr, p.x, p.y, radius, 0, 2 * M_PI);
+        cairo_fill(m_cr);
     }
     void text(Pt p, const std::string& s, Font f, Anchor a, Rgb c, bool vertical) override {
-        const int scale = m_scale * (f == Font::Title ? 2 : 1);
-        const double width = textWidth(s, f) - scale; // no spacing column after the last glyph
-        double start = a == Anchor::Start ? 0 : a == Anchor::Middle ? -width / 2 : -width;
-        const int ox = static_cast<int>(std::lround(p.x + (vertical ? 0 : start)));
-        const int oy = static_cast<int>(std::lround(p.y - (vertical ? start : 0)));
-        const int ascent = plot_font::kAscent * scale;
-        int u = 0; // position along the text, in pixels
-        for (std::size_t i = 0; i < s.size(); ++i) {
-            const auto byte = static_cast<unsigned char>(s[i]);
-            if ((byte & 0xC0) == 0x80) continue; // one '?' per non-ASCII code point
-            const std::uint8_t* rows = plot_font::glyph(byte < 0x80 ? static_cast<char>(byte) : '?');
-            for (int r = 0; r < plot_font::kGlyphHeight; ++r)
-                for (int col = 0; col < plot_font::kGlyphWidth; ++col) {
-                    if (!(rows[r] & (1u << (4 - col)))) continue;
-                    for (int dy = 0; dy < scale; ++dy)
-                        for (int dx = 0; dx < scale; ++dx) {
-                            const int gu = u + col * scale + dx, gv = r * scale + dy - ascent;
-                            // Vertical text is the upright text turned 90 degrees counter-clockwise.
-                            if (vertical)
-                                blend(ox + gv, oy - gu - 1, c, 1);
-                            else
-                                blend(ox + gu, oy + gv, c, 1);
-                        }
-                }
-            u += plot_font::kAdvance * scale;
-        }
+        const std::string shown = printable(s);
+        const double width = textWidth(shown, f);
+        const double start = a == Anchor::Start ? 0 : a == Anchor::Middle ? -width / 2 : -width;
+        selectFont(f);
+        setColor(c);
+        cairo_save(m_cr);
+        cairo_translate(m_cr, p.x, p.y);
+        if (vertical) cairo_rotate(m_cr, -M_PI / 2);
+        cairo_move_to(m_cr, start, 0);
+        cairo_show_text(m_cr, shown.c_str());
+        cairo_restore(m_cr);
     }
     void setClip(const Box* b) override {
-        if (!b) {
-            m_clip = {0, 0, m_w, m_h};
-            return;
-        }
-        m_clip = {std::max(0, static_cast<int>(std::floor(b->x0))), std::max(0, static_cast<int>(std::floor(b->y0))),
-                  std::min(m_w, static_cast<int>(std::ceil(b->x1))), std::min(m_h, static_cast<int>(std::ceil(b->y1)))};
+        cairo_reset_clip(m_cr);
+        if (!b) return;
+        cairo_rectangle(m_cr, b->x0, b->y0, b->x1 - b->x0, b->y1 - b->y0);
+        cairo_clip(m_cr);
     }
 
 private:
-    void blend(int x, int y, Rgb c, double alpha) {
-        if (alpha <= 0 || x < m_clip[0] || y < m_clip[1] || x >= m_clip[2] || y >= m_clip[3]) return;
-        alpha = std::min(alpha, 1.0);
-        auto* p = &m_rgb[(static_cast<std::size_t>(y) * m_w + x) * 3];
-        const std::uint8_t ch[3] = {c.r, c.g, c.b};
-        for (int i = 0; i < 3; ++i)
-            p[i] = static_cast<std::uint8_t>(std::lround(p[i] + (ch[i] - p[i]) * alpha));
+    void check(const std::string& what) const {
+        cairo_status_t status = cairo_surface_status(m_surface);
+        if (status == CAIRO_STATUS_SUCCESS) status = cairo_status(m_cr);
+        if (status != CAIRO_STATUS_SUCCESS) throw Error("chart: " + what + ": " + cairo_status_to_string(status));
+    }
+    void selectFont(Font f) const {
+        cairo_select_font_face(m_cr, kFontFamily, CAIRO_FONT_SLANT_NORMAL,
+                               f == Font::Title ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
+        cairo_set_font_size(m_cr, fontPixels(f, m_unit));
+    }
+    void setColor(Rgb c, double opacity = 1.0) {
+        cairo_set_source_rgba(m_cr, c.r / 255.0, c.g / 255.0, c.b / 255.0, opacity);
     }
 
-    /// Adds a round-capped segment of half width hw to the coverage buffer. Coverage is the
-    /// maximum over segments, then blended once in flush(), so joints are not drawn twice.
-    void stroke(Pt a, Pt b, double hw) {
-        const int x0 = std::max(m_clip[0], static_cast<int>(std::floor(std::min(a.x, b.x) - hw - 1)));
-        const int x1 = std::min(m_clip[2], static_cast<int>(std::ceil(std::max(a.x, b.x) + hw + 1)));
-        const int y0 = std::max(m_clip[1], static_cast<int>(std::floor(std::min(a.y, b.y) - hw - 1)));
-        const int y1 = std::min(m_clip[3], static_cast<int>(std::ceil(std::max(a.y, b.y) + hw + 1)));
-        if (x0 >= x1 || y0 >= y1) return;
-        const double dx = b.x - a.x, dy = b.y - a.y, len2 = dx * dx + dy * dy;
-        for (int y = y0; y < y1; ++y)
-            for (int x = x0; x < x1; ++x) {
-                const double px = x + 0.5 - a.x, py = y + 0.5 - a.y;
-                const double t = len2 > 0 ? std::clamp((px * dx + py * dy) / len2, 0.0, 1.0) : 0.0;
-                const double d = std::hypot(px - t * dx, py - t * dy);
-                const auto cov = static_cast<float>(std::clamp(hw + 0.5 - d, 0.0, 1.0));
-                float& cell = m_cov[static_cast<std::size_t>(y) * m_w + x];
-                cell = std::max(cell, cov);
-            }
-        m_dirty = {std::min(m_dirty[0], x0), std::min(m_dirty[1], y0), std::max(m_dirty[2], x1),
-                   std::max(m_dirty[3], y1)};
-    }
-    void flush(Rgb c) {
-        for (int y = m_dirty[1]; y < m_dirty[3]; ++y)
-            for (int x = m_dirty[0]; x < m_dirty[2]; ++x) {
-                float& cell = m_cov[static_cast<std::size_t>(y) * m_w + x];
-                if (cell > 0) blend(x, y, c, cell);
-                cell = 0;
-            }
-        m_dirty = {m_w, m_h, 0, 0};
-    }
-
-    int m_w, m_h, m_scale;
-    std::vector<std::uint8_t> m_rgb;
-    std::vector<float> m_cov;
-    std::array<int, 4> m_clip{};
-    std::array<int, 4> m_dirty{m_w, m_h, 0, 0};
+    double m_unit;
+    cairo_surface_t* m_surface;
+    cairo_t* m_cr;
+    Metrics m_metrics[3]{};
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -1160,9 +1164,9 @@ std::string renderSvg(const Chart& chart) {
 std::vector<std::uint8_t> renderPng(const Chart& chart) {
     validate(chart); // before the pixel buffer is allocated for a possibly absurd size
     const int unit = unitFor(chart);
-    RasterPainter painter(chart.width, chart.height, unit);
+    CairoPainter painter(chart.width, chart.height, unit);
     ChartDrawer(chart, painter, unit).draw();
-    return encodePng(chart.width, chart.height, painter.pixels());
+    return painter.png();
 }
 
 void writeChart(const std::string& path, const Chart& chart) {

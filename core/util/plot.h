@@ -1,7 +1,8 @@
 #pragma once
 /// Small chart renderer for the engine: line, point and bar charts written as SVG or PNG with no
-/// GUI library, so the CLI (`larimar train`, `larimar eval`) can save loss curves and the
-/// Larimar paper's figures. Pure functions of the Chart; safe to call from any thread.
+/// GUI library (PNG through Cairo), so the CLI (`larimar train`, `larimar eval`) can save loss
+/// curves and the Larimar paper's figures. Layout, ticks and legend placement are ours and the
+/// same for both formats. Pure functions of the Chart; safe to call from any thread.
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -54,8 +55,9 @@ std::array<std::uint8_t, 3> seriesColor(std::size_t index);
 /// different lengths, a non-positive value on a log axis, a bad range or size).
 std::string renderSvg(const Chart& chart);
 
-/// The chart as a PNG file (8-bit RGB, anti-aliased lines, a built-in 5x7 pixel font).
-/// Throws like renderSvg. Cost: O(width*height) plus the data's length in pixels.
+/// The chart as a PNG file (8-bit RGB), drawn by Cairo: anti-aliased lines and text in DejaVu Sans
+/// (fontconfig's sans font where it is missing). Throws like renderSvg, and Error if Cairo fails.
+/// Cost: O(width*height) plus the data's length in pixels.
 std::vector<std::uint8_t> renderPng(const Chart& chart);
 
 /// Writes the chart as SVG or PNG, chosen by the extension of path (.svg or .png, any case).
