@@ -1,6 +1,7 @@
 #include "core/eval/edit_eval.h"
 
 #include "core/memory/episodic_memory.h"
+#include "core/memory/memory_backend.h"
 #include "core/util/error.h"
 
 #include <algorithm>
@@ -28,13 +29,43 @@ std::string afterLastSentence(const std::string& p) {
     return at == std::string::npos ? p : p.substr(at + 2);
 }
 
-EpisodicMemory freshMemory(TextModel& model, double lambda) {
-    const Eigen::MatrixXd reference = model.memoryPrior();
-    MemorySettings settings;
-    settings.pinv = model.pinv();
-    settings.lambda = lambda;
-    return EpisodicMemory(Eigen::MatrixXd::Zero(reference.rows(), reference.cols()), reference, settings);
-}
+/// A fresh memory of the options' backend, with the vectors of what is written kept in RAM
+/// (the workspace's role in the product) and fact ids counted from 1.
+class EvalMemory {
+public:
+    EvalMemory(TextModel& model, const EditEvalOptions& o) {
+        const Eigen::MatrixXd reference = model.memoryPrior();
+        MemorySettings settings;
+        settings.pinv = model.pinv();
+        settings.lambda = o.lambda;
+        const EpisodicMemory empty(Eigen::MatrixXd::Zero(reference.rows(), reference.cols()), reference, settings);
+        BackendSettings b = o.backend;
+        // The evaluations measure one memory past its K facts on purpose (sequential, batch and
+        // forget curves); the product refuses that (MemoryBackend::checkRoom).
+        if (b.kind == "larimar" && b.maxFacts == 0) b.maxFacts = std::numeric_limits<std::int64_t>::max();
+        m_memory = makeMemoryBackend(b, empty, m_vectors.loader());
+    }
+    MemoryBackend& operator*() { return *m_memory; }
+    /// Writes the rows of z as new facts; returns their ids.
+    std::vector<std::int64_t> write(const Eigen::MatrixXd& z) {
+        std::vector<std::int64_t> ids;
+        for (Eigen::Index r = 0; r < z.rows(); ++r) ids.push_back(m_next++);
+        const Eigen::MatrixXd keys = m_memory->keys(z);
+        m_vectors.add(ids, keys, z);
+        m_memory->write(ids, keys, z);
+        return ids;
+    }
+    void forget(const std::vector<std::int64_t>& ids) {
+        Eigen::MatrixXd keys, z;
+        m_vectors.loader()(ids, keys, z);
+        m_memory->forget(ids, keys, z);
+    }
+
+private:
+    InMemoryFactVectors m_vectors;
+    std::unique_ptr<MemoryBackend> m_memory;
+    std::int64_t m_next = 1;
+};
 
 using Latent = std::optional<Eigen::RowVectorXd>;
 
@@ -48,7 +79,7 @@ public:
     /// Whether a scope gate decides which queries read the memory (not with the baseline).
     bool gated() const { return m_o.scope != nullptr && !m_o.noMemory; }
     /// A fresh memory (holding nothing yet) is what the queries read from now on.
-    void resetScope(const EpisodicMemory& memory) {
+    void resetScope(MemoryBackend& memory) {
         if (gated()) m_o.scope->reset(memory);
     }
     /// Edit texts just written into that memory.
@@ -88,7 +119,7 @@ public:
     std::string editText(const EditCase& c) const { return c.prompt + " " + target(c); }
 
     /// All metrics of one case read from `memory`.
-    CaseResult evaluate(const EpisodicMemory& memory, const EditCase& c) {
+    CaseResult evaluate(MemoryBackend& memory, const EditCase& c) {
         const auto t0 = Clock::now();
         CaseResult r;
         r.caseId = c.caseId;
@@ -207,7 +238,7 @@ public:
 
     /// The edit score used for retention and recall: CounterFact edit success (0/1), zsRE edit
     /// token accuracy. Reads only the edit prompt (when in scope; inScope receives whether).
-    double editScore(const EpisodicMemory& memory, const EditCase& c, bool* inScope = nullptr) {
+    double editScore(MemoryBackend& memory, const EditCase& c, bool* inScope = nullptr) {
         const bool read = reads(c.prompt);
         if (inScope) *inScope = read;
         if (m_o.metric == EditMetric::Zsre) {
@@ -223,7 +254,7 @@ public:
         std::string prompt, answer, other;
     };
     /// inScope counts the prompts the scope gate let read the memory.
-    std::pair<double, int> unrelatedScore(const EpisodicMemory& memory, const Unrelated& u, bool withLocality, int& same,
+    std::pair<double, int> unrelatedScore(MemoryBackend& memory, const Unrelated& u, bool withLocality, int& same,
                                           int& inScope) {
         const bool read = reads(u.prompt);
         inScope += read ? 1 : 0;
@@ -252,20 +283,20 @@ public:
     }
 
     /// The memory readouts for the texts' encodings (zero with noMemory: the baseline).
-    Eigen::MatrixXd readout(const EpisodicMemory& memory, const std::vector<std::string>& texts) {
+    Eigen::MatrixXd readout(MemoryBackend& memory, const std::vector<std::string>& texts) {
         if (m_o.noMemory) return Eigen::MatrixXd::Zero(static_cast<Eigen::Index>(texts.size()), m_model.latentSize());
         return memory.read(m_model.encode(texts)).readout;
     }
 
 private:
-    int unchangedAt(const EpisodicMemory& memory, const std::string& prompt, bool read) {
+    int unchangedAt(MemoryBackend& memory, const std::string& prompt, bool read) {
         const Latent z = read ? Latent(readout(memory, {prompt}).row(0)) : std::nullopt;
         return greedy(prompt, z) == plain(prompt) ? 1 : 0;
     }
 
     /// Teacher-forced greedy token accuracy (zsRE): (correct tokens, tokens). read: the prompt is
     /// in scope, so every prefix reads the memory with its own encoding; else none does.
-    std::pair<int, int> tokenAccuracy(const EpisodicMemory& memory, const std::string& prompt, const std::string& answer,
+    std::pair<int, int> tokenAccuracy(MemoryBackend& memory, const std::string& prompt, const std::string& answer,
                                       bool read) {
         const std::string spaced = " " + answer;
         const std::vector<std::string> tokens = m_o.splitTokens ? m_o.splitTokens(spaced) : splitWords(spaced);
@@ -431,8 +462,9 @@ CounterFactSummary evaluateEdits(TextModel& model, const std::vector<EditCase>& 
         std::vector<std::string> texts;
         for (auto it = begin; it != begin + n; ++it) texts.push_back(scorer.editText(*it));
         const auto t0 = Clock::now();
-        EpisodicMemory memory = freshMemory(model, o.lambda);
-        memory.write(model.encode(texts));
+        EvalMemory fresh(model, o);
+        fresh.write(model.encode(texts));
+        MemoryBackend& memory = *fresh;
         writeSeconds += secondsSince(t0);
         written += n;
         scorer.resetScope(memory);
@@ -507,7 +539,8 @@ SequentialResult evaluateSequential(TextModel& model, const std::vector<EditCase
     result.unrelatedPrompts = static_cast<int>(unrelated.size());
 
     const auto t0 = Clock::now();
-    EpisodicMemory memory = freshMemory(model, o.lambda);
+    EvalMemory fresh(model, o);
+    MemoryBackend& memory = *fresh;
     scorer.resetScope(memory);
     auto measure = [&](int written) {
         SequentialPoint p;
@@ -545,7 +578,7 @@ SequentialResult evaluateSequential(TextModel& model, const std::vector<EditCase
     for (const auto& c : edits) {
         if (cancelled(cancel)) break;
         const auto w0 = Clock::now();
-        memory.write(model.encode({scorer.editText(c)}));
+        fresh.write(model.encode({scorer.editText(c)}));
         writeSeconds += secondsSince(w0);
         ++written;
         scorer.addedToScope({scorer.editText(c)});
@@ -599,9 +632,10 @@ ForgetResult evaluateForget(TextModel& model, const std::vector<EditCase>& cases
     std::vector<std::string> texts;
     for (const auto& c : facts) texts.push_back(scorer.editText(c));
     auto t0 = Clock::now();
-    EpisodicMemory memory = freshMemory(model, o.lambda);
+    EvalMemory fresh(model, o);
+    MemoryBackend& memory = *fresh;
     const Eigen::MatrixXd z = model.encode(texts);
-    memory.write(z);
+    const std::vector<std::int64_t> ids = fresh.write(z);
     r.secondsWrite = secondsSince(t0);
 
     double before = 0;
@@ -614,10 +648,10 @@ ForgetResult evaluateForget(TextModel& model, const std::vector<EditCase>& cases
 
     // Forget every chosen fact (not only the evaluated ones).
     std::vector<int> allForgotten(order.begin(), order.begin() + r.forgotten);
-    Eigen::MatrixXd zf(static_cast<Eigen::Index>(allForgotten.size()), z.cols());
-    for (std::size_t k = 0; k < allForgotten.size(); ++k) zf.row(static_cast<Eigen::Index>(k)) = z.row(allForgotten[k]);
+    std::vector<std::int64_t> forgottenIds;
+    for (const int i : allForgotten) forgottenIds.push_back(ids[static_cast<std::size_t>(i)]);
     t0 = Clock::now();
-    memory.forget(zf);
+    fresh.forget(forgottenIds);
     r.secondsForget = secondsSince(t0);
 
     auto measure = [&](const std::vector<int>& which, bool isForgotten, double& recall, double& generation) {

@@ -35,6 +35,7 @@
 /// zsRE decides on the prompt and applies it to every teacher-forced prefix of the answer.
 #include "core/eval/counterfact_eval.h"
 #include "core/memory/episodic_memory.h"
+#include "core/memory/memory_backend.h"
 
 #include <atomic>
 #include <cstdint>
@@ -66,7 +67,7 @@ class EditScope {
 public:
     virtual ~EditScope() = default;
     /// The queries that follow read `memory`, which holds no fact yet (it outlives them).
-    virtual void reset(const EpisodicMemory& memory) = 0;
+    virtual void reset(MemoryBackend& memory) = 0;
     /// These edit texts were just written into that memory, in this order.
     virtual void added(const std::vector<std::string>& facts) = 0;
     /// Whether prompt is in scope of the facts added since reset().
@@ -96,6 +97,8 @@ struct EditEvalOptions {
     bool zsreAnswerTarget = false; ///< zsRE: edit towards answers[0] (public code) instead of alt
     bool zsreNqPrefix = true;     ///< zsRE: locality prompt "nq question: " + loc + "?" (public code)
     double lambda = 1e-3;         ///< memory regulariser (relative; see EpisodicMemory)
+    BackendSettings backend;      ///< the memory the edits are written into (default: one Larimar
+                                  ///< memory, allowed past its K facts: the curves measure that)
     bool noMemory = false;        ///< baseline: every readout zero (the public code's "unconstrained"
                                   ///< mode): what the decoder answers without the edits
     bool readWithFact = false;    ///< ablation (Single/Batch, CounterFact metric): the edit and paraphrase

@@ -114,10 +114,11 @@ DetectorEditScope::DetectorEditScope(std::shared_ptr<ScopeDetector> detector, st
     if (!std::isfinite(m_threshold)) throw UserError("the scope threshold must be a number");
     // An ISD reads the memory the evaluation wrote, not an editor's.
     if (auto* isd = dynamic_cast<InternalScopeDetector*>(m_detector.get()))
-        isd->setMemory([this]() { return m_memory; });
+        // (A paged memory shows it its first page only: ISD scores one K x C memory.)
+        isd->setMemory([this]() -> const EpisodicMemory* { return m_memory ? &m_memory->page(0) : nullptr; });
 }
 
-void DetectorEditScope::reset(const EpisodicMemory& memory) {
+void DetectorEditScope::reset(MemoryBackend& memory) {
     m_memory = &memory;
     m_nextId = 1;
     m_detector->reset({});

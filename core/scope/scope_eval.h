@@ -73,7 +73,7 @@ public:
     explicit DetectorEditScope(std::shared_ptr<ScopeDetector> detector, std::optional<double> threshold = {});
     DetectorEditScope(const DetectorEditScope&) = delete; // an ISD holds a pointer to this
     DetectorEditScope& operator=(const DetectorEditScope&) = delete;
-    void reset(const EpisodicMemory& memory) override;
+    void reset(MemoryBackend& memory) override;
     void added(const std::vector<std::string>& facts) override;
     bool inScope(const std::string& prompt) override;
     /// "<detector name>, threshold <t>", e.g. "esd hybrid, threshold 0.56".
@@ -84,7 +84,7 @@ public:
 private:
     std::shared_ptr<ScopeDetector> m_detector;
     double m_threshold = 0;
-    const EpisodicMemory* m_memory = nullptr;
+    MemoryBackend* m_memory = nullptr;
     std::int64_t m_nextId = 1;
 };
 

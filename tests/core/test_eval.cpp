@@ -237,7 +237,7 @@ TEST(EvalCounterFact, ProgressAndCancel) {
 class WordScope : public EditScope {
 public:
     explicit WordScope(std::vector<std::string> words) : m_words(std::move(words)) {}
-    void reset(const EpisodicMemory& memory) override {
+    void reset(MemoryBackend& memory) override {
         memory_ = &memory;
         written.clear();
         ++resets;
@@ -251,7 +251,7 @@ public:
         return false;
     }
     std::string description() const override { return "words"; }
-    const EpisodicMemory* memory_ = nullptr;
+    const MemoryBackend* memory_ = nullptr;
     std::vector<std::string> written, asked;
     int resets = 0;
 

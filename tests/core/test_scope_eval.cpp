@@ -128,14 +128,14 @@ TEST(DetectorEditScope, TellsTheDetectorTheFactsAndComparesItsScoreWithTheThresh
     DetectorEditScope scope(d);
     EXPECT_DOUBLE_EQ(scope.threshold(), 0.5);
     EXPECT_EQ(scope.description(), "stub, threshold 0.5");
-    EpisodicMemory memory(Eigen::MatrixXd::Zero(2, 2), Eigen::MatrixXd::Identity(2, 2));
-    scope.reset(memory);
+    auto memory = makeMemoryBackend({}, EpisodicMemory(Eigen::MatrixXd::Zero(2, 2), Eigen::MatrixXd::Identity(2, 2)), {});
+    scope.reset(*memory);
     EXPECT_FALSE(scope.inScope("about Paris")) << "nothing written";
     scope.added({"the capital is Paris"});
     EXPECT_EQ(d->m_added, 1);
     EXPECT_TRUE(scope.inScope("about Paris"));   // 0.9 >= 0.5
     EXPECT_FALSE(scope.inScope("about Rome"));   // 0.1
-    scope.reset(memory);
+    scope.reset(*memory);
     EXPECT_FALSE(scope.inScope("about Paris")) << "a fresh memory holds nothing";
     scope.added({"x Paris"});
     DetectorEditScope strict(d, 0.95);
@@ -150,10 +150,11 @@ TEST(DetectorEditScope, AnInternalDetectorReadsTheEvaluationsMemory) {
     auto isd = std::make_shared<InternalScopeDetector>(model);
     DetectorEditScope scope(isd);
     EXPECT_EQ(scope.description(), "isd distance, threshold 0.5");
-    EpisodicMemory memory = makeEmptyMemory(*model);
-    scope.reset(memory);
+    auto memory = makeMemoryBackend({}, makeEmptyMemory(*model), {});
+    scope.reset(*memory);
     const std::string fact = "The Eiffel Tower is in Rome";
-    memory.write(model->encode({fact}));
+    const Eigen::MatrixXd z = model->encode({fact});
+    memory->write({1}, memory->keys(z), z);
     scope.added({fact});
     EXPECT_TRUE(scope.inScope(fact)); // the memory reproduces the fact's own encoding
     EXPECT_FALSE(scope.inScope("Bananas grow on trees"));
