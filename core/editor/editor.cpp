@@ -133,6 +133,7 @@ struct Editor::Impl {
     std::string digest;            // memory->digest(), kept current
     std::int64_t lastEdit = 0;     // newest edit this memory reflects; 0: none
     std::int64_t lastSnapshot = 0; // newest snapshot's edit; 0: none
+    bool scopeStale = false;       // sync() reloaded the memory; the scope detector is behind
 
     EpisodicMemory fresh() const {
         return EpisodicMemory(Eigen::MatrixXd::Zero(reference.rows(), reference.cols()), reference, settings);
@@ -287,7 +288,9 @@ struct Editor::Impl {
         return std::move(*mem);
     }
 
-    void loadMemory() {
+    /// withScope false (inside a write transaction): the scope detector is brought up to date
+    /// later, by refreshScope(); see sync().
+    void loadMemory(bool withScope = true) {
         // Locals first: a workspace found inconsistent leaves this object as it was.
         const std::int64_t last = ws->lastEditId().value_or(0);
         std::int64_t snapshot = 0;
@@ -298,18 +301,29 @@ struct Editor::Impl {
         lastEdit = last;
         lastSnapshot = snapshot;
         digest = std::move(newDigest);
-        resetScope();
+        if (withScope)
+            resetScope();
+        else
+            scopeStale = true;
     }
 
     void resetScope() {
         FactFilter f;
         f.state = FactState::Written;
         scope->reset(ws->facts(f));
+        scopeStale = false;
     }
 
-    /// Inside a write transaction: catch up with edits another process appended.
+    /// Inside a write transaction: catch up with edits another process appended. Only the
+    /// memory: the scope detector waits for the commit (its embedding cache has a connection of
+    /// its own, which would wait the busy timeout for this transaction's lock, issue 20).
     void sync() {
-        if (ws->lastEditId().value_or(0) != lastEdit) loadMemory();
+        if (ws->lastEditId().value_or(0) != lastEdit) loadMemory(false);
+    }
+
+    /// Outside transactions, before the scope detector is asked: catch up if sync() left it behind.
+    void refreshScope() {
+        if (scopeStale) resetScope();
     }
 
     bool snapshotDue(std::int64_t editId) const {
@@ -389,7 +403,11 @@ struct Editor::Impl {
         lastEdit = r.editId;
         digest = r.memoryDigestAfter;
         if (r.snapshot) lastSnapshot = r.editId;
-        if (!replaces.empty()) scope->removed(replaces);
+        // Behind other writers (scopeStale): their facts come with the next refreshScope(),
+        // which is lazy because a process that only writes never needs them, and right after
+        // another's commit their vectors may not be in the cache yet (embedding them all here
+        // cost a write 15 s); this edit's are stored in the cache now by added().
+        if (!scopeStale && !replaces.empty()) scope->removed(replaces);
         scope->added(facts);
         return r;
     }
@@ -548,6 +566,7 @@ std::vector<FactConflict> Editor::conflicts(const std::string& text, const FactM
     filter.state = FactState::Written;
     const auto written = d.ws->facts(filter);
     auto out = textConflicts(written, text, meta);
+    d.refreshScope();
     const ScopeScore s = d.scope->score(text);
     if (s.nearestFactId && s.score >= kConflictScore &&
         std::none_of(out.begin(), out.end(), [&](const FactConflict& c) { return c.fact.id == *s.nearestFactId; })) {
@@ -653,7 +672,7 @@ EditResult Editor::forget(const std::vector<std::int64_t>& factIds, const std::s
     d.lastEdit = r.editId;
     d.digest = r.memoryDigestAfter;
     if (r.snapshot) d.lastSnapshot = r.editId;
-    d.scope->removed(ids);
+    if (!d.scopeStale) d.scope->removed(ids); // else refreshScope() catches up
     return r;
 }
 
@@ -714,6 +733,7 @@ QueryResult Editor::query(const std::string& prompt, const QueryOptions& options
     checkText(prompt, "query", "prompt");
     QueryResult r;
     r.prompt = prompt;
+    d.refreshScope();
     r.detector = d.scope->name();
     if (options.forceScope) {
         r.inScope = *options.forceScope;
@@ -861,7 +881,10 @@ void Editor::exportReadWeightsNpy(const std::string& prompt, const std::string& 
 Workspace& Editor::workspace() { return *m_impl->ws; }
 TextModel& Editor::model() { return *m_impl->model; }
 const std::string& Editor::actor() const { return m_impl->actor; }
-ScopeDetector& Editor::scopeDetector() { return *m_impl->scope; }
+ScopeDetector& Editor::scopeDetector() {
+    m_impl->refreshScope(); // up to date with the facts, as query() sees it
+    return *m_impl->scope;
+}
 EpisodicMemory Editor::memoryAfter(std::int64_t editId) {
     if (editId < 0) throw UserError("no edit with id " + std::to_string(editId));
     return m_impl->memoryAfter(editId, nullptr);

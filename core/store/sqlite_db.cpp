@@ -6,6 +6,16 @@
 
 namespace larimar::sqlite {
 
+namespace {
+bool isBusy(int rc) { return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED; }
+
+[[noreturn]] void throwBusy(const std::string& path) {
+    throw WorkspaceBusy("workspace '" + path +
+                        "' is busy: another program is writing to it and did not finish within the wait; "
+                        "try again in a moment");
+}
+} // namespace
+
 Statement::Statement(Database& db, std::string_view sql) : m_db(db) {
     const int rc = sqlite3_prepare_v3(db.handle(), sql.data(), static_cast<int>(sql.size()),
                                       SQLITE_PREPARE_PERSISTENT, &m_stmt, nullptr);
@@ -116,6 +126,7 @@ void Database::exec(std::string_view sql) {
     if (rc != SQLITE_OK) {
         const std::string msg = err ? err : sqlite3_errstr(rc);
         sqlite3_free(err);
+        if (isBusy(rc)) throwBusy(m_path);
         throw Error("workspace '" + m_path + "': " + msg);
     }
 }
@@ -136,6 +147,7 @@ void Database::rollbackQuietly() noexcept {
 }
 
 void Database::fail(int rc, std::string_view what) const {
+    if (isBusy(rc)) throwBusy(m_path);
     throw Error("workspace '" + m_path + "': " + std::string(what) + ": " + sqlite3_errmsg(m_db) +
                 " (SQLite code " + std::to_string(rc) + ")");
 }

@@ -20,4 +20,11 @@ public:
     using Error::Error;
 };
 
+/// The workspace is locked by another writer for longer than the busy timeout: retryable.
+/// A UserError, so the CLI exits 1 with the message, and the GUI can offer to try again.
+class WorkspaceBusy : public UserError {
+public:
+    using UserError::UserError;
+};
+
 } // namespace larimar
