@@ -1,6 +1,7 @@
 #include "app/cli/cmd_eval_experiment.h"
 
 #include "core/model/tokenizer.h"
+#include "core/util/csv.h"
 #include "core/util/error.h"
 
 #include <cmath>
@@ -84,12 +85,6 @@ std::vector<int> parseSizes(const std::string& text) {
 
 namespace {
 
-std::string quoted(const std::string& s) {
-    std::string q = "\"";
-    for (char ch : s) q += (ch == '"') ? std::string("\"\"") : std::string(1, ch);
-    return q + "\"";
-}
-
 std::string num(double v) {
     if (std::isnan(v)) return "";
     std::ostringstream o;
@@ -113,7 +108,7 @@ void writeCaseCsv(const std::string& path, const std::vector<CaseResult>& cases,
     for (std::size_t i = 0; i < cases.size(); ++i) {
         const CaseResult& r = cases[i];
         for (const auto& e : extra) csv << (i < e.second.size() ? e.second[i] : std::string()) << ',';
-        csv << quoted(r.caseId) << ',' << r.batch << ',' << int(r.editSuccess) << ',' << num(r.editMagnitude) << ','
+        csv << csvField(r.caseId) << ',' << r.batch << ',' << int(r.editSuccess) << ',' << num(r.editMagnitude) << ','
             << (r.paraphraseCount ? num(r.paraphraseSuccess) : "") << ','
             << (r.paraphraseCount ? num(r.paraphraseMagnitude) : "") << ','
             << (r.neighbourhoodCount ? num(r.neighbourhoodSuccess) : "") << ','
@@ -124,7 +119,7 @@ void writeCaseCsv(const std::string& path, const std::vector<CaseResult>& cases,
             << ',' << int(r.judgedEdit) << ',' << (r.paraphraseCount ? num(r.judgedParaphrase) : "")
             << ',' << (r.scoped ? std::to_string(r.editInScope) : "") << ','
             << (r.scoped ? std::to_string(r.paraphraseInScope) : "") << ','
-            << (r.scoped ? std::to_string(r.neighbourhoodInScope) : "") << ',' << num(r.seconds) << ',' << quoted(r.generated) << '\n';
+            << (r.scoped ? std::to_string(r.neighbourhoodInScope) : "") << ',' << num(r.seconds) << ',' << csvField(r.generated) << '\n';
     }
     if (!csv.flush()) throw UserError("cannot write " + path);
 }

@@ -4,6 +4,7 @@
 #include "core/scope/scope_classifier.h"
 #include "core/scope/scope_detectors.h"
 #include "core/scope/scope_eval.h"
+#include "core/util/csv.h"
 #include "core/util/error.h"
 
 #include <nlohmann/json.hpp>
@@ -171,18 +172,13 @@ int executeEvalScope(Context& ctx, const EvalScopeArgs& a) {
     if (!a.csv.empty()) {
         std::ofstream csv(a.csv, std::ios::trunc);
         if (!csv) throw UserError("cannot write " + a.csv);
-        auto quote = [](const std::string& t) {
-            std::string q = "\"";
-            for (char ch : t) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-            return q + "\"";
-        };
         csv << "case_id,kind,score,prompt\n";
         std::size_t p = 0, n = 0;
         for (std::size_t i = 0; i < static_cast<std::size_t>(scores.facts); ++i) {
             for (const auto& q : cases[i].paraphrasePrompts)
-                csv << quote(cases[i].caseId) << ",rephrase," << scores.positives.at(p++) << ',' << quote(q) << '\n';
+                csv << csvField(cases[i].caseId) << ",rephrase," << scores.positives.at(p++) << ',' << csvField(q) << '\n';
             for (const auto& q : cases[i].neighbourhoodPrompts)
-                csv << quote(cases[i].caseId) << ",neighbourhood," << scores.negatives.at(n++) << ',' << quote(q) << '\n';
+                csv << csvField(cases[i].caseId) << ",neighbourhood," << scores.negatives.at(n++) << ',' << csvField(q) << '\n';
         }
     }
     std::optional<Latency> latency;

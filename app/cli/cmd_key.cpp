@@ -4,6 +4,7 @@
 #include "core/store/signing.h"
 #include "core/store/workspace.h"
 #include "core/util/error.h"
+#include "core/util/file_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -19,11 +20,7 @@ namespace {
 std::pair<PublicKey, std::string> resolvePublicKey(const std::string& target) {
     std::error_code ec;
     if (std::filesystem::is_regular_file(target, ec)) {
-        std::ifstream in(target, std::ios::binary);
-        std::ostringstream s;
-        s << in.rdbuf();
-        if (!in && !in.eof()) throw UserError("cannot read '" + target + "'");
-        return {PublicKey::fromPem(s.str(), "'" + target + "'"), std::filesystem::path(target).stem().string()};
+        return {PublicKey::fromPem(readFile(target), "'" + target + "'"), std::filesystem::path(target).stem().string()};
     }
     KeyStore store;
     if (target.find('/') != std::string::npos || !store.contains(target))

@@ -2,6 +2,7 @@
 
 #include "core/editor/editor.h"
 #include "core/util/error.h"
+#include "core/util/stats.h"
 
 #include <algorithm>
 #include <chrono>
@@ -13,12 +14,6 @@ namespace {
 
 double msSince(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-double median(std::vector<double> v) {
-    if (v.empty()) return 0;
-    std::sort(v.begin(), v.end());
-    return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
 }
 
 /// Removes the scratch directory whatever happens.

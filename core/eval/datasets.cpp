@@ -1,6 +1,7 @@
 #include "core/eval/datasets.h"
 
 #include "core/util/error.h"
+#include "core/util/file_io.h"
 #include "core/util/utf8.h"
 
 #include <nlohmann/json.hpp>
@@ -34,12 +35,9 @@ std::string trim(const std::string& s) {
 
 std::string readWholeFile(const std::string& path) {
     std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) throw UserError(path + " is a directory, not a file");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw UserError("cannot open " + path + ": " + std::strerror(errno));
     const auto size = std::filesystem::file_size(path, ec);
     if (!ec && size > kMaxFileBytes) throw UserError(path + " is larger than 2 GiB");
-    std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string data = readFile(path);
     if (trim(data).empty()) throw UserError(baseName(path) + " is empty");
     return data;
 }

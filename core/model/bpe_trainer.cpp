@@ -1,6 +1,7 @@
 #include "core/model/bpe_trainer.h"
 
 #include "core/util/error.h"
+#include "core/util/file_io.h"
 
 #include <algorithm>
 #include <array>
@@ -65,12 +66,7 @@ void BpeTrainer::addText(std::string_view text) {
 }
 
 void BpeTrainer::addFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw UserError(path + ": cannot open training text: " + std::strerror(errno));
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) throw UserError(path + ": cannot read training text");
-    addText(ss.str());
+    addText(readFile(path, "the training text"));
 }
 
 BpeTrainResult BpeTrainer::train(const std::function<void(std::int64_t, std::int64_t)>& progress,

@@ -2,6 +2,7 @@
 
 #include "core/model/causal_lm.h"
 #include "core/util/error.h"
+#include "core/util/utf8.h"
 
 #include <algorithm>
 #include <cmath>
@@ -24,36 +25,9 @@ torch::Tensor latentRow(const torch::Tensor& latent) {
     return latent.dim() == 1 ? latent.unsqueeze(0) : latent;
 }
 
-// Replaces each invalid or cut-off UTF-8 sequence with U+FFFD, so results are valid text even
-// when a token (or the end of the output) falls inside a multi-byte character.
-std::string validUtf8(const std::string& s) {
-    std::string out;
-    out.reserve(s.size());
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-        bool ok = len > 0 && i + len <= s.size() && !(c == 0xC0 || c == 0xC1 || c > 0xF4);
-        for (std::size_t k = 1; ok && k < len; ++k) ok = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-        if (ok && len >= 3) { // overlong forms, surrogates, > U+10FFFF
-            const auto c1 = static_cast<unsigned char>(s[i + 1]);
-            if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0) || (c == 0xF0 && c1 < 0x90) ||
-                (c == 0xF4 && c1 >= 0x90))
-                ok = false;
-        }
-        if (ok) {
-            out.append(s, i, len);
-            i += len;
-        } else {
-            out += "\xEF\xBF\xBD";
-            ++i;
-        }
-    }
-    return out;
-}
 
 std::string decodeOne(const TokenDecoding& tokens, std::int32_t id) {
-    return tokens.decode ? validUtf8(tokens.decode({id})) : std::string();
+    return tokens.decode ? toValidUtf8(tokens.decode({id})) : std::string();
 }
 
 // Picks a token from logits[0, n) according to the options; ids outside are never chosen.
@@ -184,7 +158,7 @@ GenerationResult generate(CausalLm& decoder, const TokenDecoding& tokens, const 
         result.tokens.push_back(token);
 
         if (options.stopAtEos && id == tokens.eosId) {
-            result.text = validUtf8(result.text);
+            result.text = toValidUtf8(result.text);
             result.stopReason = StopReason::Eos;
             if (onToken) onToken(result.tokens.back());
             return result;
@@ -194,25 +168,25 @@ GenerationResult generate(CausalLm& decoder, const TokenDecoding& tokens, const 
         std::size_t cut = std::string::npos;
         for (const auto& s : options.stopStrings) cut = std::min(cut, result.text.find(s));
         if (cut != std::string::npos) {
-            result.text = validUtf8(result.text.substr(0, cut));
+            result.text = toValidUtf8(result.text.substr(0, cut));
             result.stopReason = StopReason::StopString;
             if (onToken) onToken(result.tokens.back());
             return result;
         }
         if (onToken && !onToken(result.tokens.back())) {
-            result.text = validUtf8(result.text);
+            result.text = toValidUtf8(result.text);
             result.stopReason = StopReason::Cancelled;
             return result;
         }
         if (i + 1 == options.maxNewTokens) break;
         if (cache.length >= cache.capacity) {
-            result.text = validUtf8(result.text);
+            result.text = toValidUtf8(result.text);
             result.stopReason = StopReason::MaxPositions;
             return result;
         }
         last = decoder.step(idTensor({id}, device), cache).select(1, 0);
     }
-    result.text = validUtf8(result.text);
+    result.text = toValidUtf8(result.text);
     result.stopReason = StopReason::MaxNewTokens;
     return result;
 }

@@ -3,6 +3,7 @@
 #include "core/model/generation.h"
 #include "core/model/larimar_model.h"
 #include "core/util/error.h"
+#include "core/util/stats.h"
 
 #include <algorithm>
 #include <chrono>
@@ -12,11 +13,6 @@ namespace larimar {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0.0 : v[v.size() / 2];
-}
 
 double msSince(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();

@@ -161,12 +161,7 @@ ModelConfig ModelConfig::fromJson(const std::string& jsonText, const std::string
 }
 
 ModelConfig ModelConfig::load(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw UserError(path + ": cannot open the model config (config.json)");
-    std::ostringstream buf;
-    buf << in.rdbuf();
-    if (in.bad()) throw UserError(path + ": cannot read the model config");
-    return fromJson(buf.str(), path);
+    return fromJson(readFile(path, "the model config"), path);
 }
 
 std::string ModelConfig::toJson() const {

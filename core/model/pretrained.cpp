@@ -13,6 +13,7 @@
 #include "core/model/tokenizer.h"
 #include "core/model/torch_io.h"
 #include "core/util/error.h"
+#include "core/util/stats.h"
 #include "core/util/file_io.h"
 #include "core/util/sha256.h"
 
@@ -458,10 +459,6 @@ ImportResult importModel(const std::string& src, const std::string& dst, const I
 namespace {
 double seconds(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
     return std::chrono::duration<double>(b - a).count();
-}
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0.0 : v[v.size() / 2];
 }
 } // namespace
 

@@ -3,6 +3,7 @@
 
 #include "core/model/unicode_tables.h"
 #include "core/util/error.h"
+#include "core/util/utf8.h"
 
 #include <nlohmann/json.hpp>
 
@@ -26,58 +27,6 @@ namespace larimar {
 // Byte-level helpers and the pre-tokeniser
 // ---------------------------------------------------------------------------------------------
 namespace {
-
-void appendUtf8(std::string& out, char32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xC0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xE0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-}
-
-struct Utf8Char {
-    char32_t cp;
-    std::size_t len;
-    bool valid;
-};
-
-/// Strict UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF). An invalid byte is
-/// returned alone with valid = false, so that every byte string can be walked.
-Utf8Char decodeUtf8(std::string_view s, std::size_t i) {
-    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char c = b(i);
-    if (c < 0x80) return {c, 1, true};
-    const auto cont = [&](std::size_t k, unsigned lo, unsigned hi) {
-        return k < s.size() && b(k) >= lo && b(k) <= hi;
-    };
-    if (c >= 0xC2 && c <= 0xDF && cont(i + 1, 0x80, 0xBF))
-        return {char32_t((c & 0x1F) << 6 | (b(i + 1) & 0x3F)), 2, true};
-    if (c >= 0xE0 && c <= 0xEF) {
-        const unsigned lo = c == 0xE0 ? 0xA0 : 0x80;
-        const unsigned hi = c == 0xED ? 0x9F : 0xBF;
-        if (cont(i + 1, lo, hi) && cont(i + 2, 0x80, 0xBF))
-            return {char32_t((c & 0x0F) << 12 | (b(i + 1) & 0x3F) << 6 | (b(i + 2) & 0x3F)), 3, true};
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        const unsigned lo = c == 0xF0 ? 0x90 : 0x80;
-        const unsigned hi = c == 0xF4 ? 0x8F : 0xBF;
-        if (cont(i + 1, lo, hi) && cont(i + 2, 0x80, 0xBF) && cont(i + 3, 0x80, 0xBF))
-            return {char32_t((c & 0x07) << 18 | (b(i + 1) & 0x3F) << 12 | (b(i + 2) & 0x3F) << 6 |
-                             (b(i + 3) & 0x3F)),
-                    4, true};
-    }
-    return {c, 1, false};
-}
 
 using unicode::CharClass;
 
@@ -357,12 +306,7 @@ std::string detail::readTokenizerFile(const std::string& path, const char* what)
     std::error_code ec;
     if (!std::filesystem::exists(path, ec))
         throw UserError(path + ": " + what + " not found");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw UserError(path + ": cannot open " + what + ": " + std::strerror(errno));
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) throw UserError(path + ": cannot read " + what);
-    return ss.str();
+    return readFile(path, what);
 }
 
 std::string detail::jsonErrorMessage(const std::string& path, const std::string& text, std::size_t byte,

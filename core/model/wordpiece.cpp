@@ -1,6 +1,7 @@
 #include "core/model/wordpiece.h"
 
 #include "core/util/error.h"
+#include "core/util/utf8.h"
 
 #include <unicode/locid.h>
 #include <unicode/normalizer2.h>
@@ -43,26 +44,17 @@ bool isPunctuation(UChar32 c) {
 }
 
 void appendUtf8(std::string& out, UChar32 c) {
-    char buf[U8_MAX_LENGTH];
-    int32_t n = 0;
-    UBool error = false;
-    U8_APPEND(buf, n, U8_MAX_LENGTH, c, error);
-    if (!error) out.append(buf, static_cast<std::size_t>(n));
+    if (c >= 0 && c <= 0x10FFFF && !(c >= 0xD800 && c <= 0xDFFF)) larimar::appendUtf8(out, static_cast<char32_t>(c));
 }
 
-std::vector<UChar32> decodeUtf8(std::string_view text) {
+std::vector<UChar32> codePoints(std::string_view text) {
     std::vector<UChar32> out;
     out.reserve(text.size());
-    const auto* s = reinterpret_cast<const uint8_t*>(text.data());
-    const auto length = static_cast<int32_t>(text.size());
-    if (text.size() > static_cast<std::size_t>(INT32_MAX)) throw UserError("WordPiece: text longer than 2 GB");
-    int32_t i = 0;
-    while (i < length) {
-        const int32_t at = i;
-        UChar32 c = 0;
-        U8_NEXT(s, i, length, c);
-        if (c < 0) throw UserError("text is not valid UTF-8 (at byte " + std::to_string(at) + ")");
-        out.push_back(c);
+    for (std::size_t i = 0; i < text.size();) {
+        const Utf8Char c = decodeUtf8(text, i);
+        if (!c.valid) throw UserError("text is not valid UTF-8 (at byte " + std::to_string(i) + ")");
+        out.push_back(static_cast<UChar32>(c.cp));
+        i += c.len;
     }
     return out;
 }
@@ -79,7 +71,7 @@ struct WordPieceTokenizer::Impl {
     // Steps 1-3: cleaned, CJK-padded, (accent-stripped and lower-cased) code points.
     std::vector<UChar32> normalise(std::string_view text) const {
         std::vector<UChar32> cleaned;
-        const auto input = decodeUtf8(text);
+        const auto input = codePoints(text);
         cleaned.reserve(input.size());
         for (UChar32 c : input) {
             if (c == 0 || c == 0xFFFD || isControl(c)) continue;

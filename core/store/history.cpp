@@ -3,6 +3,7 @@
 
 #include "core/store/signing.h"
 #include "core/util/error.h"
+#include "core/util/csv.h"
 #include "core/util/sha256.h"
 
 #include <set>
@@ -35,16 +36,6 @@ AuditReport fail(AuditReport r, std::optional<std::int64_t> editId,
 }
 
 std::string str(std::int64_t v) { return std::to_string(v); }
-
-std::string csvField(const std::string& s) {
-    if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-    std::string out = "\"";
-    for (const char c : s) {
-        if (c == '"') out += '"';
-        out += c;
-    }
-    return out + "\"";
-}
 
 } // namespace
 

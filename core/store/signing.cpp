@@ -1,6 +1,7 @@
 #include "core/store/signing.h"
 
 #include "core/util/error.h"
+#include "core/util/file_io.h"
 #include "core/util/sha256.h"
 
 #include <openssl/bio.h>
@@ -77,14 +78,6 @@ std::string bioText(BIO* bio) {
     char* data = nullptr;
     const long n = BIO_get_mem_data(bio, &data);
     return std::string(data, static_cast<std::size_t>(n));
-}
-
-std::string readFile(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw UserError("cannot read '" + path + "': " + std::strerror(errno));
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
 }
 
 } // namespace

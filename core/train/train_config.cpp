@@ -1,6 +1,7 @@
 #include "core/train/train_config.h"
 
 #include "core/util/error.h"
+#include "core/util/file_io.h"
 
 #include <nlohmann/json.hpp>
 
@@ -107,11 +108,7 @@ TrainConfig TrainConfig::fromJson(const std::string& text, const std::string& sr
 }
 
 TrainConfig TrainConfig::load(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw UserError("cannot open training config " + path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return fromJson(ss.str(), path);
+    return fromJson(readFile(path, "the training config"), path);
 }
 
 std::string TrainConfig::toJson() const {

@@ -10,6 +10,7 @@
 #include "core/train/episodes.h"
 #include "core/train/memory_ops.h"
 #include "core/util/error.h"
+#include "core/util/file_io.h"
 #include "core/util/plot.h"
 
 #include <nlohmann/json.hpp>
@@ -188,20 +189,6 @@ private:
     double m_weightDecay;
     std::int64_t m_step = 0;
 };
-
-void writeText(const fs::path& p, const std::string& text) {
-    std::ofstream out(p, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out) throw Error("cannot write " + p.string());
-}
-
-std::string readText(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) throw UserError("cannot read " + p.string());
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
 
 /// One training run, in the phases runTraining goes through: setup (output directory, data,
 /// model, optimiser and sampler), resume from the checkpoint, the steps (encode, memory,
@@ -390,7 +377,7 @@ private:
     // --- checkpoint and resume -------------------------------------------------------------
 
     void restoreCheckpoint() {
-        const json st = json::parse(readText(m_ckpt / "trainer_state.json"));
+        const json st = json::parse(readFile((m_ckpt / "trainer_state.json").string()));
         m_step = st.at("step").get<std::int64_t>();
         m_elapsedBefore = st.at("elapsed_seconds").get<double>();
         m_sampler->restore(st.at("sampler").get<std::string>());
@@ -407,7 +394,7 @@ private:
     void openLog() {
         std::vector<std::string> keep;
         if (m_opt.resume && fs::exists(m_logPath)) {
-            std::istringstream in(readText(m_logPath));
+            std::istringstream in(readFile(m_logPath.string()));
             std::string line;
             std::getline(in, line);
             while (std::getline(in, line)) {
@@ -433,7 +420,7 @@ private:
         auto extra = m_optimizer->state();
         extra["rng.cpu"] = at::detail::getDefaultCPUGenerator().get_state();
         saveTensors((tmp / "optimizer.safetensors").string(), extra);
-        writeText(tmp / "trainer_state.json",
+        writeFileAtomically((tmp / "trainer_state.json").string(),
                   json{{"step", m_step}, {"elapsed_seconds", elapsed}, {"sampler", m_sampler->state()},
                        {"config", json::parse(m_cfg.toJson())}}
                       .dump(2));
@@ -826,7 +813,7 @@ private:
         chart.xLabel = "step";
         chart.yLabel = "loss (nats per token, weighted)";
         Series total{"total", {}, {}}, memory{"memory targets", {}, {}}, lm{"plain LM", {}, {}};
-        std::istringstream in(readText(m_logPath));
+        std::istringstream in(readFile(m_logPath.string()));
         std::string line;
         std::getline(in, line);
         while (std::getline(in, line)) {

@@ -1,7 +1,7 @@
 #pragma once
-/// The one way the engine replaces a file: write a temporary file beside it, flush and fsync,
-/// then rename over the target, so a crash or a full disk never leaves a half-written file
-/// under the real name.
+/// The one way the engine reads a whole file (readFile) and replaces one (writeFileAtomically:
+/// write a temporary file beside it, flush and fsync, then rename over the target, so a crash
+/// or a full disk never leaves a half-written file under the real name).
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -13,5 +13,11 @@ void writeFileAtomically(const std::string& path, const void* data, std::size_t 
 inline void writeFileAtomically(const std::string& path, std::string_view content) {
     writeFileAtomically(path, content.data(), content.size());
 }
+
+/// The whole file, byte for byte. `what` names it in errors ("the model config"); without it
+/// the path alone. Throws UserError "cannot open [what] PATH: reason" when it is missing or
+/// unreadable, "PATH is a directory, not a file", or "cannot read [what] PATH: reason" when
+/// reading fails part-way (the files read are mostly ones a user named). Cost: one read pass.
+std::string readFile(const std::string& path, std::string_view what = {});
 
 } // namespace larimar

@@ -36,7 +36,10 @@ std::string resolveModelDir(const std::string& explicitDir) {
                             " (no config.json there); pass --model with a model directory or a .gguf file");
         return explicitDir;
     }
-    const auto dirs = bundledModelCandidates();
+    return firstModelDir(bundledModelCandidates());
+}
+
+std::string firstModelDir(const std::vector<std::string>& dirs) {
     for (const auto& d : dirs)
         if (fs::exists(fs::path(d) / "config.json")) return d;
     std::string looked;

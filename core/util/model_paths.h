@@ -16,6 +16,10 @@ std::vector<std::string> bundledModelCandidates();
 /// .gguf file), else the first candidate holding a config.json. Throws UserError naming every place looked at when there is none.
 std::string resolveModelDir(const std::string& explicitDir = {});
 
+/// The first of dirs holding a config.json (resolveModelDir() over bundledModelCandidates()).
+/// Throws UserError naming every one of dirs when none does.
+std::string firstModelDir(const std::vector<std::string>& dirs);
+
 /// A model asset directory (models/assets/<name>, e.g. "use-lite" for the scope detector's
 /// sentence encoder), searched like the model: $LARIMAR_ASSET_DIR/<name> when set, the installed
 /// <bindir>/../share/larimar-workbench/models/assets/<name>, the source tree's. The first that

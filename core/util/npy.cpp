@@ -55,9 +55,7 @@ void writeNpy(const std::string& path, const double* data, const std::vector<std
 }
 
 NpyArray readNpy(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw UserError("cannot open " + path + ": " + std::strerror(errno));
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string bytes = readFile(path);
     auto fail = [&](const std::string& why) { return UserError(path + " is not a readable .npy file: " + why); };
     if (bytes.size() < 10 || std::memcmp(bytes.data(), kMagic, 6) != 0) throw fail("bad magic");
     std::size_t headerLen = 0, offset = 0;

@@ -82,7 +82,7 @@ TEST_F(CliEval, CounterFactJsonCsvAndSettings) {
     const auto rows = lines(file("cases.csv"));
     ASSERT_EQ(rows.size(), 5u);
     EXPECT_EQ(rows[0].rfind("case_id,batch,edit_success", 0), 0u);
-    EXPECT_EQ(rows[1].rfind("\"10\",0,", 0), 0u) << rows[1]; // case_id 10 is the file's first record
+    EXPECT_EQ(rows[1].rfind("10,0,", 0), 0u) << rows[1]; // case_id 10 is the file's first record
     EXPECT_EQ(nlohmann::json::parse(std::ifstream(file("saved.json"))).at("metrics").at("cases"), 4);
 }
 

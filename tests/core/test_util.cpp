@@ -1,8 +1,12 @@
 #include "core/util/binary_io.h"
+#include "core/util/csv.h"
 #include "core/util/error.h"
+#include "core/util/file_io.h"
 #include "core/util/model_paths.h"
 #include "core/util/npy.h"
 #include "core/util/sha256.h"
+#include "core/util/stats.h"
+#include "core/util/utf8.h"
 
 #include <gtest/gtest.h>
 
@@ -99,13 +103,110 @@ TEST(ModelPaths, MissingModelNamesWhereItLooked) {
     } catch (const UserError& e) {
         EXPECT_NE(std::string(e.what()).find("no model found at /nonexistent/explicit"), std::string::npos) << e.what();
     }
-    if (bundledModelCandidates().size() == 3 && !std::filesystem::exists(bundledModelCandidates()[2] + "/config.json")) {
-        try {
-            resolveModelDir();
-            FAIL() << "expected a UserError";
-        } catch (const UserError& e) {
-            EXPECT_NE(std::string(e.what()).find("/nonexistent/env-model"), std::string::npos) << e.what();
-            EXPECT_NE(std::string(e.what()).find("--model DIR"), std::string::npos) << e.what();
-        }
+    // No candidate holds a model: the message names each place, in order, and both ways out.
+    // (resolveModelDir() itself finds the source tree's model here, so its candidates are given.)
+    try {
+        firstModelDir({"/nonexistent/env-model", "/nonexistent/installed"});
+        FAIL() << "expected a UserError";
+    } catch (const UserError& e) {
+        EXPECT_EQ(std::string(e.what()), "no model found (looked in /nonexistent/env-model, /nonexistent/installed); "
+                                         "pass --model DIR or set LARIMAR_MODEL_DIR");
     }
+    // The first candidate with a config.json wins.
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / "larimar-first-model-test";
+    fs::create_directories(dir);
+    std::ofstream(dir / "config.json") << "{}";
+    EXPECT_EQ(firstModelDir({"/nonexistent/env-model", dir.string(), LARIMAR_SOURCE_DIR "/models/larimar-smollm2"}),
+              dir.string());
+    fs::remove_all(dir);
+}
+
+TEST(FileIo, ReadFileReturnsTheBytesWrittenAtomically) {
+    const std::string path = ::testing::TempDir() + "/read-file-test.bin";
+    const std::string bytes("a\0b\xff\n\r\nlast", 11);
+    writeFileAtomically(path, bytes);
+    EXPECT_EQ(readFile(path), bytes);
+    writeFileAtomically(path, std::string());
+    EXPECT_EQ(readFile(path), "");
+    // Larger than one read buffer.
+    std::string big(200000, 'x');
+    for (std::size_t i = 0; i < big.size(); i += 997) big[i] = char(i % 251);
+    writeFileAtomically(path, big);
+    EXPECT_EQ(readFile(path), big);
+    std::filesystem::remove(path);
+}
+
+TEST(FileIo, ReadFileNamesThePathAndTheReason) {
+    const std::string missing = ::testing::TempDir() + "/no-such-file.json";
+    try {
+        readFile(missing, "the model config");
+        FAIL() << "expected a UserError";
+    } catch (const UserError& e) {
+        EXPECT_EQ(std::string(e.what()), "cannot open the model config " + missing + ": No such file or directory");
+    }
+    try {
+        readFile(::testing::TempDir());
+        FAIL() << "expected a UserError";
+    } catch (const UserError& e) {
+        EXPECT_EQ(std::string(e.what()), ::testing::TempDir() + " is a directory, not a file");
+    }
+}
+
+TEST(Csv, FieldsAreQuotedOnlyWhenTheyMustBe) {
+    EXPECT_EQ(csvField("plain text 42"), "plain text 42");
+    EXPECT_EQ(csvField(""), "");
+    EXPECT_EQ(csvField("a,b"), "\"a,b\"");
+    EXPECT_EQ(csvField("say \"hi\""), "\"say \"\"hi\"\"\"");
+    EXPECT_EQ(csvField("two\nlines"), "\"two\nlines\"");
+    EXPECT_EQ(csvField("cr\r"), "\"cr\r\"");
+}
+
+TEST(Stats, MedianOfOddEvenAndEmpty) {
+    EXPECT_EQ(median({3, 1, 2}), 2.0);
+    EXPECT_EQ(median({4, 1, 3, 2}), 2.5); // the mean of the two middle values, not the upper one
+    EXPECT_EQ(median({7}), 7.0);
+    EXPECT_EQ(median({}), 0.0);
+    EXPECT_EQ(median({5, 5, 1, 9}), 5.0);
+}
+
+TEST(Utf8, DecodeEncodeRoundTripAndStrictness) {
+    // One character of each length, and their code points.
+    const std::string s = "A\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"; // A é € 😀
+    std::vector<char32_t> cps;
+    std::string again;
+    for (std::size_t i = 0; i < s.size();) {
+        const Utf8Char c = decodeUtf8(s, i);
+        ASSERT_TRUE(c.valid) << i;
+        cps.push_back(c.cp);
+        appendUtf8(again, c.cp);
+        i += c.len;
+    }
+    EXPECT_EQ(cps, (std::vector<char32_t>{0x41, 0xE9, 0x20AC, 0x1F600}));
+    EXPECT_EQ(again, s);
+    // Overlong forms, surrogates, beyond U+10FFFF and stray continuation bytes are single bad bytes.
+    for (const char* bad : {"\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\x80", "\xff"}) {
+        const Utf8Char c = decodeUtf8(bad, 0);
+        EXPECT_FALSE(c.valid) << bad;
+        EXPECT_EQ(c.len, 1u);
+        EXPECT_EQ(c.cp, char32_t(static_cast<unsigned char>(bad[0])));
+    }
+    EXPECT_EQ(toValidUtf8("ok \xe2\x82"), "ok \xef\xbf\xbd\xef\xbf\xbd"); // a cut-off euro sign
+    EXPECT_EQ(toValidUtf8("caf\xc3\xa9"), "caf\xc3\xa9");
+}
+
+TEST(Utf8, ProblemsAreNamedWithTheirOffset) {
+    EXPECT_FALSE(findUtf8Problem("caf\xc3\xa9 \xf0\x9f\x98\x80"));
+    const auto nul = findUtf8Problem(std::string("ab\0c", 4));
+    ASSERT_TRUE(nul);
+    EXPECT_EQ(nul->offset, 2u);
+    EXPECT_EQ(nul->what, "a NUL byte");
+    const auto cut = findUtf8Problem("abc\xe2\x82");
+    ASSERT_TRUE(cut);
+    EXPECT_EQ(cut->offset, 3u);
+    EXPECT_EQ(cut->what, "a truncated UTF-8 sequence");
+    const auto bad = findUtf8Problem("x\xed\xa0\x80y");
+    ASSERT_TRUE(bad);
+    EXPECT_EQ(bad->offset, 1u);
+    EXPECT_EQ(bad->what, "invalid UTF-8");
 }
