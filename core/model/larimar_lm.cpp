@@ -426,6 +426,13 @@ public:
     std::string id() const override { return m_m.id(); }
     std::string weightsHash() const override { return m_m.weightsSha256(); }
     int latentSize() const override { return m_m.latentSize(); }
+    std::vector<LatentBlock> latentBlocks() const override {
+        // The sentence encoding, the subject key, then one word slot per answer token.
+        std::vector<LatentBlock> b{{"sentence", 0, m_m.sentenceSize()}, {"subject key", m_m.sentenceSize(), m_m.hidden()}};
+        for (int i = 0; i < m_m.config().answerTokens; ++i)
+            b.push_back({"word slot " + std::to_string(i + 1), m_m.slotOffset() + i * m_m.hidden(), m_m.hidden()});
+        return b;
+    }
     Eigen::MatrixXd memoryPrior() const override { return m_prior; }
     PinvSettings pinv() const override { return {}; }
     Eigen::MatrixXd encode(const std::vector<std::string>& texts) override { return toEigen(m_m.encode(texts)); }

@@ -37,6 +37,14 @@ struct GeneratedText {
     std::vector<TokenChoice> tokens;
 };
 
+/// A named run of latent dimensions [begin, begin + size): parts of a latent whose scales differ
+/// by orders of magnitude (the workbench's Memory tab scales and labels each on its own).
+struct LatentBlock {
+    std::string name;
+    int begin = 0;
+    int size = 0;
+};
+
 class TextModel {
 public:
     virtual ~TextModel() = default;
@@ -63,6 +71,8 @@ public:
     /// Mean log-probability per token of `continuation` after `prompt` (the evaluation's score).
     virtual double score(const std::string& prompt, const std::string& continuation,
                          const std::optional<Eigen::RowVectorXd>& latent) = 0;
+    /// The latent's parts in order, covering [0, latentSize()); default: one block "latent".
+    virtual std::vector<LatentBlock> latentBlocks() const { return {{"latent", 0, latentSize()}}; }
 };
 
 struct GenerationOptions;
