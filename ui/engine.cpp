@@ -12,6 +12,7 @@
 #include "ui/evaluation_run.h"
 
 #include <QFileInfo>
+#include <QRegularExpression>
 
 #include <map>
 #undef slots
@@ -48,6 +49,41 @@ QString summary(const EditResult& r) {
     return QObject::tr("edit %1 (%2): %3").arg(r.editId).arg(qs(toString(r.op)), facts);
 }
 
+/// "fact 12", "facts 3, 4", "3000 facts" for the Edit menu.
+QString factsNamed(const std::vector<std::int64_t>& ids) {
+    if (ids.size() == 1) return QObject::tr("fact %1").arg(ids.front());
+    if (ids.size() <= 3) {
+        QStringList s;
+        for (const auto id : ids)
+            s << QString::number(id);
+        return QObject::tr("facts %1").arg(s.join(QStringLiteral(", ")));
+    }
+    return QObject::tr("%1 facts").arg(ids.size());
+}
+
+/// What undoing or redoing an edit changes, as the Edit menu names it: "Write of fact 12".
+QString stepText(const Edit& e) {
+    switch (e.op) {
+    case EditOp::Write: {
+        std::vector<std::int64_t> replaced, fresh;
+        if (const auto it = e.payload.find("replaces"); it != e.payload.end() && it->is_array())
+            replaced = it->get<std::vector<std::int64_t>>();
+        for (const auto id : e.factIds)
+            if (std::find(replaced.begin(), replaced.end(), id) == replaced.end()) fresh.push_back(id);
+        if (!replaced.empty())
+            return QObject::tr("Replace of %1 by %2").arg(factsNamed(replaced), factsNamed(fresh));
+        return QObject::tr("Write of %1").arg(factsNamed(fresh));
+    }
+    case EditOp::Forget: return QObject::tr("Forget of %1").arg(factsNamed(e.factIds));
+    case EditOp::Batch: return QObject::tr("Import of %1").arg(factCount(static_cast<qint64>(e.factIds.size())));
+    case EditOp::Rollback:
+        return QObject::tr("Rollback to edit %1").arg(e.payload.value("target_edit", std::int64_t(0)));
+    case EditOp::Setting:
+    case EditOp::Trust: break;
+    }
+    return QObject::tr("edit %1").arg(e.id);
+}
+
 QVector<TokenInfo> tokens(const GeneratedText& g) {
     QVector<TokenInfo> out;
     out.reserve(static_cast<int>(g.tokens.size()));
@@ -76,16 +112,25 @@ const char* kHintChange = QT_TRANSLATE_NOOP("Engine", "Nothing was changed. Fix 
 EngineWorker::EngineWorker() = default;
 EngineWorker::~EngineWorker() = default;
 
+/// An engine message as a person reads it: without a library's tag such as nlohmann::json's
+/// "[json.exception.parse_error.101] " (it names nothing the user can act on).
+static QString userMessage(const char* what) {
+    static const QRegularExpression tag(QStringLiteral("\\[json\\.exception\\.[a-z_]+\\.\\d+\\]\\s*"));
+    QString m = qs(what);
+    m.remove(tag);
+    return m.trimmed();
+}
+
 template <class F> bool EngineWorker::guarded(const QString& action, const QString& hint, F&& f) {
     try {
         f();
         return true;
     } catch (const EditCancelled& e) {
-        emit failed(action, qs(e.what()), QString());
+        emit failed(action, userMessage(e.what()), QString());
     } catch (const UserError& e) {
-        emit failed(action, qs(e.what()), hint);
+        emit failed(action, userMessage(e.what()), hint);
     } catch (const std::exception& e) {
-        emit failed(action, qs(e.what()),
+        emit failed(action, userMessage(e.what()),
                     tr("This is a problem inside Larimar or on this machine (disk full, file not "
                        "writable, damaged model files). The workspace keeps its last committed state. "
                        "%1")
@@ -106,7 +151,11 @@ bool EngineWorker::needEditor(const QString& action) {
 EngineInfo EngineWorker::info() const {
     EngineInfo i;
     i.modelDir = m_modelDir;
-    if (m_model) i.modelId = qs(m_model->id());
+    if (m_model) {
+        i.modelId = qs(m_model->id());
+        for (const LatentBlock& b : m_model->latentBlocks())
+            i.blocks.append({qs(b.name), b.begin, b.size});
+    }
     if (m_editor) {
         i.workspace = qs(m_editor->workspace().path());
         i.detector = qs(m_editor->scopeDetector().name());
@@ -228,6 +277,10 @@ void EngineWorker::publishState() {
     }
     s->slotFacts.resize(s->slotCount);
     s->digest = qs(ed.memoryDigest());
+    s->lastEdit = edits.empty() ? 0 : edits.back().id;
+    const UndoHistory undo = undoHistory(edits);
+    if (!undo.undo.empty()) s->undoText = stepText(undo.undo.back().edit);
+    if (!undo.redo.empty()) s->redoText = stepText(undo.redo.back().edit);
     const AuditReport audit = ed.verify();
     s->auditOk = audit.ok;
     s->auditBrokenEdit = audit.editId.value_or(0);
@@ -235,6 +288,10 @@ void EngineWorker::publishState() {
     if (!m_lastPrompt.empty()) {
         s->readPrompt = qs(m_lastPrompt);
         s->readWeights = toVector(ed.readWeights(m_lastPrompt));
+        // Whether a query of it now would read these weights at all (out of scope it does not).
+        s->readScore = ed.scopeDetector().score(m_lastPrompt).score;
+        s->readThreshold = m_lastThreshold ? *m_lastThreshold : s->info.defaultThreshold;
+        s->readInScope = s->readScore >= s->readThreshold;
     }
     emit stateChanged(s);
 }
@@ -320,7 +377,7 @@ void EngineWorker::writeBatch(const ImportRecords& records, const QString& reaso
         // A cancel raised after the last check before the commit came too late: say so.
         emit batchFinished(true, cancel && cancel->load()
                                      ? tr("The cancel came after the commit: wrote %1 as edit %2. Edit > Undo "
-                                          "Last Edit takes them back.")
+                                          "takes them back.")
                                            .arg(wrote)
                                            .arg(r.editId)
                                      : tr("Wrote %1 as edit %2.").arg(wrote).arg(r.editId));
@@ -329,7 +386,7 @@ void EngineWorker::writeBatch(const ImportRecords& records, const QString& reaso
         emit batchFinished(false, tr("Import cancelled; nothing was written."));
     } catch (const std::exception& e) {
         emit batchFinished(false, tr("Import failed; nothing was written."));
-        emit failed(action, qs(e.what()),
+        emit failed(action, userMessage(e.what()),
                     tr("Nothing was written. Fix the record the message names and import the file again."));
     }
 }
@@ -343,11 +400,12 @@ void EngineWorker::rollback(qint64 editId, const QString& reason) {
     });
 }
 
-void EngineWorker::undoLast() {
-    const QString action = tr("Undoing the last edit");
+void EngineWorker::undo(bool redo) {
+    const QString action = redo ? tr("Redoing the last undone edit") : tr("Undoing the last edit");
     if (needEditor(action)) return;
-    guarded(action, tr("There may be nothing to undo yet. Nothing was changed."), [&] {
-        emit edited(summary(m_editor->undoLast("undo")));
+    guarded(action, tr("Nothing was changed."), [&] {
+        const EditResult r = redo ? m_editor->redo("redo") : m_editor->undo("undo");
+        emit edited((redo ? tr("Redone: %1") : tr("Undone: %1")).arg(summary(r)));
         publishState();
     });
 }
@@ -382,6 +440,10 @@ void EngineWorker::compare(const QString& prompt, std::optional<double> threshol
         v.readWeights = r.query.readWeights.size() > 0 ? toVector(r.query.readWeights)
                                                        : toVector(m_editor->readWeights(ss(prompt)));
         m_lastPrompt = ss(prompt);
+        m_lastThreshold = threshold;
+        v.lastEdit = m_editor->lastEditId().value_or(0);
+        v.written = m_editor->workspace().factCount(FactState::Written);
+        v.digest = qs(m_editor->memoryDigest());
         emit compared(v);
     });
 }
@@ -400,6 +462,7 @@ void EngineWorker::setWorkspaceThreshold(double threshold) {
     guarded(action, tr("Check that the workspace file is writable."), [&] {
         m_editor->workspace().setMeta("scope.threshold", QString::number(threshold, 'g', 6).toStdString());
         emit thresholdSaved(threshold);
+        publishState(); // the setting is an audited edit: the History shows it at once
     });
 }
 
@@ -507,7 +570,10 @@ Engine::Engine(QObject* parent)
         emit thresholdSaved(t);
     });
     connect(w, &EngineWorker::evaluationProgress, this, &Engine::evaluationProgress);
-    connect(w, &EngineWorker::evaluationFinished, this, &Engine::evaluationFinished);
+    connect(w, &EngineWorker::evaluationFinished, this, [this](const EvalOutcomePtr& outcome) {
+        m_evaluations = std::max(0, m_evaluations - 1);
+        emit evaluationFinished(outcome);
+    });
     connect(w, &EngineWorker::failed, this, &Engine::failed);
     connect(w, &EngineWorker::jobDone, this, [this] {
         if (--m_pending == 0) {
@@ -579,8 +645,12 @@ void Engine::rollback(qint64 editId, const QString& reason) {
     dispatch([editId, reason](EngineWorker& w) { w.rollback(editId, reason); });
 }
 
-void Engine::undoLast() {
-    dispatch([](EngineWorker& w) { w.undoLast(); });
+void Engine::undo() {
+    dispatch([](EngineWorker& w) { w.undo(false); });
+}
+
+void Engine::redo() {
+    dispatch([](EngineWorker& w) { w.undo(true); });
 }
 
 void Engine::compare(const QString& prompt, std::optional<double> threshold) {
@@ -610,6 +680,7 @@ void Engine::exportHistory(const QString& path) {
 void Engine::evaluate(const EvalRequest& request) {
     // A fresh flag per run: cancelling one run never cancels the next.
     m_evalCancel = std::make_shared<std::atomic<bool>>(false);
+    ++m_evaluations;
     dispatch([request, cancel = m_evalCancel](EngineWorker& w) { w.evaluate(request, cancel.get()); });
 }
 

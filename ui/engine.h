@@ -68,7 +68,11 @@ public:
     /// Raises the running batch's cancel flag (safe from the GUI thread at any time).
     void cancelBatch();
     void rollback(qint64 editId, const QString& reason = {});
-    void undoLast();
+    /// Takes back the newest step of the workspace's undo stack (Editor::undo), itself an
+    /// audited rollback edit; repeated, it walks back edit by edit. state()->undoText names it.
+    void undo();
+    /// Brings back what the last undo took back (Editor::redo); state()->redoText names it.
+    void redo();
     /// Query with and without memory; threshold empty: the workspace's or the detector's.
     void compare(const QString& prompt, std::optional<double> threshold = std::nullopt);
     void requestWriteKey(qint64 factId);
@@ -93,6 +97,8 @@ public:
 
     /// Calls posted and not yet finished.
     int pending() const { return m_pending; }
+    /// An evaluation is queued or running (a query asked now waits for it).
+    bool evaluating() const { return m_evaluations > 0; }
     bool hasWorkspace() const { return m_hasWorkspace; }
     const EngineInfo& info() const { return m_info; }
     EngineStatePtr state() const { return m_state; }
@@ -138,6 +144,7 @@ private:
     std::shared_ptr<std::atomic<bool>> m_cancel;
     std::shared_ptr<std::atomic<bool>> m_evalCancel;
     int m_pending = 0;
+    int m_evaluations = 0;
     bool m_hasWorkspace = false;
     EngineInfo m_info;
     EngineStatePtr m_state;

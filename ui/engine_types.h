@@ -19,6 +19,19 @@ inline QString factCount(qint64 n) {
     return countOf(n, "fact", "facts");
 }
 
+/// A probability as the whole GUI shows it: a percentage with one decimal ("84.9%", "1.8%").
+inline QString percentText(double p) {
+    return QStringLiteral("%1%").arg(100.0 * p, 0, 'f', 1);
+}
+
+/// text cut to at most about `limit` characters at a word boundary, with an ellipsis.
+inline QString shortText(const QString& text, int limit) {
+    if (text.size() <= limit) return text;
+    int cut = static_cast<int>(text.lastIndexOf(QLatin1Char(' '), limit - 1));
+    if (cut < limit / 2) cut = limit - 1; // one long word: cut inside it
+    return text.left(cut).trimmed() + QChar(0x2026);
+}
+
 /// One row of the facts table.
 struct FactRow {
     qint64 id = 0;
@@ -48,6 +61,13 @@ struct EditRow {
     QString signerName; ///< the name the workspace trusts that key as; empty: unsigned or untrusted
 };
 
+/// A named run of the latent's dimensions (core LatentBlock).
+struct LatentBlockInfo {
+    QString name;
+    int begin = 0;
+    int size = 0;
+};
+
 /// What the engine has open: shown in the status bar and the About box.
 struct EngineInfo {
     QString modelId;
@@ -57,6 +77,7 @@ struct EngineInfo {
     double defaultThreshold = 0.5;
     int slotCount = 0; ///< K
     int width = 0;     ///< C
+    QVector<LatentBlockInfo> blocks; ///< the latent's parts (the Memory tab scales each)
 };
 
 /// Everything the panels show about the workspace, rebuilt after every change.
@@ -76,9 +97,16 @@ struct EngineState {
     bool auditOk = true;
     qint64 auditBrokenEdit = 0; ///< the first edit that does not match (0: none)
     QString auditMessage;
+    qint64 lastEdit = 0; ///< the newest edit's id (0: none): the memory state this describes
     // Read weights of the last query's prompt against the current memory (empty: none).
     QString readPrompt;
     QVector<double> readWeights;
+    bool readInScope = true; ///< the prompt scores at or above the threshold its query used
+    double readScore = 0;
+    double readThreshold = 0;
+    // Edit > Undo / Redo: what each takes back or brings back ("Write of fact 12"; empty: none).
+    QString undoText;
+    QString redoText;
 };
 using EngineStatePtr = std::shared_ptr<const EngineState>;
 
@@ -107,6 +135,10 @@ struct CompareView {
     qint64 nearestFactId = 0; ///< 0: none
     QString nearestText;
     QVector<double> readWeights;
+    // The memory state the answers belong to.
+    qint64 lastEdit = 0;  ///< the newest edit when it was answered (0: none)
+    qint64 written = 0;   ///< facts written then
+    QString digest;       ///< the memory digest then
 };
 
 /// A written fact that a fact about to be written repeats or contradicts.

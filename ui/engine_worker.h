@@ -31,7 +31,7 @@ public:
     void previewImport(const QString& path);
     void writeBatch(const ImportRecords& records, const QString& reason, const std::atomic<bool>* cancel);
     void rollback(qint64 editId, const QString& reason);
-    void undoLast();
+    void undo(bool redo);
     void compare(const QString& prompt, std::optional<double> threshold);
     void writeKey(qint64 factId);
     void setWorkspaceThreshold(double threshold);
@@ -74,6 +74,7 @@ private:
     QString m_modelDir;
     std::unique_ptr<Editor> m_editor;
     std::string m_lastPrompt;
+    std::optional<double> m_lastThreshold;
 };
 
 } // namespace larimar::ui

@@ -212,7 +212,7 @@ EvaluationPanel::EvaluationPanel(Engine* engine, QWidget* parent) : QWidget(pare
     m_fileEdit->setObjectName(QStringLiteral("evalFile"));
     m_fileEdit->setReadOnly(true);
     m_fileEdit->setPlaceholderText(tr("Choose a CounterFact (ROME or EasyEdit schema) or zsRE file"));
-    m_choose = new QPushButton(tr("C&hoose File..."), this);
+    m_choose = new QPushButton(tr("&Choose File..."), this);
     m_choose->setObjectName(QStringLiteral("evalChoose"));
 
     m_mode = new QComboBox(this);
@@ -323,7 +323,7 @@ EvaluationPanel::EvaluationPanel(Engine* engine, QWidget* parent) : QWidget(pare
     auto* fileRow = new QHBoxLayout;
     fileRow->addWidget(m_fileEdit, 1);
     fileRow->addWidget(m_choose);
-    auto* fileLabel = new QLabel(tr("&File:"), this);
+    auto* fileLabel = new QLabel(tr("F&ile:"), this);
     fileLabel->setBuddy(m_choose);
     controls->addWidget(fileLabel, 0, 0);
     controls->addLayout(fileRow, 0, 1);
@@ -339,7 +339,7 @@ EvaluationPanel::EvaluationPanel(Engine* engine, QWidget* parent) : QWidget(pare
     settingsRow->addWidget(m_batchSize);
     settingsRow->addWidget(m_sweep);
     settingsRow->addSpacing(8);
-    settingsRow->addWidget(label(tr("Retention e&very:"), m_every));
+    settingsRow->addWidget(label(tr("Retentio&n every:"), m_every));
     settingsRow->addWidget(m_every);
     settingsRow->addStretch(1);
     // Which cases and what is measured on a row of their own: one row of every option made
@@ -348,14 +348,14 @@ EvaluationPanel::EvaluationPanel(Engine* engine, QWidget* parent) : QWidget(pare
     casesRow->addWidget(m_limit);
     casesRow->addWidget(m_shuffle);
     casesRow->addSpacing(8);
-    casesRow->addWidget(label(tr("S&eed:"), m_seed));
+    casesRow->addWidget(label(tr("See&d:"), m_seed));
     casesRow->addWidget(m_seed);
     casesRow->addSpacing(16);
     casesRow->addWidget(m_generation);
     casesRow->addStretch(1);
-    controls->addWidget(label(tr("&Mode:"), m_mode), 1, 0);
+    controls->addWidget(label(tr("M&ode:"), m_mode), 1, 0);
     controls->addLayout(settingsRow, 1, 1);
-    controls->addWidget(label(tr("&Limit:"), m_limit), 2, 0);
+    controls->addWidget(label(tr("Limi&t:"), m_limit), 2, 0);
     controls->addLayout(casesRow, 2, 1);
     auto* runRow = new QHBoxLayout;
     runRow->addWidget(m_run);
@@ -487,6 +487,16 @@ bool EvaluationPanel::run() {
     m_cancelling = false;
     m_progress->setRange(0, 0); // busy until the first progress report
     m_status->setText(tr("Reading %1...").arg(QFileInfo(file()).fileName()));
+    m_status->setToolTip(QString());
+    // The previous run's chart and tables belong to another run: they go at once.
+    m_last.reset();
+    m_metrics->setMetrics({});
+    m_cases->setCases({}, false);
+    m_chart->clearPlottables();
+    m_chart->legend->setVisible(false);
+    if (auto* title = qobject_cast<QCPTextElement*>(m_chart->plotLayout()->element(0, 0)))
+        title->setText(tr("Evaluating %1...").arg(QFileInfo(file()).fileName()));
+    m_chart->replot(QCustomPlot::rpQueuedReplot);
     updateControls();
     m_engine->evaluate(request());
     return true;
@@ -519,7 +529,7 @@ void EvaluationPanel::showOutcome(const EvalOutcomePtr& outcome) {
     if (!outcome) return;
     const QString name = QFileInfo(outcome->request.file).fileName();
     if (!outcome->error.isEmpty()) {
-        // The engine's failed() signal has shown the dialog with the message; the old results stay.
+        // The engine's failed() signal has shown the dialog with the message.
         m_progress->setValue(0);
         m_status->setText(tr("Evaluating %1 failed; see the message.").arg(name));
         emit finished(outcome);

@@ -92,7 +92,7 @@ FactsPanel::FactsPanel(Engine* engine, QWidget* parent) : QWidget(parent), m_eng
     m_write->setObjectName(QStringLiteral("writeFact"));
     m_write->setToolTip(tr("Write the fact into the memory (Enter)"));
     connect(m_write, &QPushButton::clicked, this, &FactsPanel::writeNewFact);
-    m_forget = new QPushButton(tr("&Forget Selected..."), this);
+    m_forget = new QPushButton(tr("For&get Selected..."), this);
     m_forget->setObjectName(QStringLiteral("forgetFacts"));
     m_forget->setToolTip(tr("Forget the selected written facts (Delete)"));
     connect(m_forget, &QPushButton::clicked, this, &FactsPanel::forgetSelected);

@@ -70,7 +70,7 @@ HistoryPanel::HistoryPanel(Engine* engine, QWidget* parent) : QWidget(parent), m
     m_rollback->setToolTip(tr("Make the facts and the memory exactly as they were right after the selected edit. "
                               "The rollback is itself an audited edit, so it can be undone."));
     connect(m_rollback, &QPushButton::clicked, this, &HistoryPanel::rollbackToSelected);
-    m_export = new QPushButton(tr("&Export History..."), this);
+    m_export = new QPushButton(tr("E&xport History..."), this);
     m_export->setToolTip(tr("Save the audited history as CSV or JSON (Ctrl+E)"));
     connect(m_export, &QPushButton::clicked, this, &HistoryPanel::exportHistory);
     auto* bottom = new QHBoxLayout;

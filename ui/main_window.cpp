@@ -2,6 +2,7 @@
 
 #include "ui/evaluation_panel.h"
 #include "ui/facts_panel.h"
+#include "ui/first_run_card.h"
 #include "ui/history_panel.h"
 #include "ui/import_dialog.h"
 #include "ui/memory_panel.h"
@@ -16,7 +17,17 @@
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
+#include <QDialog>
+#include <QDialogButtonBox>
+#include <QFile>
 #include <QFrame>
+#include <QKeyEvent>
+#include <QPlainTextEdit>
+#include <QTextBrowser>
+#include <QVBoxLayout>
+#include <QAbstractSpinBox>
+#include <QScreen>
+#include <QUrl>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenuBar>
@@ -36,6 +47,16 @@
 static void initLarimarResources() {
     Q_INIT_RESOURCE(larimar_workbench);
 }
+
+namespace {
+/// A widget that keeps Ctrl+Z for its own typing.
+bool isTextField(const QObject* o) {
+    if (qobject_cast<const QLineEdit*>(o) || qobject_cast<const QAbstractSpinBox*>(o)) return true;
+    if (const auto* t = qobject_cast<const QTextEdit*>(o)) return !t->isReadOnly();
+    if (const auto* t = qobject_cast<const QPlainTextEdit*>(o)) return !t->isReadOnly();
+    return false;
+}
+} // namespace
 
 namespace larimar::ui {
 
@@ -87,10 +108,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_query = new QueryPanel(m_engine, m_tabs);
     m_memory = new MemoryPanel(m_tabs);
     m_history = new HistoryPanel(m_engine, m_tabs);
-    m_tabs->addTab(m_facts, tr("&Facts"));
+    // Tab mnemonics clash with no menu (Alt+F is File, Alt+H Help, Alt+E Edit, Alt+V View).
+    m_tabs->addTab(m_facts, tr("F&acts"));
     m_tabs->addTab(m_query, tr("&Query && Compare"));
     m_tabs->addTab(m_memory, tr("&Memory"));
-    m_tabs->addTab(m_history, tr("&History"));
+    m_tabs->addTab(m_history, tr("Hi&story"));
     m_evaluation = new EvaluationPanel(m_engine, m_tabs);
     m_tabs->addTab(m_evaluation, tr("Eva&luation"));
     setCentralWidget(m_tabs);
@@ -132,6 +154,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     connect(m_engine, &Engine::modelLoaded, this, [this](const EngineInfo& info) {
         m_modelLabel->setText(tr("Model: %1").arg(info.modelId));
         m_modelLabel->setToolTip(info.modelDir);
+        if (m_loading) statusBar()->showMessage(tr("Loading the workspace..."));
     });
     connect(m_engine, &Engine::workspaceOpened, this, &MainWindow::workspaceOpened);
     connect(m_engine, &Engine::stateChanged, this, &MainWindow::stateChanged);
@@ -154,6 +177,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
         updateActions();
     });
     connect(m_engine, &Engine::importPreviewReady, this, [this](const QString& path, const ImportRecords& records) {
+        statusBar()->showMessage(tr("Read %1 from %2").arg(factCount(records ? records->size() : 0),
+                                                          QFileInfo(path).fileName()),
+                                 8000);
         auto* dialog = new ImportDialog(path, records, this);
         dialog->setAttribute(Qt::WA_DeleteOnClose);
         connect(dialog, &QDialog::accepted, this, [this, dialog] { startBatch(dialog->records(), dialog->reason()); });
@@ -182,8 +208,10 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
             m_memory->clearWriteKey();
     });
     connect(m_engine, &Engine::writeKeyReady, m_memory, &MemoryPanel::setWriteKey);
-    connect(m_engine, &Engine::compared, this,
-            [this](const CompareView& v) { m_memory->setReadWeights(v.prompt, v.readWeights); });
+    connect(m_engine, &Engine::compared, this, [this](const CompareView& v) {
+        m_memory->setReadWeights(v.prompt, v.readWeights, v.inScope);
+        if (m_firstRun && v.written > 0) m_firstRun->markDone(FirstRunCard::CompareStep);
+    });
     connect(m_facts, &FactsPanel::importRequested, this, &MainWindow::chooseImportFile);
 
     auto s = settings();
@@ -192,9 +220,13 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     m_tabs->setCurrentIndex(s->value(QStringLiteral("tab"), 0).toInt());
     updateRecentMenu();
     updateActions();
+    // Ctrl+Z in a text field and Ctrl+E in a line edit (see eventFilter).
+    qApp->installEventFilter(this);
 }
 
-MainWindow::~MainWindow() = default;
+MainWindow::~MainWindow() {
+    qApp->removeEventFilter(this);
+}
 
 void MainWindow::createActions() {
     auto* style = QApplication::style();
@@ -246,10 +278,14 @@ void MainWindow::createActions() {
     quit->setShortcut(QKeySequence::Quit);
 
     auto* edit = menuBar()->addMenu(tr("&Edit"));
-    m_undoAction =
-        edit->addAction(style->standardIcon(QStyle::SP_ArrowBack), tr("&Undo Last Edit"), m_engine, &Engine::undoLast);
+    m_undoAction = edit->addAction(style->standardIcon(QStyle::SP_ArrowBack), tr("&Undo"), m_engine, &Engine::undo);
+    m_undoAction->setObjectName(QStringLiteral("undoEdit"));
     m_undoAction->setShortcut(QKeySequence::Undo);
-    m_undoAction->setToolTip(tr("Roll back the last edit (Ctrl+Z); undoing an undo redoes it"));
+    m_undoAction->setIconText(tr("Undo"));
+    m_redoAction = edit->addAction(style->standardIcon(QStyle::SP_ArrowForward), tr("&Redo"), m_engine, &Engine::redo);
+    m_redoAction->setObjectName(QStringLiteral("redoEdit"));
+    m_redoAction->setShortcuts({QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z), QKeySequence(Qt::CTRL | Qt::Key_Y)});
+    m_redoAction->setIconText(tr("Redo"));
     m_forgetAction =
         edit->addAction(style->standardIcon(QStyle::SP_TrashIcon), tr("&Forget Selected Facts..."), this, [this] {
             m_tabs->setCurrentWidget(m_facts);
@@ -279,6 +315,9 @@ void MainWindow::createActions() {
     }
 
     auto* help = menuBar()->addMenu(tr("&Help"));
+    auto* handbook = help->addAction(tr("&Handbook"), this, &MainWindow::showHandbook);
+    handbook->setObjectName(QStringLiteral("handbook"));
+    handbook->setShortcut(QKeySequence::HelpContents);
     help->addAction(tr("&About Larimar Workbench"), this, &MainWindow::showAbout);
     help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
 
@@ -290,12 +329,14 @@ void MainWindow::createActions() {
     bar->addAction(m_importAction);
     bar->addSeparator();
     bar->addAction(m_undoAction);
+    bar->addAction(m_redoAction);
     bar->addAction(m_forgetAction);
 }
 
 void MainWindow::start(ModelFactory model, const QString& modelLabel, const QString& workspace, ScopeFactory scope) {
     m_loading = true;
     m_modelLabel->setText(tr("Loading the model..."));
+    statusBar()->showMessage(tr("Loading the model and the workspace %1...").arg(QFileInfo(workspace).fileName()));
     m_engine->loadModel(std::move(model), modelLabel, std::move(scope));
     m_engine->openWorkspace(workspace);
     updateActions();
@@ -317,6 +358,8 @@ void MainWindow::workspaceOpened(const EngineInfo& info) {
     m_sizeLabel->setText(tr("K x C = %1 x %2").arg(info.slotCount).arg(info.width));
     m_sizeLabel->setToolTip(tr("memory slots x latent width"));
     if (info.workspace != m_shownWorkspace) m_query->clearResult();
+    if (m_loading || info.workspace != m_shownWorkspace)
+        statusBar()->showMessage(tr("Opened %1").arg(QFileInfo(info.workspace).fileName()), 5000);
     m_shownWorkspace = info.workspace;
     m_query->setInfo(info);
     for (QWidget* w : m_workspaceStatus)
@@ -339,6 +382,7 @@ void MainWindow::stateChanged(const EngineStatePtr& state) {
     m_memory->setState(state);
     m_history->setState(state);
     m_factsLabel->setText(tr("%1 written").arg(factCount(state->written)));
+    showFirstRunCard(state);
     updateActions();
 }
 
@@ -349,7 +393,17 @@ void MainWindow::updateActions() {
     m_exportAction->setEnabled(open);
     m_exportMemoryAction->setEnabled(open);
     m_auditReportAction->setEnabled(open);
-    m_undoAction->setEnabled(open && m_engine->state() && !m_engine->state()->edits.isEmpty());
+    // The menu names the step each takes back or brings back.
+    const EngineStatePtr state = m_engine->state();
+    const QString undo = open && state ? state->undoText : QString();
+    const QString redo = open && state ? state->redoText : QString();
+    m_undoAction->setEnabled(!undo.isEmpty());
+    m_undoAction->setText(undo.isEmpty() ? tr("&Undo") : tr("&Undo %1").arg(undo));
+    m_undoAction->setToolTip(undo.isEmpty() ? tr("Nothing to undo")
+                                            : tr("Undo %1 (Ctrl+Z; in a text field Ctrl+Z undoes the typing)").arg(undo));
+    m_redoAction->setEnabled(!redo.isEmpty());
+    m_redoAction->setText(redo.isEmpty() ? tr("&Redo") : tr("&Redo %1").arg(redo));
+    m_redoAction->setToolTip(redo.isEmpty() ? tr("Nothing to redo") : tr("Redo %1 (Ctrl+Shift+Z)").arg(redo));
     m_forgetAction->setEnabled(open);
     m_newAction->setEnabled(model || m_loading);
     m_openAction->setEnabled(model || m_loading);
@@ -444,11 +498,13 @@ void MainWindow::startBatch(const ImportRecords& records, const QString& reason)
         }
     });
     m_progress->show();
+    statusBar()->showMessage(tr("Writing %1...").arg(factCount(n)));
     m_engine->writeBatch(records, reason);
 }
 
 void MainWindow::showError(const QString& action, const QString& message, const QString& hint) {
     m_lastError = action + QStringLiteral(": ") + message;
+    if (m_loading && m_engine->info().modelId.isEmpty()) m_modelLabel->setText(tr("No model loaded"));
     statusBar()->showMessage(m_lastError, 10000);
     auto* box = new QMessageBox(QMessageBox::Warning, tr("Larimar Workbench"),
                                 tr("<b>%1 failed.</b>").arg(action.toHtmlEscaped()), QMessageBox::Ok, this);
@@ -470,6 +526,8 @@ void MainWindow::showAbout() {
     box->setInformativeText(
         tr("<p>Write, forget and audit the facts of a Larimar language model with an episodic memory.</p>"
            "<p>Model: <b>%1</b><br>from %2<br>Memory: K x C = %3 x %4<br>Scope detector: %5<br>Workspace: %6</p>"
+           "<p>Licensed under the Apache License, Version 2.0. The bundled model's parts keep their own "
+           "licences (Apache-2.0 and MIT), listed in the package's copyright file.</p>"
            "<p>Qt %7</p>")
             .arg(i.modelId.isEmpty() ? tr("none loaded") : i.modelId.toHtmlEscaped(),
                  i.modelDir.isEmpty() ? tr("-") : i.modelDir.toHtmlEscaped())
@@ -479,6 +537,91 @@ void MainWindow::showAbout() {
                  i.workspace.isEmpty() ? tr("none open") : i.workspace.toHtmlEscaped(),
                  QString::fromLatin1(qVersion())));
     box->open();
+}
+
+void MainWindow::showHandbook() {
+    initLarimarResources();
+    auto* dialog = new QDialog(this);
+    dialog->setObjectName(QStringLiteral("handbookDialog"));
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setWindowTitle(tr("Handbook"));
+    auto* browser = new QTextBrowser(dialog);
+    browser->setObjectName(QStringLiteral("handbookText"));
+    browser->setOpenExternalLinks(true);
+    // The README and docs/ are compiled in (resources/larimar-workbench.qrc), so the handbook is
+    // the one of this build, installed or not; its relative links (docs/audit.md) resolve there.
+    browser->setSource(QUrl(QStringLiteral("qrc:/handbook/README.md")), QTextDocument::MarkdownResource);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, dialog);
+    connect(buttons, &QDialogButtonBox::rejected, dialog, &QDialog::reject);
+    auto* layout = new QVBoxLayout(dialog);
+    layout->addWidget(browser);
+    layout->addWidget(buttons);
+    const QSize avail = screen() ? screen()->availableSize() : QSize(1280, 800);
+    dialog->resize(std::min(900, avail.width() - 40), std::min(760, avail.height() - 80));
+    dialog->show();
+}
+
+void MainWindow::showFirstRunCard(const EngineStatePtr& state) {
+    // Once per start: a new user's empty workspace, until the card was used up or dismissed.
+    if (!m_firstRunChecked) {
+        m_firstRunChecked = true;
+        if (state->edits.isEmpty() && !settings()->value(QStringLiteral("firstRunDone"), false).toBool()) {
+            m_firstRun = new FirstRunCard(m_facts);
+            if (auto* box = qobject_cast<QVBoxLayout*>(m_facts->layout())) box->insertWidget(0, m_firstRun);
+            m_firstRun->show();
+            connect(m_firstRun, &FirstRunCard::exampleRequested, this, [this] {
+                m_facts->newFactEdit()->setText(FirstRunCard::exampleFact());
+                m_facts->newFactEdit()->setFocus();
+            });
+            connect(m_firstRun, &FirstRunCard::askRequested, this, [this] {
+                m_tabs->setCurrentWidget(m_query);
+                m_query->promptEdit()->setText(FirstRunCard::examplePrompt());
+                m_query->compareNow();
+            });
+            connect(m_firstRun, &FirstRunCard::samplesRequested, this, [this] {
+                QFile f(QStringLiteral(":/samples/sample-facts.txt"));
+                auto records = std::make_shared<QVector<ImportRecord>>();
+                if (f.open(QIODevice::ReadOnly | QIODevice::Text))
+                    for (const QString& line : QString::fromUtf8(f.readAll()).split(QLatin1Char('\n')))
+                        if (!line.trimmed().isEmpty()) records->append({line.trimmed(), {}, {}, {}, QStringLiteral("sample")});
+                if (!records->isEmpty()) startBatch(records, tr("sample facts"));
+            });
+            connect(m_firstRun, &FirstRunCard::finished, this, [this] {
+                settings()->setValue(QStringLiteral("firstRunDone"), true);
+                if (m_firstRun) m_firstRun->deleteLater();
+                m_firstRun = nullptr;
+            });
+        }
+    }
+    if (!m_firstRun) return;
+    for (const EditRow& e : state->edits) {
+        if (e.op == QLatin1String("write") || e.op == QLatin1String("batch")) m_firstRun->markDone(FirstRunCard::WriteStep);
+        if (e.op == QLatin1String("forget") && m_firstRun) m_firstRun->markDone(FirstRunCard::ForgetStep);
+        if (!m_firstRun) return;
+    }
+}
+
+bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
+    if (event->type() == QEvent::ShortcutOverride && isTextField(watched)) {
+        auto* w = static_cast<QWidget*>(watched);
+        auto* key = static_cast<QKeyEvent*>(event);
+        if (w->window() == this) {
+            const QKeySequence pressed(key->keyCombination());
+            // Ctrl+E is Export History in the whole window: a line edit would take it as "end of line".
+            if (m_exportAction->isEnabled() && pressed == m_exportAction->shortcut()) {
+                event->ignore();
+                return true; // not overridden: the shortcut fires
+            }
+            // Ctrl+Z in a text field undoes the typing there, not an edit of the workspace: say so.
+            if (key->matches(QKeySequence::Undo) && m_undoAction->isEnabled())
+                statusBar()->showMessage(
+                    tr("Ctrl+Z undid typing in the text field; the workspace is unchanged. To undo %1, use "
+                       "Edit > Undo or press Ctrl+Z outside a text field.")
+                        .arg(m_engine->state() ? m_engine->state()->undoText : QString()),
+                    8000);
+        }
+    }
+    return QMainWindow::eventFilter(watched, event);
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {

@@ -3,6 +3,7 @@
 /// toolbar and status bar; recent workspaces and window layout kept with QSettings. It owns the
 /// Engine (and so the one worker thread every engine call runs on).
 #include "ui/engine.h"
+#include "ui/first_run_card.h"
 
 #include <QMainWindow>
 #include <QPointer>
@@ -50,6 +51,13 @@ public:
     EvaluationPanel* evaluationPanel() const { return m_evaluation; }
     /// The progress dialog of the running batch import (null when none).
     QProgressDialog* batchProgressDialog() const { return m_progress; }
+    /// Edit > Undo / Redo (their text names the step: "Undo Write of fact 12").
+    QAction* undoAction() const { return m_undoAction; }
+    QAction* redoAction() const { return m_redoAction; }
+    /// The getting-started card on the Facts tab (null once used or dismissed).
+    FirstRunCard* firstRunCard() const { return m_firstRun; }
+    /// Help > Handbook (F1): the README in a window of its own ("handbookDialog").
+    void showHandbook();
     /// The last engine error shown: "action: message".
     const QString& lastError() const { return m_lastError; }
     QStringList recentWorkspaces() const;
@@ -62,6 +70,7 @@ public:
     static std::unique_ptr<QSettings> settings();
 
 protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
     void closeEvent(QCloseEvent* event) override;
     void dragEnterEvent(QDragEnterEvent* event) override;
     void dropEvent(QDropEvent* event) override;
@@ -77,6 +86,7 @@ private:
     void chooseImportFile();
     void startBatch(const ImportRecords& records, const QString& reason);
     void showAbout();
+    void showFirstRunCard(const EngineStatePtr& state);
 
     Engine* m_engine;
     QTabWidget* m_tabs;
@@ -97,12 +107,15 @@ private:
     QAction* m_exportMemoryAction = nullptr;
     QAction* m_auditReportAction = nullptr;
     QAction* m_undoAction = nullptr;
+    QAction* m_redoAction = nullptr;
     QAction* m_forgetAction = nullptr;
     QAction* m_newAction = nullptr;
     QAction* m_openAction = nullptr;
     QPointer<QProgressDialog> m_progress;
     QString m_lastError;
     QString m_shownWorkspace;
+    QPointer<FirstRunCard> m_firstRun;
+    bool m_firstRunChecked = false;
     bool m_loading = false;
 };
 

@@ -13,6 +13,8 @@ class QCPBars;
 class QCPColorMap;
 class QCPGraph;
 class QCPTextElement;
+class QCPColorScale;
+class QCheckBox;
 class QLabel;
 class QMouseEvent;
 
@@ -28,17 +30,33 @@ public:
     QCPBars* readBars() const { return m_readBars; }
     QCPBars* keyBars() const { return m_keyBars; }
     QCPGraph* spectrum() const { return m_spectrum; }
-    /// What hovering slot k shows: the facts that weigh most in it.
+    QCheckBox* perBlockBox() const { return m_perBlock; }
+    QCPColorScale* colorScale() const { return m_scale; }
+    QCPTextElement* readTitle() const { return m_readTitle; }
+    QCPTextElement* spectrumTitle() const { return m_specTitle; }
+    /// The block labels drawn over the heatmap ("sentence", "subject key", ...).
+    QStringList blockLabels() const;
+    /// What hovering slot k shows: the facts that weigh most in it (and its read weight).
     QString slotToolTip(int slot) const;
+    /// Hovering the heatmap cell (slot, dimension): its value, dimension and block, then the slot.
+    QString cellToolTip(int slot, int dimension) const;
+    /// Hovering bar `slot` of the write key.
+    QString keyToolTip(int slot) const;
+    /// Hovering singular value i (0-based).
+    QString spectrumToolTip(int index) const;
 
 public slots:
     void setState(const larimar::ui::EngineStatePtr& state);
-    void setReadWeights(const QString& prompt, const QVector<double>& weights);
+    /// inScope false: the query that read them was out of scope (the answer did not use the memory).
+    void setReadWeights(const QString& prompt, const QVector<double>& weights, bool inScope = true);
     void setWriteKey(qint64 factId, const QVector<double>& key);
     void clearWriteKey();
 
 private:
     void hoverSlot(QCustomPlot* plot, QMouseEvent* event, bool slotsOnValueAxis);
+    void drawHeatmap();
+    /// The blocks of the current width (one "latent" block when the model names none).
+    QVector<LatentBlockInfo> blocks() const;
 
     QCustomPlot* m_heatPlot;
     QCPColorMap* m_heat;
@@ -52,6 +70,11 @@ private:
     QCustomPlot* m_specPlot;
     QCPGraph* m_spectrum;
     QCPTextElement* m_specTitle;
+    QCPColorScale* m_scale;
+    QCheckBox* m_perBlock;
+    QVector<double> m_readWeights;
+    QVector<double> m_key;
+    QVector<double> m_blockMax; ///< per block: max |value| of M
     EngineStatePtr m_state;
     QHash<qint64, QString> m_factText;
     qint64 m_keyFact = 0;

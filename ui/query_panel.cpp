@@ -57,7 +57,7 @@ QVector<QPair<int, int>> wordRanges(const QString& text) {
 }
 
 QString percent(double p) {
-    return QStringLiteral("%1%").arg(100.0 * p, 0, 'f', p >= 0.995 || p < 0.1 ? 1 : 0);
+    return percentText(p);
 }
 
 /// A token for a tooltip: spaces as middle dots, part of a character as its bytes.
@@ -177,6 +177,11 @@ void ScopeGauge::setScore(std::optional<double> score) {
     update();
 }
 
+void ScopeGauge::setNote(const QString& note) {
+    m_note = note;
+    update();
+}
+
 void ScopeGauge::setThreshold(double threshold) {
     m_threshold = threshold;
     update();
@@ -210,7 +215,7 @@ void ScopeGauge::paintEvent(QPaintEvent*) {
     p.drawLine(QPointF(x, r.top()), QPointF(x, r.bottom()));
     p.setPen(palette().color(QPalette::Text));
     p.drawText(r.adjusted(6, 0, -6, 0), Qt::AlignVCenter | Qt::AlignLeft,
-               m_score ? QStringLiteral("%1").arg(*m_score, 0, 'f', 3) : tr("no query yet"));
+               m_score ? QStringLiteral("%1").arg(*m_score, 0, 'f', 3) : (m_note.isEmpty() ? tr("no query yet") : m_note));
 }
 
 // --- panel ---------------------------------------------------------------------------------
@@ -226,9 +231,15 @@ QueryPanel::QueryPanel(Engine* engine, QWidget* parent) : QWidget(parent), m_eng
     m_compare->setToolTip(tr("Answer the prompt without and with the memory (Enter)"));
     connect(m_compare, &QPushButton::clicked, this, &QueryPanel::compareNow);
     auto* top = new QHBoxLayout;
-    top->addWidget(new QLabel(tr("Prompt:"), this));
+    auto* promptLabel = new QLabel(tr("&Prompt:"), this);
+    promptLabel->setBuddy(m_prompt);
+    top->addWidget(promptLabel);
     top->addWidget(m_prompt, 1);
     top->addWidget(m_compare);
+    m_resultLabel = new QLabel(this);
+    m_resultLabel->setObjectName(QStringLiteral("resultState"));
+    m_resultLabel->setWordWrap(true);
+    m_resultLabel->setTextFormat(Qt::RichText);
 
     m_without = new TokenView(this);
     m_without->setObjectName(QStringLiteral("withoutMemory"));
@@ -266,8 +277,9 @@ QueryPanel::QueryPanel(Engine* engine, QWidget* parent) : QWidget(parent), m_eng
     answers->addWidget(withBox, 1);
     m_diffLabel = new QLabel(this);
     m_diffLabel->setWordWrap(true);
-    m_diffLabel->setText(tr("Words only the plain model says are marked red, words the memory adds green. "
-                            "Hover a word for its token's probability; the tables list every token."));
+    m_diffLabel->setText(tr("Red: words only the plain model says; green: words the memory adds. Hover a word for "
+                            "its token's probability; the tables list every token (amber p: the model was "
+                            "unsure; \u00B7 stands for a space)."));
 
     m_gauge = new ScopeGauge(this);
     m_gauge->setObjectName(QStringLiteral("scopeGauge"));
@@ -277,14 +289,14 @@ QueryPanel::QueryPanel(Engine* engine, QWidget* parent) : QWidget(parent), m_eng
     m_slider->setValue(kSliderSteps / 2);
     m_slider->setToolTip(tr("Scope threshold: prompts scoring at or above it are answered with the memory"));
     m_thresholdLabel = new QLabel(this);
-    m_thresholdLabel->setMinimumWidth(m_thresholdLabel->fontMetrics().horizontalAdvance(tr("threshold 0.00")) + 8);
+    m_thresholdLabel->setMinimumWidth(m_thresholdLabel->fontMetrics().horizontalAdvance(tr("threshold 0.000")) + 8);
     // Re-answer shortly after the user stops moving the slider (mouse or keys), so the
     // with-memory side follows the new threshold.
     m_requery = new QTimer(this);
     m_requery->setSingleShot(true);
     m_requery->setInterval(300);
     connect(m_requery, &QTimer::timeout, this, [this] {
-        if (!m_last.prompt.isEmpty() && m_engine->hasWorkspace()) m_engine->compare(m_last.prompt, threshold());
+        if (!m_last.prompt.isEmpty() && m_engine->hasWorkspace()) request(m_last.prompt);
     });
     connect(m_slider, &QSlider::valueChanged, this, [this] {
         m_gauge->setThreshold(threshold());
@@ -330,13 +342,23 @@ QueryPanel::QueryPanel(Engine* engine, QWidget* parent) : QWidget(parent), m_eng
 
     auto* layout = new QVBoxLayout(this);
     layout->addLayout(top);
+    layout->addWidget(m_resultLabel);
     layout->addLayout(answers, 1);
     layout->addWidget(m_diffLabel);
     layout->addWidget(scopeBox);
 
     connect(m_engine, &Engine::compared, this, &QueryPanel::showResult);
+    connect(m_engine, &Engine::stateChanged, this, &QueryPanel::setState);
+    // Idle: nothing is in flight any more (a failed query answers with an error, not compared).
+    connect(m_engine, &Engine::idle, this, [this] {
+        if (m_inFlight == 0) return;
+        m_inFlight = 0;
+        m_requested.clear();
+        updateResultLabel();
+    });
     m_gauge->setThreshold(threshold());
     updateScopeLabel();
+    updateResultLabel();
 }
 
 double QueryPanel::threshold() const {
@@ -361,6 +383,12 @@ void QueryPanel::setInfo(const EngineInfo& info) {
 
 void QueryPanel::clearResult() {
     m_last = CompareView();
+    m_stale = false;
+    clearAnswers();
+    updateResultLabel();
+}
+
+void QueryPanel::clearAnswers() {
     m_without->setAnswer({}, {}, {}, {});
     m_with->setAnswer({}, {}, {}, {});
     m_without->setPlaceholderText(tr("(no answer yet)"));
@@ -368,6 +396,7 @@ void QueryPanel::clearResult() {
     m_withoutTokens->setTokens({});
     m_withTokens->setTokens({});
     m_gauge->setScore(std::nullopt);
+    m_gauge->setNote({});
     m_nearest->clear();
     updateScopeLabel();
 }
@@ -375,24 +404,96 @@ void QueryPanel::clearResult() {
 void QueryPanel::compareNow() {
     const QString prompt = m_prompt->text().trimmed();
     if (prompt.isEmpty() || !m_engine->hasWorkspace()) return;
+    request(prompt);
+}
+
+void QueryPanel::request(const QString& prompt) {
+    // Another prompt's answers never stand under this one while it waits.
+    if (prompt != m_last.prompt && !m_last.prompt.isEmpty()) {
+        m_last = CompareView();
+        m_stale = false;
+        clearAnswers();
+    }
+    m_requested = prompt;
+    ++m_inFlight;
     m_engine->compare(prompt, threshold());
+    updateResultLabel();
+}
+
+void QueryPanel::setState(const EngineStatePtr& state) {
+    m_state = state;
+    // Answers made against another memory (a write, forget, import or rollback since) are stale.
+    m_stale = !m_last.prompt.isEmpty() && !m_last.digest.isEmpty() && state->digest != m_last.digest;
+    const QString colour = m_stale ? QStringLiteral("color: palette(mid);") : QString();
+    m_without->setStyleSheet(colour.isEmpty() ? QString() : QStringLiteral("QTextEdit { %1 }").arg(colour));
+    m_with->setStyleSheet(m_without->styleSheet());
+    updateResultLabel();
+    updateScopeLabel();
+}
+
+void QueryPanel::updateResultLabel() {
+    auto quoted = [](const QString& p) { return QStringLiteral("\u201C%1\u201D").arg(shortText(p, 80).toHtmlEscaped()); };
+    if (m_inFlight > 0 && !m_requested.isEmpty()) {
+        const QString what = quoted(m_requested);
+        m_resultLabel->setText(
+            m_engine->evaluating()
+                ? tr("<b>Queued:</b> %1 is answered when the running evaluation ends (the Evaluation tab can stop it).")
+                      .arg(what)
+                : (m_engine->pending() > m_inFlight ? tr("<b>Queued:</b> %1 is answered after the engine's current work.")
+                                                    : tr("Answering %1...")).arg(what));
+        return;
+    }
+    if (m_last.prompt.isEmpty()) {
+        m_resultLabel->setText(tr("No answers yet: type a prompt and press Compare (Enter)."));
+        return;
+    }
+    const QString state = m_last.lastEdit == 0 ? tr("the empty memory")
+                                               : tr("the memory after edit %1 (%2 written)")
+                                                     .arg(m_last.lastEdit)
+                                                     .arg(factCount(m_last.written));
+    if (m_stale) {
+        const qint64 now = m_state ? m_state->lastEdit : 0;
+        m_resultLabel->setText(tr("<span style='color:#a15c00'><b>&#9888; Stale:</b> answers to %1 with %2. The "
+                                  "memory has changed since (now edit %3, %4 written): press Compare to answer "
+                                  "again.</span>")
+                                   .arg(quoted(m_last.prompt), state)
+                                   .arg(now)
+                                   .arg(factCount(m_state ? m_state->written : 0)));
+        return;
+    }
+    m_resultLabel->setText(tr("Answers to %1 with %2.").arg(quoted(m_last.prompt), state));
 }
 
 void QueryPanel::showResult(const CompareView& v) {
+    if (m_inFlight > 0) --m_inFlight;
+    // A newer prompt was asked meanwhile: this answer belongs to the older one; skip it.
+    if (m_inFlight > 0 && !m_requested.isEmpty() && v.prompt != m_requested) return;
+    if (m_inFlight == 0) m_requested.clear();
     m_last = v;
+    m_stale = m_state && !v.digest.isEmpty() && m_state->digest != v.digest;
     m_without->setAnswer(v.withoutMemory, v.withoutTokens, sideFlags(v.diff, 1), QColor(0xff, 0xc8, 0xc8));
     m_with->setAnswer(v.withMemory, v.withTokens, sideFlags(v.diff, 2), QColor(0xc4, 0xf0, 0xc4));
     m_withoutTokens->setTokens(v.withoutTokens);
     m_withTokens->setTokens(v.withTokens);
-    m_gauge->setScore(v.score);
+    // With no fact written the detector has nothing to compare with (scores such as -1 mean that).
+    if (v.written == 0 || v.score < 0) {
+        m_gauge->setScore(std::nullopt);
+        m_gauge->setNote(tr("no facts written: nothing to compare with"));
+    } else {
+        m_gauge->setScore(v.score);
+        m_gauge->setNote({});
+    }
     m_nearest->setText(v.nearestFactId != 0 ? tr("fact %1: %2").arg(v.nearestFactId).arg(v.nearestText.toHtmlEscaped())
                                             : (v.nearestText.isEmpty() ? tr("(the detector names none)")
                                                                        : v.nearestText.toHtmlEscaped()));
+    m_without->setStyleSheet(m_stale ? QStringLiteral("QTextEdit { color: palette(mid); }") : QString());
+    m_with->setStyleSheet(m_without->styleSheet());
     updateScopeLabel();
+    updateResultLabel();
 }
 
 void QueryPanel::updateScopeLabel() {
-    m_thresholdLabel->setText(tr("threshold %1").arg(threshold(), 0, 'f', 2));
+    m_thresholdLabel->setText(tr("threshold %1").arg(threshold(), 0, 'f', 3));
     m_keep->setEnabled(m_engine->hasWorkspace() && std::abs(threshold() - m_workspaceThreshold) > 1e-9);
     if (m_last.prompt.isEmpty()) {
         m_scopeLabel->setText(tr("Ask something to see whether it is about the written facts."));
@@ -401,6 +502,8 @@ void QueryPanel::updateScopeLabel() {
     const bool in = m_last.score >= threshold();
     QString text =
         in ? tr("<b>in scope</b>: answered with the memory") : tr("<b>out of scope</b>: answered by the plain model");
+    if (m_last.written == 0) text = tr("<b>out of scope</b>: no fact is written, so the plain model answers");
+    if (m_stale) text = tr("<i>(stale)</i> ") + text;
     if (std::abs(m_last.threshold - threshold()) > 1e-9)
         text += tr(" (at the new threshold; answering again...)");
     else if (!m_last.differs)

@@ -52,6 +52,9 @@ class ScopeGauge : public QWidget {
 public:
     explicit ScopeGauge(QWidget* parent = nullptr);
     void setScore(std::optional<double> score);
+    /// Shown instead of a score (e.g. "no facts written"); empty: the placeholder.
+    void setNote(const QString& note);
+    const QString& note() const { return m_note; }
     void setThreshold(double threshold);
     std::optional<double> score() const { return m_score; }
     double threshold() const { return m_threshold; }
@@ -64,6 +67,7 @@ protected:
 private:
     std::optional<double> m_score;
     double m_threshold = 0.5;
+    QString m_note;
 };
 
 class QueryPanel : public QWidget {
@@ -82,6 +86,11 @@ public:
     QPushButton* keepThresholdButton() const { return m_keep; }
     QLabel* scopeLabel() const { return m_scopeLabel; }
     QLabel* nearestLabel() const { return m_nearest; }
+    /// Names the prompt and the memory state the answers belong to; says when they are stale or
+    /// a request is queued.
+    QLabel* resultLabel() const { return m_resultLabel; }
+    /// The answers shown were made against another memory than the current one.
+    bool isStale() const { return m_stale; }
     /// The last answer shown (empty prompt: none yet).
     const CompareView& last() const { return m_last; }
     double threshold() const;
@@ -95,9 +104,15 @@ public slots:
     void setInfo(const larimar::ui::EngineInfo& info);
     /// Forgets the last answer (another workspace was opened).
     void clearResult();
+    /// The workspace changed: answers made against another memory are marked stale.
+    void setState(const larimar::ui::EngineStatePtr& state);
 
 private:
     void updateScopeLabel();
+    void updateResultLabel();
+    /// Asks the engine (every query of the panel goes through here).
+    void request(const QString& prompt);
+    void clearAnswers();
 
     Engine* m_engine;
     QLineEdit* m_prompt;
@@ -118,6 +133,11 @@ private:
     QTimer* m_requery;
     bool m_thresholdTouched = false;
     bool m_programmatic = false;
+    QLabel* m_resultLabel;
+    bool m_stale = false;
+    EngineStatePtr m_state;
+    QString m_requested; ///< the newest prompt asked and not yet answered
+    int m_inFlight = 0;  ///< requests not yet answered
 };
 
 } // namespace larimar::ui

@@ -262,19 +262,20 @@ QVariant TokenTableModel::data(const QModelIndex& index, int role) const {
         case Token:
             return visibleToken(t.text);
         case Probability:
-            return QStringLiteral("%1").arg(t.probability, 0, 'f', 3);
+            return percentText(t.probability);
         case Alternatives: {
             QStringList alts;
             for (const auto& [alt, p] : t.alternatives)
-                if (alt != t.text) alts << QStringLiteral("%1 %2%").arg(visibleToken(alt)).arg(100.0 * p, 0, 'f', 1);
+                if (alt != t.text) alts << QStringLiteral("%1 %2").arg(visibleToken(alt), percentText(p));
             return alts.join(QStringLiteral(", "));
         }
         }
     }
     if (role == Qt::BackgroundRole && index.column() == Probability) {
-        // Pale red for tokens the model was unsure of.
-        const int shade = static_cast<int>(255 - 70 * (1.0 - std::clamp(t.probability, 0.0, 1.0)));
-        return QBrush(QColor(255, shade, shade));
+        // Pale amber for tokens the model was unsure of (red is the diff's: words only the plain
+        // model says).
+        const double unsure = 1.0 - std::clamp(t.probability, 0.0, 1.0);
+        return QBrush(QColor(255, static_cast<int>(255 - 40 * unsure), static_cast<int>(255 - 110 * unsure)));
     }
     if (role == Qt::TextAlignmentRole && (index.column() == Index || index.column() == Probability))
         return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
@@ -282,6 +283,12 @@ QVariant TokenTableModel::data(const QModelIndex& index, int role) const {
 }
 
 QVariant TokenTableModel::headerData(int section, Qt::Orientation orientation, int role) const {
+    if (orientation == Qt::Horizontal && role == Qt::ToolTipRole) {
+        if (section == Token || section == Alternatives)
+            return tr("The token as the model wrote it; \u00B7 stands for a space, \\n for a line break");
+        if (section == Probability) return tr("The model's probability of this token; amber: it was unsure");
+        return {};
+    }
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return QAbstractTableModel::headerData(section, orientation, role);
     switch (section) {
