@@ -14,11 +14,13 @@ namespace larimar::cli {
 std::vector<std::unique_ptr<EvalExperiment>> makeEvalEditExperiments(); // cmd_eval_edits.cpp
 std::unique_ptr<EvalExperiment> makeEvalForgetExperiment();             // cmd_eval_forget.cpp
 std::unique_ptr<EvalExperiment> makeEvalLatentsExperiment();            // cmd_eval_latents.cpp
+std::unique_ptr<EvalExperiment> makeEvalMquakeExperiment();             // cmd_eval_mquake.cpp
 
 std::vector<std::unique_ptr<EvalExperiment>> makeEvalExperiments() {
     auto all = makeEvalEditExperiments();
     all.push_back(makeEvalForgetExperiment());
     all.push_back(makeEvalLatentsExperiment());
+    all.push_back(makeEvalMquakeExperiment());
     return all;
 }
 

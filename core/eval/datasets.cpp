@@ -142,6 +142,7 @@ std::vector<std::pair<std::string, json>> readJsonRecords(const std::string& pat
 }
 
 DatasetFormat detectJsonSchema(const json& obj) {
+    if (obj.contains("requested_rewrite") && obj["requested_rewrite"].is_array()) return DatasetFormat::Mquake;
     if (obj.contains("requested_rewrite")) return DatasetFormat::CounterFact;
     if (obj.contains("src") && obj.contains("alt")) return DatasetFormat::Zsre;
     if (obj.contains("target_new") && obj.contains("prompt")) return DatasetFormat::EasyEdit;
@@ -154,11 +155,9 @@ std::string joinPrompt(const std::string& prompt, const std::string& target) {
     return p + " " + trim(target);
 }
 
-EditCase fromRome(const json& r, const std::string& where) {
-    if (!r.contains("requested_rewrite") || !r["requested_rewrite"].is_object())
-        throw UserError(where + ": missing field 'requested_rewrite'");
-    const json& rw = r["requested_rewrite"];
-    const std::string rwWhere = where + ": requested_rewrite";
+/// A ROME-schema rewrite {prompt with {}, subject, target_new.str, target_true.str} (CounterFact
+/// and MQuAKE): subject, filled prompt and targets.
+EditCase fromRewrite(const json& rw, const std::string& rwWhere) {
     EditCase c;
     c.subject = checkedString(rw, "subject", rwWhere);
     const std::string templ = checkedString(rw, "prompt", rwWhere);
@@ -170,6 +169,13 @@ EditCase fromRome(const json& r, const std::string& where) {
         (std::string(f) == "target_new" ? c.targetNew : c.targetTrue) =
             trim(checkedString(rw[f], "str", rwWhere + "." + f));
     }
+    return c;
+}
+
+EditCase fromRome(const json& r, const std::string& where) {
+    if (!r.contains("requested_rewrite") || !r["requested_rewrite"].is_object())
+        throw UserError(where + ": missing field 'requested_rewrite'");
+    EditCase c = fromRewrite(r["requested_rewrite"], where + ": requested_rewrite");
     c.paraphrasePrompts = checkedStrings(r, "paraphrase_prompts", where);
     c.neighbourhoodPrompts = checkedStrings(r, "neighborhood_prompts", where);
     c.neighbourhoodAnswers.assign(c.neighbourhoodPrompts.size(), c.targetTrue);
@@ -209,6 +215,69 @@ EditCase fromZsre(const json& r, const std::string& where) {
         c.neighbourhoodPrompts.push_back(loc);
         c.neighbourhoodAnswers.push_back(trim(checkedString(r, "loc_ans", where)));
     }
+    return c;
+}
+
+/// Trimmed non-empty strings of an optional list field (aliases).
+std::vector<std::string> aliasList(const json& obj, const char* field, const std::string& where) {
+    std::vector<std::string> out;
+    for (const auto& a : checkedStrings(obj, field, where))
+        if (!trim(a).empty()) out.push_back(trim(a));
+    return out;
+}
+
+std::vector<MquakeHop> mquakeHops(const json& r, const char* field, const std::string& where) {
+    std::vector<MquakeHop> hops;
+    if (!r.contains(field)) return hops;
+    const json& v = r.at(field);
+    if (!v.is_array()) throw UserError(where + ": field '" + field + "' must be a list of hops, not " + std::string(v.type_name()));
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        const std::string at = where + ": " + field + " item " + std::to_string(i + 1);
+        if (!v[i].is_object()) throw UserError(at + ": expected a JSON object, found " + std::string(v[i].type_name()));
+        MquakeHop h;
+        h.question = trim(checkedString(v[i], "question", at, false));
+        h.cloze = trim(checkedString(v[i], "cloze", at));
+        h.answer = trim(checkedString(v[i], "answer", at));
+        h.aliases = aliasList(v[i], "answer_alias", at);
+        hops.push_back(std::move(h));
+    }
+    return hops;
+}
+
+MquakeCase fromMquake(const json& r, const std::string& where) {
+    MquakeCase c;
+    if (!r.contains("requested_rewrite")) throw UserError(where + ": missing field 'requested_rewrite'");
+    const json& rws = r["requested_rewrite"];
+    if (!rws.is_array())
+        throw UserError(where + ": field 'requested_rewrite' must be a list of rewrites (MQuAKE), not " +
+                        std::string(rws.type_name()));
+    if (rws.empty()) throw UserError(where + ": field 'requested_rewrite' holds no rewrite");
+    for (std::size_t i = 0; i < rws.size(); ++i) {
+        const std::string at = where + ": requested_rewrite item " + std::to_string(i + 1);
+        if (!rws[i].is_object()) throw UserError(at + ": expected a JSON object, found " + std::string(rws[i].type_name()));
+        MquakeEdit e;
+        e.rewrite = fromRewrite(rws[i], at);
+        e.question = trim(checkedString(rws[i], "question", at, false));
+        c.edits.push_back(std::move(e));
+    }
+    if (!r.contains("questions")) throw UserError(where + ": missing field 'questions'");
+    for (const auto& q : checkedStrings(r, "questions", where))
+        if (!trim(q).empty()) c.questions.push_back(trim(q));
+    if (c.questions.empty()) throw UserError(where + ": field 'questions' holds no question");
+    c.answer = trim(checkedString(r, "answer", where));
+    c.newAnswer = trim(checkedString(r, "new_answer", where));
+    c.answerAliases = aliasList(r, "answer_alias", where);
+    c.newAnswerAliases = aliasList(r, "new_answer_alias", where);
+    c.singleHops = mquakeHops(r, "single_hops", where);
+    c.newSingleHops = mquakeHops(r, "new_single_hops", where);
+    // An edit's answer aliases are those of the new chain's hop that asks its question.
+    for (auto& e : c.edits)
+        for (const auto& h : c.newSingleHops)
+            if (h.answer == e.rewrite.targetNew && (e.question.empty() || h.question == e.question)) {
+                e.newAliases = h.aliases;
+                break;
+            }
+    if (r.contains("case_id")) c.caseId = r["case_id"].is_string() ? r["case_id"].get<std::string>() : r["case_id"].dump();
     return c;
 }
 
@@ -331,15 +400,16 @@ const char* formatName(DatasetFormat f) {
     case DatasetFormat::CounterFact: return "counterfact";
     case DatasetFormat::EasyEdit: return "easyedit";
     case DatasetFormat::Zsre: return "zsre";
+    case DatasetFormat::Mquake: return "mquake";
     }
     return "?";
 }
 
 DatasetFormat formatFromName(const std::string& name) {
     for (auto f : {DatasetFormat::Auto, DatasetFormat::Text, DatasetFormat::Csv, DatasetFormat::Jsonl,
-                   DatasetFormat::CounterFact, DatasetFormat::EasyEdit, DatasetFormat::Zsre})
+                   DatasetFormat::CounterFact, DatasetFormat::EasyEdit, DatasetFormat::Zsre, DatasetFormat::Mquake})
         if (lower(name) == formatName(f)) return f;
-    throw UserError("unknown format '" + name + "' (use auto, text, csv, jsonl, counterfact, easyedit or zsre)");
+    throw UserError("unknown format '" + name + "' (use auto, text, csv, jsonl, counterfact, easyedit, zsre or mquake)");
 }
 
 DatasetFormat detectFormat(const std::string& path) {
@@ -360,6 +430,8 @@ DatasetFormat detectFormat(const std::string& path) {
 
 std::vector<EditCase> loadEditCases(const std::string& path, DatasetFormat format, std::vector<std::string>* skipped) {
     if (format == DatasetFormat::Auto) format = detectFormat(path);
+    if (format == DatasetFormat::Mquake)
+        throw UserError(baseName(path) + " is an MQuAKE file (several edits per case); measure it with larimar eval mquake");
     if (format != DatasetFormat::CounterFact && format != DatasetFormat::EasyEdit && format != DatasetFormat::Zsre)
         throw UserError(baseName(path) + " is a " + formatName(format) +
                         " file; evaluation needs CounterFact (ROME or EasyEdit schema) or zsRE records");
@@ -426,9 +498,62 @@ std::vector<FactRecord> loadFacts(const std::string& path, DatasetFormat format)
         }
         return facts;
     }
+    case DatasetFormat::Mquake: {
+        // Every rewrite of every case, as the evaluation writes them.
+        std::vector<FactRecord> facts;
+        for (const MquakeCase& c : loadMquakeCases(path)) {
+            for (std::size_t i = 0; i < c.edits.size(); ++i) {
+                const EditCase& e = c.edits[i].rewrite;
+                FactRecord f;
+                f.text = e.editText();
+                f.subject = e.subject;
+                f.prompt = e.prompt;
+                f.target = e.targetNew;
+                f.source = c.source + " edit " + std::to_string(i + 1);
+                facts.push_back(std::move(f));
+            }
+        }
+        return facts;
+    }
     case DatasetFormat::Auto: break;
     }
     throw UserError("unsupported format");
+}
+
+bool MquakeCase::chainable() const {
+    if (newSingleHops.empty()) return false;
+    for (std::size_t i = 1; i < newSingleHops.size(); ++i)
+        if (newSingleHops[i].cloze.find(newSingleHops[i - 1].answer) == std::string::npos) return false;
+    return true;
+}
+
+std::vector<MquakeCase> loadMquakeCases(const std::string& path, std::vector<std::string>* skipped) {
+    const auto records = readJsonRecords(path);
+    // A file with no MQuAKE-shaped record is another schema; a bad record of an MQuAKE file is
+    // reported as such (and skipped with --skip-invalid), even when it is the first.
+    const bool anyMquake = std::any_of(records.begin(), records.end(),
+                                       [](const auto& r) { return detectJsonSchema(r.second) == DatasetFormat::Mquake; });
+    const DatasetFormat format = detectJsonSchema(records.front().second);
+    if (!anyMquake)
+        throw UserError(baseName(path) + " is a " + std::string(formatName(format)) +
+                        " file, not MQuAKE (records with a list 'requested_rewrite', 'questions' and 'new_answer')");
+    std::vector<MquakeCase> cases;
+    std::size_t index = 0;
+    for (const auto& [where, r] : records) {
+        ++index;
+        MquakeCase c;
+        try {
+            c = fromMquake(r, where);
+        } catch (const UserError& e) {
+            if (!skipped) throw;
+            skipped->push_back(e.what());
+            continue;
+        }
+        if (c.caseId.empty()) c.caseId = std::to_string(index);
+        c.source = where;
+        cases.push_back(std::move(c));
+    }
+    return cases;
 }
 
 } // namespace larimar

@@ -22,10 +22,11 @@ enum class DatasetFormat {
     CounterFact, ///< ROME schema: requested_rewrite {prompt with {}, subject, target_new.str, ...}
     EasyEdit,    ///< EasyEdit/MEND CounterFact: prompt, subject, target_new, ground_truth, ...
     Zsre,        ///< zsRE (MEND schema): src, answers, alt, rephrase, loc, loc_ans
+    Mquake,      ///< MQuAKE: requested_rewrite list, questions, new_answer, new_single_hops
 };
 
 const char* formatName(DatasetFormat format);
-/// Parses "auto", "text", "csv", "jsonl", "counterfact", "easyedit", "zsre"; UserError otherwise.
+/// Parses "auto", "text", "csv", "jsonl", "counterfact", "easyedit", "zsre", "mquake"; UserError otherwise.
 DatasetFormat formatFromName(const std::string& name);
 
 /// A fact to write into the memory.
@@ -65,6 +66,43 @@ std::vector<FactRecord> loadFacts(const std::string& path, DatasetFormat format 
 /// (training data with a few bad records); without it the first one throws.
 std::vector<EditCase> loadEditCases(const std::string& path, DatasetFormat format = DatasetFormat::Auto,
                                     std::vector<std::string>* skipped = nullptr);
+
+/// One hop of an MQuAKE chain: "Who performed Hey Jude?", cloze "Hey Jude was performed by",
+/// answer "Madonna" and its aliases.
+struct MquakeHop {
+    std::string question, cloze, answer;
+    std::vector<std::string> aliases;
+};
+
+/// One requested rewrite of an MQuAKE case. rewrite.editText() ("Hey Jude was performed by
+/// Madonna") is the fact written, phrased as the CounterFact evaluation phrases its edits.
+struct MquakeEdit {
+    EditCase rewrite;                    ///< prompt with the subject filled in, targetNew, targetTrue
+    std::string question;                ///< the rewrite's own question; may be empty
+    std::vector<std::string> newAliases; ///< aliases of targetNew (from the new chain's hop with this question)
+};
+
+/// One MQuAKE case (arXiv 2305.14795): edits, then multi-hop questions whose answer must follow them.
+struct MquakeCase {
+    std::string caseId;
+    std::vector<MquakeEdit> edits;         ///< at least one
+    std::vector<std::string> questions;    ///< the multi-hop questions (MQuAKE gives three); at least one
+    std::string answer, newAnswer;         ///< before and after the edits
+    std::vector<std::string> answerAliases, newAnswerAliases;
+    std::vector<MquakeHop> singleHops;     ///< the chain before the edits (may be empty)
+    std::vector<MquakeHop> newSingleHops;  ///< the chain after the edits (may be empty)
+    std::string source;                    ///< "file.json: record 3"
+
+    /// True when the new chain can be asked hop by hop: it has hops, and each hop's cloze names
+    /// the answer of the hop before (where that answer is substituted by the model's own).
+    bool chainable() const;
+};
+
+/// MQuAKE cases from a file in the original schema (JSON array or JSONL). Validates every record
+/// ("mq.json: record 3: requested_rewrite item 2: missing field 'subject'"); with `skipped`
+/// given, invalid records are left out and their messages collected there, else the first
+/// throws UserError. A file of another schema is refused naming it. Cost: reads the whole file.
+std::vector<MquakeCase> loadMquakeCases(const std::string& path, std::vector<std::string>* skipped = nullptr);
 
 /// Limits that keep a hostile file from exhausting memory.
 constexpr std::size_t kMaxLineBytes = 1 << 20;         ///< one line / one fact: 1 MiB
