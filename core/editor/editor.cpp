@@ -117,6 +117,47 @@ std::string formatLambda(double v) {
     return buf;
 }
 
+/// The workspace's memory backend: its meta (memory.backend, memory.page_facts,
+/// memory.max_facts); a workspace with edits but none of them was made before backends existed
+/// and holds one Larimar memory; a new one takes `defaults` and records them (before its first
+/// edit, so they are its initial settings, not audited changes).
+BackendSettings backendOf(Workspace& ws, const BackendSettings& defaults, bool readOnly) {
+    auto number = [&](const char* key, std::int64_t fallback) -> std::int64_t {
+        const auto v = ws.meta(key);
+        if (!v) return fallback;
+        try {
+            std::size_t used = 0;
+            const long long n = std::stoll(*v, &used);
+            if (used != v->size() || n < 0) throw std::invalid_argument("sign");
+            return n;
+        } catch (const std::exception&) {
+            throw Error("workspace " + ws.path() + " is inconsistent: meta " + key + " is '" + *v +
+                        "', not a non-negative whole number");
+        }
+    };
+    BackendSettings b;
+    if (const auto kind = ws.meta("memory.backend")) {
+        b.kind = *kind;
+        b.pageFacts = static_cast<int>(std::min<std::int64_t>(number("memory.page_facts", 0), 1 << 20));
+        b.maxFacts = number("memory.max_facts", 0);
+        b.cachePages = defaults.cachePages;
+        return b;
+    }
+    if (ws.lastEditId()) {
+        b.kind = "larimar";
+        return b;
+    }
+    b = defaults;
+    if (!readOnly) {
+        ws.setMeta("memory.backend", b.kind);
+        if (b.kind != "larimar") {
+            ws.setMeta("memory.page_facts", std::to_string(b.pageFacts));
+            ws.setMeta("memory.max_facts", std::to_string(b.maxFacts));
+        }
+    }
+    return b;
+}
+
 } // namespace
 
 struct Editor::Impl {
@@ -129,14 +170,32 @@ struct Editor::Impl {
     std::string modelId, modelHash;
     Eigen::MatrixXd reference; // the model's prior M0: reference memory for the write keys
     MemorySettings settings;
-    std::optional<EpisodicMemory> memory;
+    BackendSettings backend;               // the workspace's (meta memory.backend, ...)
+    std::optional<EpisodicMemory> empty;   // the model's empty memory: every page starts as it
+    std::unique_ptr<MemoryBackend> memory;
+    int visiblePage = 0;                   // the page inspection shows: the last written or read
     std::string digest;            // memory->digest(), kept current
     std::int64_t lastEdit = 0;     // newest edit this memory reflects; 0: none
     std::int64_t lastSnapshot = 0; // newest snapshot's edit; 0: none
     bool scopeStale = false;       // sync() reloaded the memory; the scope detector is behind
 
-    EpisodicMemory fresh() const {
-        return EpisodicMemory(Eigen::MatrixXd::Zero(reference.rows(), reference.cols()), reference, settings);
+    /// The stored vectors of facts, for backends that build pages on demand.
+    FactVectorLoader loader() {
+        return [this](const std::vector<std::int64_t>& ids, Eigen::MatrixXd& keys, Eigen::MatrixXd& z) {
+            vectorsOf(loadFacts(ids), keys, z);
+        };
+    }
+
+    std::unique_ptr<MemoryBackend> fresh() {
+        if (!empty)
+            empty.emplace(Eigen::MatrixXd::Zero(reference.rows(), reference.cols()), reference, settings);
+        return makeMemoryBackend(backend, *empty, loader());
+    }
+
+    static std::vector<std::int64_t> idsAt(const std::vector<std::int64_t>& ids, const std::vector<Eigen::Index>& rows) {
+        std::vector<std::int64_t> out;
+        for (const auto r : rows) out.push_back(ids[static_cast<std::size_t>(r)]);
+        return out;
     }
 
     [[noreturn]] void inconsistent(const std::string& what) const {
@@ -198,7 +257,7 @@ struct Editor::Impl {
 
     /// Applies one stored edit to mem: the same update, with the same rows in the same order,
     /// as when it was made, so the result is bit-identical.
-    void apply(EpisodicMemory& mem, const Edit& e) {
+    void apply(std::unique_ptr<MemoryBackend>& mem, const Edit& e) {
         switch (e.op) {
         case EditOp::Write:
         case EditOp::Batch:
@@ -207,17 +266,19 @@ struct Editor::Impl {
             vectorsOf(loadFacts(e.factIds), keys, z);
             try {
                 if (e.op == EditOp::Forget) {
-                    mem.forgetWithKeys(keys, z);
+                    mem->forget(e.factIds, keys, z);
                 } else if (const auto old = forgottenRows(e); !old.empty()) {
                     // A replace: the facts it recorded as forgotten first, then the new ones,
                     // as commitWrite did.
                     std::vector<Eigen::Index> fresh;
                     for (Eigen::Index i = 0; i < keys.rows(); ++i)
                         if (std::find(old.begin(), old.end(), i) == old.end()) fresh.push_back(i);
-                    mem.forgetWithKeys(keys(old, Eigen::placeholders::all), z(old, Eigen::placeholders::all));
-                    mem.writeWithKeys(keys(fresh, Eigen::placeholders::all), z(fresh, Eigen::placeholders::all));
+                    mem->forget(idsAt(e.factIds, old), keys(old, Eigen::placeholders::all),
+                                z(old, Eigen::placeholders::all));
+                    mem->write(idsAt(e.factIds, fresh), keys(fresh, Eigen::placeholders::all),
+                               z(fresh, Eigen::placeholders::all));
                 } else {
-                    mem.writeWithKeys(keys, z);
+                    mem->write(e.factIds, keys, z);
                 }
             } catch (const UserError& ex) {
                 inconsistent("replaying edit " + std::to_string(e.id) + ": " + ex.what());
@@ -238,23 +299,24 @@ struct Editor::Impl {
 
     /// The memory right after editId (0: empty), from the newest snapshot at or before it plus
     /// replay; checked against the edit's recorded digest. snapshotUsed: the snapshot's edit.
-    EpisodicMemory memoryAfter(std::int64_t editId, std::int64_t* snapshotUsed, std::string* digestOut = nullptr) {
+    std::unique_ptr<MemoryBackend> memoryAfter(std::int64_t editId, std::int64_t* snapshotUsed,
+                                               std::string* digestOut = nullptr) {
         if (snapshotUsed) *snapshotUsed = 0;
         if (editId == 0) {
-            EpisodicMemory m = fresh();
-            if (digestOut) *digestOut = m.digest();
+            auto m = fresh();
+            if (digestOut) *digestOut = m->digest();
             return m;
         }
         const Edit target = ws->edit(editId);
-        std::optional<EpisodicMemory> mem;
+        std::unique_ptr<MemoryBackend> mem;
         std::int64_t start = 0;
         if (auto snap = ws->latestSnapshot(editId)) {
-            mem = EpisodicMemory::deserialize(snap->state);
-            if (mem->slots() != reference.rows() || mem->width() != reference.cols())
-                inconsistent("the snapshot at edit " + std::to_string(snap->editId) + " holds a " +
-                             std::to_string(mem->slots()) + " x " + std::to_string(mem->width()) +
-                             " memory, the model's is " + std::to_string(reference.rows()) + " x " +
-                             std::to_string(reference.cols()));
+            fresh(); // makes `empty`
+            try {
+                mem = deserializeMemoryBackend(backend, *empty, loader(), snap->state);
+            } catch (const Error& ex) {
+                inconsistent("the snapshot at edit " + std::to_string(snap->editId) + ": " + ex.what());
+            }
             if (snap->editId < editId && mem->digest() != snap->digest) // else checked below
                 inconsistent("the snapshot at edit " + std::to_string(snap->editId) + " does not match its digest");
             start = snap->editId;
@@ -271,7 +333,7 @@ struct Editor::Impl {
             std::int64_t expect = start + 1;
             for (const Edit& e : later) {
                 if (e.id != expect) inconsistent("edit " + std::to_string(expect) + " is missing");
-                apply(*mem, e);
+                apply(mem, e);
                 ++expect;
             }
             if (expect != editId + 1) inconsistent("edit " + std::to_string(expect) + " is missing");
@@ -285,7 +347,7 @@ struct Editor::Impl {
             inconsistent("the memory rebuilt for edit " + std::to_string(editId) + " has digest " + got +
                          ", the edit recorded " + target.memoryDigestAfter);
         if (digestOut) *digestOut = got;
-        return std::move(*mem);
+        return mem;
     }
 
     /// withScope false (inside a write transaction): the scope detector is brought up to date
@@ -296,8 +358,9 @@ struct Editor::Impl {
         std::int64_t snapshot = 0;
         std::string newDigest;
         // The newest snapshot at or before the last edit is the newest one there is.
-        EpisodicMemory restored = memoryAfter(last, &snapshot, &newDigest);
+        auto restored = memoryAfter(last, &snapshot, &newDigest);
         memory = std::move(restored);
+        visiblePage = std::max(0, memory->capacity().pages - 1);
         lastEdit = last;
         lastSnapshot = snapshot;
         digest = std::move(newDigest);
@@ -362,15 +425,18 @@ struct Editor::Impl {
         const std::vector<Fact> old = requireWritten(replaces);
         Eigen::MatrixXd oldKeys, oldZ;
         vectorsOf(old, oldKeys, oldZ);
-        EpisodicMemory backup = *memory;
+        memory->checkRoom(static_cast<std::int64_t>(facts.size()) - static_cast<std::int64_t>(old.size()));
+        auto backup = memory->clone();
         const std::string before = digest;
         EditResult r;
         try {
-            // A replace forgets first, then writes: replay (apply) does the same, in this order.
-            if (!old.empty()) memory->forgetWithKeys(oldKeys, oldZ);
-            memory->writeWithKeys(storedKeys, storedZ);
-            const std::string after = memory->digest();
+            // The facts first: the memory names them by id. A replace forgets first, then
+            // writes: replay (apply) does the same, in this order.
             const auto ids = ws->insertFacts(facts);
+            if (!old.empty()) memory->forget(replaces, oldKeys, oldZ);
+            memory->write(ids, storedKeys, storedZ);
+            if (!ids.empty()) visiblePage = std::max(0, memory->pageOf(ids.back()));
+            const std::string after = memory->digest();
             if (!replaces.empty()) ws->setFactState(replaces, FactState::Forgotten);
             Edit e;
             e.op = op;
@@ -397,7 +463,7 @@ struct Editor::Impl {
             r.memoryDigestAfter = after;
             for (std::size_t i = 0; i < facts.size(); ++i) facts[i].id = ids[i];
         } catch (...) {
-            *memory = std::move(backup);
+            memory = std::move(backup);
             throw; // tx rolls back
         }
         lastEdit = r.editId;
@@ -436,12 +502,12 @@ struct Editor::Impl {
             if (f.state == FactState::Forgotten && writtenThen) r.restored.push_back(f.id);
         }
         std::string after;
-        EpisodicMemory restoredMemory = memoryAfter(target, nullptr, &after);
+        auto restoredMemory = memoryAfter(target, nullptr, &after);
 
-        EpisodicMemory backup = *memory;
+        auto backup = std::move(memory);
         const std::string before = digest;
         try {
-            *memory = std::move(restoredMemory);
+            memory = std::move(restoredMemory);
             if (!r.restored.empty()) ws->setFactState(r.restored, FactState::Written);
             if (!r.forgotten.empty()) ws->setFactState(r.forgotten, FactState::Forgotten);
             Edit e;
@@ -470,9 +536,10 @@ struct Editor::Impl {
             r.snapshot = true;
             r.targetEdit = target;
         } catch (...) {
-            *memory = std::move(backup);
+            memory = std::move(backup);
             throw;
         }
+        visiblePage = std::min(visiblePage, memory->capacity().pages - 1);
         lastEdit = r.editId;
         lastSnapshot = r.editId;
         digest = r.memoryDigestAfter;
@@ -514,6 +581,7 @@ Editor::Editor(std::shared_ptr<TextModel> model, const std::string& workspacePat
         d.settings.lambda = d.options.lambda;
         d.ws->setMeta("memory.lambda", formatLambda(d.settings.lambda));
     }
+    d.backend = backendOf(*d.ws, d.options.backend, d.options.workspace.readOnly);
     d.loadMemory();
 }
 
@@ -540,6 +608,7 @@ Fact checkedFact(const std::string& text, const FactMeta& meta, const std::strin
 EditResult Editor::write(const std::string& text, const FactMeta& meta, const std::string& reason) {
     auto& d = *m_impl;
     Fact f = checkedFact(text, meta, reason);
+    d.memory->checkRoom(1); // before the encoding; checked again in the transaction
     const Eigen::MatrixXd z = d.encodeChecked({text});
     d.scope->prepare({text});
     return d.commitWrite({f}, z, EditOp::Write, reason, nlohmann::json::object(), false, nullptr);
@@ -583,6 +652,7 @@ EditResult Editor::writeBatch(const std::vector<FactRecord>& records, const std:
     auto& d = *m_impl;
     if (records.empty()) throw UserError("nothing to write: the batch is empty");
     checkOptionalText(reason, "edit", "reason");
+    d.memory->checkRoom(static_cast<std::int64_t>(records.size())); // before hours of encoding
     std::vector<Fact> facts;
     facts.reserve(records.size());
     std::vector<std::string> texts;
@@ -639,11 +709,11 @@ EditResult Editor::forget(const std::vector<std::int64_t>& factIds, const std::s
     Eigen::MatrixXd keys, z;
     d.vectorsOf(facts, keys, z);
 
-    EpisodicMemory backup = *d.memory;
+    auto backup = d.memory->clone();
     const std::string before = d.digest;
     EditResult r;
     try {
-        d.memory->forgetWithKeys(keys, z);
+        d.memory->forget(ids, keys, z);
         const std::string after = d.memory->digest();
         d.ws->setFactState(ids, FactState::Forgotten);
         Edit e;
@@ -666,7 +736,7 @@ EditResult Editor::forget(const std::vector<std::int64_t>& factIds, const std::s
         r.memoryDigestBefore = before;
         r.memoryDigestAfter = after;
     } catch (...) {
-        *d.memory = std::move(backup);
+        d.memory = std::move(backup);
         throw;
     }
     d.lastEdit = r.editId;
@@ -757,8 +827,10 @@ QueryResult Editor::query(const std::string& prompt, const QueryOptions& options
     r.withoutMemory = d.model->generate(prompt, std::nullopt, options.decode);
     if (r.inScope) {
         const Eigen::MatrixXd z = d.encodeChecked({prompt});
-        const ReadResult read = d.memory->read(z);
+        const MemoryRead read = d.memory->read(z, r.scope.nearestFactId);
         r.readWeights = read.weights.row(0);
+        r.memoryPage = read.pages.at(0);
+        d.visiblePage = r.memoryPage;
         r.withMemory = d.model->generate(prompt, Eigen::RowVectorXd(read.readout.row(0)), options.decode);
     } else {
         r.withMemory = r.withoutMemory;
@@ -779,6 +851,7 @@ QueryResult Editor::query(const std::string& prompt, const QueryOptions& options
                      {"threshold", r.threshold},
                      {"nearest_fact_id", r.scope.nearestFactId ? nlohmann::json(*r.scope.nearestFactId) : nlohmann::json()},
                      {"memory_digest", d.digest},
+                     {"memory_page", r.inScope ? nlohmann::json(r.memoryPage) : nlohmann::json()},
                      {"decode",
                       {{"max_new_tokens", options.decode.maxNewTokens},
                        {"temperature", options.decode.temperature},
@@ -802,17 +875,32 @@ CompareResult Editor::compare(const std::string& prompt, const QueryOptions& opt
     return c;
 }
 
-const EpisodicMemory& Editor::memory() const { return *m_impl->memory; }
-const Eigen::MatrixXd& Editor::memoryMatrix() const { return m_impl->memory->matrix(); }
+const EpisodicMemory& Editor::memory() const { return m_impl->memory->page(m_impl->visiblePage); }
+const Eigen::MatrixXd& Editor::memoryMatrix() const { return memory().matrix(); }
 int Editor::slots() const { return m_impl->memory->slots(); }
 int Editor::width() const { return m_impl->memory->width(); }
 std::string Editor::memoryDigest() const { return m_impl->digest; }
-Eigen::VectorXd Editor::singularValues() const { return m_impl->memory->singularValues(); }
+Eigen::VectorXd Editor::singularValues() const { return memory().singularValues(); }
+MemoryBackend& Editor::memoryBackend() { return *m_impl->memory; }
+const BackendSettings& Editor::backendSettings() const { return m_impl->memory->settings(); }
+MemoryCapacity Editor::capacity() const { return m_impl->memory->capacity(); }
+int Editor::visiblePage() const { return m_impl->visiblePage; }
+void Editor::showPage(int page) {
+    const int pages = m_impl->memory->capacity().pages;
+    if (page < 0 || page >= pages)
+        throw UserError("no memory page " + std::to_string(page + 1) + " (the memory has " + std::to_string(pages) +
+                        (pages == 1 ? " page)" : " pages)"));
+    m_impl->visiblePage = page;
+}
 
 Eigen::RowVectorXd Editor::readWeights(const std::string& prompt) {
     checkText(prompt, "query", "prompt");
     const Eigen::MatrixXd z = m_impl->encodeChecked({prompt});
-    return m_impl->memory->read(z).weights.row(0);
+    auto& d = *m_impl;
+    d.refreshScope();
+    const MemoryRead read = d.memory->read(z, d.scope->score(prompt).nearestFactId);
+    d.visiblePage = read.pages.at(0);
+    return read.weights.row(0);
 }
 
 std::vector<double> Editor::writeKey(std::int64_t factId) { return m_impl->ws->fact(factId).writeKey; }
@@ -828,7 +916,7 @@ std::vector<SlotFacts> Editor::slotFacts(int topN) {
         auto& s = out[static_cast<std::size_t>(k)];
         s.slot = k;
         for (const Fact& fact : facts)
-            if (static_cast<int>(fact.writeKey.size()) > k)
+            if (static_cast<int>(fact.writeKey.size()) > k && m_impl->memory->pageOf(fact.id) == m_impl->visiblePage)
                 s.facts.emplace_back(fact.id, fact.writeKey[static_cast<std::size_t>(k)]);
         const auto n = std::min<std::size_t>(static_cast<std::size_t>(topN), s.facts.size());
         std::partial_sort(s.facts.begin(), s.facts.begin() + static_cast<std::ptrdiff_t>(n), s.facts.end(),
@@ -869,7 +957,7 @@ void Editor::exportHistory(const std::string& path, const std::string& format) {
 
 void Editor::exportMemoryNpy(const std::string& path) const {
     checkOutputTarget(path, m_impl->path);
-    m_impl->memory->exportMatrixNpy(path);
+    memory().exportMatrixNpy(path);
 }
 
 void Editor::exportReadWeightsNpy(const std::string& prompt, const std::string& path) {
@@ -885,7 +973,7 @@ ScopeDetector& Editor::scopeDetector() {
     m_impl->refreshScope(); // up to date with the facts, as query() sees it
     return *m_impl->scope;
 }
-EpisodicMemory Editor::memoryAfter(std::int64_t editId) {
+std::unique_ptr<MemoryBackend> Editor::memoryAfter(std::int64_t editId) {
     if (editId < 0) throw UserError("no edit with id " + std::to_string(editId));
     return m_impl->memoryAfter(editId, nullptr);
 }

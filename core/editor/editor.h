@@ -26,6 +26,7 @@
 /// and a cancel flag instead of starting threads.
 #include "core/eval/datasets.h"
 #include "core/memory/episodic_memory.h"
+#include "core/memory/memory_backend.h"
 #include "core/model/text_model.h"
 #include "core/store/workspace.h"
 #include "core/util/error.h"
@@ -99,6 +100,14 @@ struct EditorOptions {
                                         ///< every batch and rollback)
     int encodeChunk = 64;               ///< texts per encode() call in a batch
     std::shared_ptr<ScopeDetector> scope; ///< empty: AnyFactScopeDetector
+    /// The memory of a NEW workspace (an existing one keeps its own: meta memory.backend; one
+    /// made before backends existed holds one "larimar" memory). Default: paged, K facts a page.
+    BackendSettings backend = defaultBackend();
+    static BackendSettings defaultBackend() {
+        BackendSettings b;
+        b.kind = "paged";
+        return b;
+    }
 };
 
 /// Optional details of a single fact.
@@ -146,6 +155,7 @@ struct QueryResult {
     GeneratedText withMemory;      ///< equals withoutMemory when out of scope
     GeneratedText withoutMemory;
     Eigen::RowVectorXd readWeights; ///< 1 x K read weights (empty when out of scope)
+    int memoryPage = 0;             ///< the memory page the readout came from (in scope)
     std::optional<std::int64_t> generationId;
 };
 
@@ -272,8 +282,16 @@ public:
     CompareResult compare(const std::string& prompt, const QueryOptions& options = {});
 
     // --- inspection -------------------------------------------------------------------
+    /// The memory page inspection shows (visiblePage()): the page of the last fact written or
+    /// of the last in-scope read; for a "larimar" workspace its one memory.
     const EpisodicMemory& memory() const;
-    const Eigen::MatrixXd& memoryMatrix() const;       ///< M, K x C
+    const Eigen::MatrixXd& memoryMatrix() const;       ///< M, K x C of that page
+    MemoryBackend& memoryBackend();
+    const BackendSettings& backendSettings() const;
+    MemoryCapacity capacity() const;                   ///< facts written, the limit, pages
+    int visiblePage() const;
+    /// Shows another page (UserError for one that does not exist).
+    void showPage(int page);
     int slots() const;
     int width() const;
     std::string memoryDigest() const;
@@ -305,7 +323,7 @@ public:
     ScopeDetector& scopeDetector();
     /// Rebuilds the memory right after editId (0: empty) from snapshots and stored facts,
     /// without changing anything. Used by rollback and by tests.
-    EpisodicMemory memoryAfter(std::int64_t editId);
+    std::unique_ptr<MemoryBackend> memoryAfter(std::int64_t editId);
 
 private:
     struct Impl;
