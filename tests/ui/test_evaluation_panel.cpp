@@ -134,6 +134,30 @@ TEST_F(Evaluation, StartsWithNoFileAndRunDisabled) {
     EXPECT_EQ(other.evaluationPanel()->file(), QFileInfo(kRome3).absoluteFilePath());
 }
 
+TEST_F(Evaluation, ANewRunClearsTheLastRunsChartAndTables) {
+    ASSERT_TRUE(runOn(kCounterFact6, EvalRequest::Batch));
+    ASSERT_GT(panel()->metricsModel()->rowCount(), 0);
+    ASSERT_GT(panel()->casesModel()->rowCount(), 0);
+    ASSERT_GT(panel()->chart()->plottableCount(), 0);
+    // The next run waits behind a held worker: until it reports, nothing of the last run shows.
+    std::promise<void> gate;
+    std::shared_future<void> opened = gate.get_future().share();
+    engine()->post([opened] { opened.wait(); });
+    panel()->setFile(kRome3);
+    panel()->modeBox()->setCurrentIndex(EvalRequest::Single);
+    QSignalSpy finished(panel(), &EvaluationPanel::finished);
+    ASSERT_TRUE(panel()->run());
+    EXPECT_EQ(panel()->metricsModel()->rowCount(), 0);
+    EXPECT_EQ(panel()->casesModel()->rowCount(), 0);
+    EXPECT_EQ(panel()->chart()->plottableCount(), 0);
+    auto* title = qobject_cast<QCPTextElement*>(panel()->chart()->plotLayout()->element(0, 0));
+    ASSERT_NE(title, nullptr);
+    EXPECT_EQ(title->text(), QStringLiteral("Evaluating counterfact-rome-3.json..."));
+    gate.set_value();
+    ASSERT_TRUE(finished.wait(kWait) || finished.count() > 0);
+    EXPECT_EQ(panel()->casesModel()->rowCount(), 3) << "then the new run's results";
+}
+
 TEST_F(Evaluation, SingleModeFillsTheTablesWithEveryCase) {
     const EvalOutcomePtr out = runOn(kCounterFact6, EvalRequest::Single);
     ASSERT_TRUE(out);
