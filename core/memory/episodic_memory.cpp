@@ -1,5 +1,6 @@
 #include "core/memory/episodic_memory.h"
 
+#include "core/memory/episodic_memory_kernels.h"
 #include "core/util/binary_io.h"
 #include "core/util/error.h"
 #include "core/util/npy.h"
@@ -12,7 +13,11 @@ namespace larimar {
 namespace {
 
 constexpr char kMagic[8] = {'L', 'R', 'M', 'M', 'E', 'M', '0', '\0'};
-constexpr std::uint32_t kFormatVersion = 1;
+// The format version also names the arithmetic the memory's updates use (see the header).
+constexpr std::uint32_t kFormatEigenBlocked = 1, kFormatPortable = 2;
+// One-shot writes solve by unpivoted QR up to this condition number of the keys, and fall back
+// to the rank-revealing decomposition beyond (whose cut-off, 1e-8, is far below 1 / 1e7).
+constexpr double kOneShotMaxCondition = 1e7;
 constexpr int kMaxDim = 4096;
 
 void checkSizes(const Eigen::MatrixXd& prior, const Eigen::MatrixXd& reference, const MemorySettings& s) {
@@ -88,18 +93,30 @@ void EpisodicMemory::reset() {
     m_memory = m_prior;
     m_cov = m_lambda * Eigen::MatrixXd::Identity(k, k);
     m_chol = std::sqrt(m_lambda) * Eigen::MatrixXd::Identity(k, k);
+    m_covQueued = 0;
     m_writtenRows = 0;
     m_updates = 0;
     m_sinceRefresh = 0;
     m_pinvValid = false;
 }
 
+void EpisodicMemory::flushCovariance() const {
+    if (m_covQueued == 0) return;
+    memkernels::kernels().covarianceAdd(m_cov.data(), m_cov.rows(), m_covQueue.data(), m_covQueueSigns.data(),
+                                        m_covQueued);
+    m_covQueued = 0;
+}
+
 Eigen::MatrixXd EpisodicMemory::keys(const Eigen::MatrixXd& z) const {
     if (z.cols() != m_memory.cols())
         throw UserError("encoding has " + std::to_string(z.cols()) + " dimensions, the memory expects " +
                         std::to_string(m_memory.cols()));
-    Eigen::MatrixXd w(z.rows(), m_memory.rows());
-    w.noalias() = z * m_referencePinv;
+    const Eigen::Index n = z.rows(), k = m_memory.rows(), c = m_memory.cols();
+    Eigen::MatrixXd w(n, k);
+    const auto& kt = memkernels::kernels();
+    if (m_settings.arithmetic == MemoryArithmetic::EigenBlocked) w.noalias() = z * m_referencePinv; // as before
+    else if (n == 1) kt.rowTimesMatrix(z.data(), m_referencePinv.data(), c, k, w.data());
+    else if (n > 1) kt.matmul(z.data(), n, c, m_referencePinv.data(), k, w.data());
     return w;
 }
 
@@ -121,6 +138,82 @@ void EpisodicMemory::update(const Eigen::MatrixXd& w, const Eigen::MatrixXd& z, 
     if (n == 0) return;
     checkFinite(w, "write key");
     checkFinite(z, "encoding");
+    if (m_settings.arithmetic == MemoryArithmetic::EigenBlocked) updateEigenBlocked(w, z, a);
+    else updatePortable(w, z, a);
+
+    m_writtenRows += static_cast<std::int64_t>(a) * n;
+    if (m_writtenRows == 0) {
+        // Nothing is written any more, so the least-squares memory is exactly the prior. Snap to
+        // it: the rounding residue left otherwise (~1e-11) is all a read would see, and M^+
+        // would blow it up into a readout along the forgotten facts.
+        const std::uint64_t updates = m_updates + 1;
+        reset();
+        m_updates = updates;
+        return;
+    }
+    m_updates += 1;
+    m_pinvValid = false;
+    if (++m_sinceRefresh >= static_cast<std::uint64_t>(m_settings.refreshInterval)) refresh();
+}
+
+namespace {
+[[noreturn]] void refuseForget(Eigen::Index n) {
+    throw UserError(n == 1 ? "cannot forget: this fact is not written in the memory"
+                           : "cannot forget: these facts are not all written in the memory");
+}
+} // namespace
+
+void EpisodicMemory::updatePortable(const Eigen::MatrixXd& w, const Eigen::MatrixXd& z, double a) {
+    // The same update as updateEigenBlocked, in fixed-order kernels (one pass over the factor
+    // for its update and the forward solve, one for the back solve, one over M for the residual
+    // and the update), with C's sum queued. Forgets that would make C indefinite are refused as
+    // there: the factor is rebuilt from C, which this update has not touched.
+    const auto& kt = memkernels::kernels();
+    const Eigen::Index k = m_memory.rows(), c = m_memory.cols(), n = z.rows();
+    Eigen::VectorXd work(k);
+    if (n == 1) {
+        const Eigen::VectorXd key = w.row(0).transpose();
+        const Eigen::RowVectorXd zr = z.row(0);
+        Eigen::VectorXd x(k); // L'^-1 w^T, then C'^-1 w^T
+        if (!kt.cholRankOne(m_chol.data(), k, key.data(), a, x.data(), work.data())) {
+            refresh();
+            refuseForget(n);
+        }
+        kt.backSolve(m_chol.data(), k, x.data());
+        kt.memoryRankOne(m_memory.data(), k, c, key.data(), zr.data(), x.data(), a);
+        if (m_covQueue.rows() != k) {
+            m_covQueue.resize(k, kCovarianceQueue);
+            m_covQueueSigns.resize(kCovarianceQueue);
+        }
+        if (m_covQueued == kCovarianceQueue) flushCovariance();
+        m_covQueue.col(m_covQueued) = key;
+        m_covQueueSigns(m_covQueued) = a;
+        ++m_covQueued;
+        return;
+    }
+    const Eigen::MatrixXd wt = w.transpose(); // K x n: each key contiguous
+    for (Eigen::Index q = 0; q < n; ++q) {
+        if (!kt.cholRankOne(m_chol.data(), k, wt.col(q).data(), a, nullptr, work.data())) {
+            refresh();
+            refuseForget(n);
+        }
+    }
+    Eigen::MatrixXd x = wt; // C'^-1 W^T
+    for (Eigen::Index q = 0; q < n; ++q) {
+        kt.forwardSolve(m_chol.data(), k, x.col(q).data());
+        kt.backSolve(m_chol.data(), k, x.col(q).data());
+    }
+    Eigen::VectorXd r(n);
+    kt.memoryUpdate(m_memory.data(), k, c, wt.data(), n, z.data(), x.data(), a, r.data());
+    flushCovariance();
+    const Eigen::VectorXd signs = Eigen::VectorXd::Constant(n, a);
+    kt.covarianceAdd(m_cov.data(), k, wt.data(), signs.data(), n);
+}
+
+void EpisodicMemory::updateEigenBlocked(const Eigen::MatrixXd& w, const Eigen::MatrixXd& z, double a) {
+    // Unchanged from the builds before the portable kernels: format-1 snapshots and the edits
+    // after them replay through this, bit for bit.
+    const Eigen::Index n = z.rows();
     const Eigen::MatrixXd& chol = m_chol;
     const auto lower = chol.triangularView<Eigen::Lower>();
     const auto upper = chol.transpose().triangularView<Eigen::Upper>();
@@ -146,20 +239,6 @@ void EpisodicMemory::update(const Eigen::MatrixXd& w, const Eigen::MatrixXd& z, 
     lower.solveInPlace(x);
     upper.solveInPlace(x);
     m_memory.noalias() += a * x * residual;
-
-    m_writtenRows += static_cast<std::int64_t>(a) * n;
-    if (m_writtenRows == 0) {
-        // Nothing is written any more, so the least-squares memory is exactly the prior. Snap to
-        // it: the rounding residue left otherwise (~1e-11) is all a read would see, and M^+
-        // would blow it up into a readout along the forgotten facts.
-        const std::uint64_t updates = m_updates + 1;
-        reset();
-        m_updates = updates;
-        return;
-    }
-    m_updates += 1;
-    m_pinvValid = false;
-    if (++m_sinceRefresh >= static_cast<std::uint64_t>(m_settings.refreshInterval)) refresh();
 }
 
 bool EpisodicMemory::choleskyRankOne(Eigen::VectorXd x, double sigma) {
@@ -188,10 +267,18 @@ bool EpisodicMemory::choleskyRankOne(Eigen::VectorXd x, double sigma) {
 }
 
 void EpisodicMemory::refresh() {
-    Eigen::LLT<Eigen::MatrixXd> llt(m_cov);
-    if (llt.info() != Eigen::Success)
-        throw Error("memory key covariance is no longer positive definite (facts forgotten that were never written?)");
-    m_chol = llt.matrixL();
+    const char* notDefinite =
+        "memory key covariance is no longer positive definite (facts forgotten that were never written?)";
+    flushCovariance();
+    if (m_settings.arithmetic == MemoryArithmetic::EigenBlocked) {
+        Eigen::LLT<Eigen::MatrixXd> llt(m_cov);
+        if (llt.info() != Eigen::Success) throw Error(notDefinite);
+        m_chol = llt.matrixL();
+    } else {
+        Eigen::MatrixXd l(m_cov.rows(), m_cov.cols());
+        if (!memkernels::kernels().cholesky(m_cov.data(), m_cov.rows(), l.data())) throw Error(notDefinite);
+        m_chol.swap(l);
+    }
     m_sinceRefresh = 0;
 }
 
@@ -203,9 +290,18 @@ ReadResult EpisodicMemory::read(const Eigen::MatrixXd& zq) const {
         m_memoryPinv = pseudoInverse(m_memory, m_settings.pinv);
         m_pinvValid = true;
     }
+    const Eigen::Index n = zq.rows(), k = m_memory.rows(), c = m_memory.cols();
+    const auto& kt = memkernels::kernels();
     ReadResult r;
-    r.weights.noalias() = zq * m_memoryPinv;
-    r.readout.noalias() = r.weights * m_memory;
+    r.weights.resize(n, k);
+    r.readout.resize(n, c);
+    if (n == 1) {
+        kt.rowTimesMatrix(zq.data(), m_memoryPinv.data(), c, k, r.weights.data());
+        kt.rowTimesMatrix(r.weights.data(), m_memory.data(), k, c, r.readout.data());
+    } else if (n > 1) {
+        kt.matmul(zq.data(), n, c, m_memoryPinv.data(), k, r.weights.data());
+        kt.matmul(r.weights.data(), n, k, m_memory.data(), c, r.readout.data());
+    }
     return r;
 }
 
@@ -219,8 +315,27 @@ OneShotResult EpisodicMemory::oneShotWrite(const Eigen::MatrixXd& prior, const E
     if (z.cols() != prior.cols())
         throw UserError("episode has " + std::to_string(z.cols()) + " dimensions, the memory expects " +
                         std::to_string(prior.cols()));
+    return oneShotWithPinv(pseudoInverse(prior, pinv), z, pinv);
+}
+
+OneShotResult EpisodicMemory::oneShotWrite(const Eigen::MatrixXd& z) const {
+    if (z.cols() != m_memory.cols())
+        throw UserError("episode has " + std::to_string(z.cols()) + " dimensions, the memory expects " +
+                        std::to_string(m_memory.cols()));
+    return oneShotWithPinv(m_referencePinv, z, m_settings.pinv);
+}
+
+OneShotResult EpisodicMemory::oneShotWithPinv(const Eigen::MatrixXd& p, const Eigen::MatrixXd& z,
+                                              const PinvSettings& pinv) {
+    const auto& kt = memkernels::kernels();
+    const Eigen::Index n = z.rows(), c = z.cols(), k = p.cols();
     OneShotResult r;
-    r.keys.noalias() = z * pseudoInverse(prior, pinv);
+    r.keys.resize(n, k);
+    if (n > 0) kt.matmul(z.data(), n, c, p.data(), k, r.keys.data());
+    if (pinv.mode == PinvMode::Exact && n > 0) {
+        r.memory.resize(k, c);
+        if (kt.leastSquaresSolve(r.keys.data(), n, k, z.data(), c, kOneShotMaxCondition, r.memory.data())) return r;
+    }
     r.memory.noalias() = pseudoInverse(r.keys, pinv) * z;
     return r;
 }
@@ -236,9 +351,10 @@ Eigen::MatrixXd EpisodicMemory::leastSquaresMemory(const Eigen::MatrixXd& prior,
 }
 
 std::vector<std::uint8_t> EpisodicMemory::serialize() const {
+    flushCovariance();
     BlobWriter out;
     out.bytes(kMagic, sizeof kMagic);
-    out.u32(kFormatVersion);
+    out.u32(m_settings.arithmetic == MemoryArithmetic::EigenBlocked ? kFormatEigenBlocked : kFormatPortable);
     out.u64(static_cast<std::uint64_t>(slots()));
     out.u64(static_cast<std::uint64_t>(width()));
     out.u8(static_cast<std::uint8_t>(m_settings.pinv.mode));
@@ -249,7 +365,8 @@ std::vector<std::uint8_t> EpisodicMemory::serialize() const {
     out.i64(m_writtenRows);
     out.u64(m_updates);
     out.u64(m_sinceRefresh);
-    for (const Eigen::MatrixXd* m : {&m_memory, &m_prior, &m_reference, &m_cov, &m_chol})
+    const Eigen::MatrixXd* const parts[] = {&m_memory, &m_prior, &m_reference, &m_cov, &m_chol};
+    for (const Eigen::MatrixXd* m : parts)
         out.f64s(m->data(), static_cast<std::size_t>(m->size()));
     out.sha256Trailer();
     return out.take();
@@ -267,9 +384,10 @@ EpisodicMemory EpisodicMemory::deserialize(const std::uint8_t* data, std::size_t
     checked.verifyTrailingSha256();
     checked.bytes(magic, sizeof magic, "magic");
     const std::uint32_t version = checked.u32("format version");
-    if (version != kFormatVersion)
-        throw Error("memory snapshot has format version " + std::to_string(version) + "; this build reads version " +
-                    std::to_string(kFormatVersion) + " (made by a newer Larimar Workbench?)");
+    if (version != kFormatEigenBlocked && version != kFormatPortable)
+        throw Error("memory snapshot has format version " + std::to_string(version) + "; this build reads versions " +
+                    std::to_string(kFormatEigenBlocked) + " and " + std::to_string(kFormatPortable) +
+                    " (made by a newer Larimar Workbench?)");
     const std::uint64_t k = checked.u64("slots"), c = checked.u64("width");
     if (k < 1 || c < 1 || k > kMaxDim || c > kMaxDim)
         throw Error("memory snapshot has an impossible size " + std::to_string(k) + " x " + std::to_string(c));
@@ -281,6 +399,7 @@ EpisodicMemory EpisodicMemory::deserialize(const std::uint8_t* data, std::size_t
     s.pinv.steps = static_cast<int>(checked.u32("pinv steps"));
     s.lambda = checked.f64("lambda");
     s.refreshInterval = static_cast<int>(checked.u32("refresh interval"));
+    s.arithmetic = version == kFormatEigenBlocked ? MemoryArithmetic::EigenBlocked : MemoryArithmetic::Portable;
 
     EpisodicMemory mem(Restore{}, s);
     mem.m_writtenRows = checked.i64("written rows");

@@ -31,6 +31,28 @@
 /// fact); the factor is re-derived from C every `refreshInterval` updates (O(K^3), amortised),
 /// which bounds the drift that repeated downdates accumulate.
 ///
+/// Which precision where: everything stored or replayed (M, C, its factor, the write keys) and
+/// everything a read returns is float64, and so are the one-shot write and the pseudo-inverses.
+/// float32 appears only in the benchmark's model of the public code's Kalman update
+/// (memory_bench.h), which is what the issue compares against. Measured reasons: keys must match
+/// the one-shot write's to 1e-12 (test_memory), forgets must stay exact to 1e-10, and the
+/// single-fact operations are bound by memory traffic (M, the factor, M_ref^+), which float64
+/// kernels already stream at the DRAM rate (docs/RESULTS.md, "Memory engine speed").
+///
+/// Arithmetic (MemorySettings::arithmetic). An opened workspace rebuilds its memory by
+/// replaying the edits after its last snapshot and checks the result's digest, so an update must
+/// give the same bits every time, on every machine. MemoryArithmetic::Portable (the default)
+/// runs the update, the covariance sum and the factorisation in fixed-order kernels
+/// (episodic_memory_kernels.h) that give the same bits with SSE2 or AVX2 and any cache size; the
+/// AVX2 + FMA build of the kernels is picked at run time. MemoryArithmetic::EigenBlocked is how
+/// memories were updated before (Eigen's products, whose blocking, and so whose rounding, follows
+/// the SIMD width and the L1 size); it is kept, unchanged (updates, refresh, write keys), for
+/// memories restored from a format-1 snapshot and for workspaces made with it, which must replay
+/// as they were made. Snapshots say
+/// which: format 1 = EigenBlocked (byte-identical to earlier builds), format 2 = Portable.
+/// The covariance sum C is brought up to date lazily (covariance(), serialize(), refresh(); at
+/// most every 32 rows), element by element in update order, so its bits do not depend on when.
+///
 /// Thread-safety: none. One thread at a time, including const calls (read() fills a cache).
 #include <Eigen/Dense>
 
@@ -60,10 +82,18 @@ inline constexpr double kPinvRelativeCutoff = 1e-8;
 Eigen::MatrixXd exactPseudoInverse(const Eigen::MatrixXd& a);
 Eigen::MatrixXd iterativePseudoInverse(const Eigen::MatrixXd& a, double alpha, int steps);
 
+/// How updates are computed (see above). The numeric values are part of no file format.
+enum class MemoryArithmetic : std::uint8_t {
+    EigenBlocked = 0, ///< as up to format-1 snapshots: Eigen's blocked products (machine-dependent bits)
+    Portable = 1      ///< fixed-order kernels, the same bits on every x86-64; SSE2 or AVX2 chosen at run time
+};
+
 struct MemorySettings {
     PinvSettings pinv;           ///< used for the write keys (M_ref^+) and for reads (M^+)
     double lambda = 1e-3;        ///< relative strength of the pull towards M0 (see above); > 0
     int refreshInterval = 1024;  ///< re-derive the factor of C from C every this many updates
+    MemoryArithmetic arithmetic = MemoryArithmetic::Portable; ///< how updates are computed; a
+                                 ///< memory replaying stored edits must use the one they were made with
 };
 
 /// Read of N queries: weights W = Zq M^+ (N x K) and readout W M (N x C).
@@ -92,7 +122,10 @@ public:
     const Eigen::MatrixXd& prior() const { return m_prior; }
     const Eigen::MatrixXd& reference() const { return m_reference; }
     /// Key covariance C = lambda I + sum_j a_j w_j^T w_j (K x K).
-    const Eigen::MatrixXd& covariance() const { return m_cov; }
+    const Eigen::MatrixXd& covariance() const {
+        flushCovariance();
+        return m_cov;
+    }
     /// lambda_abs = settings().lambda * ||M_ref^+||_F^2, the regulariser actually used.
     double effectiveLambda() const { return m_lambda; }
     /// Rows written minus rows forgotten.
@@ -127,7 +160,10 @@ public:
     void refresh();
 
     /// Whole state (settings, M, M0, M_ref, C, its Cholesky factor, counters) as a versioned little-endian
-    /// blob with a SHA-256 trailer. Size about 8 (3KC + 2K^2) bytes.
+    /// blob with a SHA-256 trailer. Size about 8 (3KC + 2K^2) bytes. The format version names the
+    /// arithmetic: 1 for EigenBlocked (the very bytes earlier builds wrote), 2 for Portable (same
+    /// layout); a build that only knows version 1 refuses a version-2 blob, which it could not
+    /// replay onto bit-exactly anyway.
     std::vector<std::uint8_t> serialize() const;
     /// Inverse of serialize(); bit-exact. Throws larimar::Error naming the problem for a
     /// truncated, corrupt, foreign or newer-version blob.
@@ -141,9 +177,17 @@ public:
     /// Exports M (K x C) as float64 .npy.
     void exportMatrixNpy(const std::string& path) const;
 
-    /// The paper's one-shot write (fresh memory, one episode).
+    /// The paper's one-shot write (fresh memory, one episode): keys W0 = Z prior^+, memory
+    /// W0^+ Z. Computes prior^+ (O(K^2 C), rank-revealing) every call; the member below reuses
+    /// this memory's cached M_ref^+ instead. W0^+ Z: for W0 of full rank with condition number
+    /// up to 1e7, Householder QR (O(N K C), the same result to rounding); otherwise the exact
+    /// rank-revealing pseudo-inverse (pinv.mode == Iterative: the iteration, as before).
     static OneShotResult oneShotWrite(const Eigen::MatrixXd& prior, const Eigen::MatrixXd& z,
                                       const PinvSettings& pinv);
+    /// The one-shot write of an episode with this memory's reference (prior = M_ref) and
+    /// pseudo-inverse settings, M_ref^+ cached: O(N K C) for N <= K. Equals
+    /// oneShotWrite(reference(), z, settings().pinv) bit for bit. Does not change this memory.
+    OneShotResult oneShotWrite(const Eigen::MatrixXd& z) const;
     /// Direct solution of the objective above (O(K^3 + N K C)); the reference the sequential
     /// updates are tested against, and a way to rebuild M from stored facts.
     static Eigen::MatrixXd leastSquaresMemory(const Eigen::MatrixXd& prior, const Eigen::MatrixXd& keys,
@@ -154,6 +198,12 @@ private:
     EpisodicMemory(Restore, MemorySettings settings);
     void computeReferencePinv();
     bool choleskyRankOne(Eigen::VectorXd x, double sigma);
+    void updateEigenBlocked(const Eigen::MatrixXd& keys, const Eigen::MatrixXd& z, double a);
+    void updatePortable(const Eigen::MatrixXd& keys, const Eigen::MatrixXd& z, double a);
+    /// Adds the queued rows to m_cov (Portable); no-op when none are queued.
+    void flushCovariance() const;
+    static OneShotResult oneShotWithPinv(const Eigen::MatrixXd& pinvOfPrior, const Eigen::MatrixXd& z,
+                                         const PinvSettings& pinv);
 
     MemorySettings m_settings;
     Eigen::MatrixXd m_prior;         // M0, K x C
@@ -161,8 +211,13 @@ private:
     Eigen::MatrixXd m_referencePinv; // M_ref^+, C x K (derived, not serialized)
     double m_lambda = 0;             // absolute regulariser (derived, not serialized)
     Eigen::MatrixXd m_memory;        // M, K x C
-    Eigen::MatrixXd m_cov;           // C, K x K
+    mutable Eigen::MatrixXd m_cov;   // C, K x K (Portable: up to date after flushCovariance())
     Eigen::MatrixXd m_chol;          // lower Cholesky factor L of C (upper part zero), K x K
+    // Portable: keys (columns) and signs of updates not yet added to m_cov, oldest first.
+    static constexpr Eigen::Index kCovarianceQueue = 32;
+    mutable Eigen::MatrixXd m_covQueue;           // K x kCovarianceQueue
+    mutable Eigen::VectorXd m_covQueueSigns;      // kCovarianceQueue
+    mutable Eigen::Index m_covQueued = 0;
     std::int64_t m_writtenRows = 0;
     std::uint64_t m_updates = 0;
     std::uint64_t m_sinceRefresh = 0;
