@@ -12,7 +12,9 @@
 #include <chrono>
 #include <cmath>
 #include <iomanip>
+#include <algorithm>
 #include <ostream>
+#include <sstream>
 
 namespace larimar::cli {
 namespace {
@@ -66,6 +68,12 @@ public:
                             "(perfect retrieval: measures decoding alone)");
         m_sub->add_option("--max-paraphrases", m_maxParaphrases, "At most this many paraphrase prompts per case (0: all)")->check(CLI::NonNegativeNumber);
         m_sub->add_option("--max-neighbourhood", m_maxNeighbourhood, "At most this many neighbourhood prompts per case (0: all)")->check(CLI::NonNegativeNumber);
+        m_sub->add_option("--backend", m_backends,
+                          "Memory the edits are written into: larimar (one K x C memory, measured past its K facts "
+                          "too), paged (K x C pages, capacity grows with facts), or several, comma-separated, "
+                          "measured side by side on the same cases")
+            ->capture_default_str();
+        m_sub->add_option("--page-facts", m_pageFacts, "Paged backend: facts per page (0: K)")->check(CLI::NonNegativeNumber);
         m_sub->add_option("--generation-tokens", m_generationTokens, "Tokens generated for generation accuracy and locality")->capture_default_str()->check(CLI::PositiveNumber);
         if (!cf)
             m_sub->add_option("--target", m_target, "Edit target: alt (the counterfactual answer) or answers (answers[0], as the public code)")
@@ -125,13 +133,33 @@ public:
         if (loaded.contains("skipped_records")) doc["skipped_records"] = loaded["skipped_records"];
         const auto t0 = std::chrono::steady_clock::now();
         const std::string label = std::string("eval ") + editMetricName(m_metric);
+        const std::vector<BackendSettings> backends = parseBackends();
         int rc = 0;
-        if (!m_sweep.empty())
-            rc = runSweep(ctx, *model, cases, o, doc, label);
-        else if (o.mode == EditMode::Sequential)
-            rc = runSequential(ctx, *model, cases, o, doc, label);
-        else
-            rc = runBatch(ctx, *model, cases, o, doc, label);
+        if (backends.size() == 1) {
+            o.backend = backends[0];
+            doc["settings"]["backend"] = describe(o.backend);
+            rc = runOne(ctx, *model, cases, o, doc, label, m_common.plot);
+        } else {
+            // The same cases, scope gate and settings for each backend, one after another.
+            json runs = json::array();
+            std::vector<std::pair<std::string, json>> rows;
+            for (const auto& b : backends) {
+                o.backend = b;
+                json one = doc;
+                one["settings"]["backend"] = describe(b);
+                if (!ctx.global.json) ctx.out << "== backend " << describe(b) << "\n";
+                const std::string plot = m_common.plot.empty() ? std::string() : suffixed(m_common.plot, b.kind);
+                rc = std::max(rc, runOne(ctx, *model, cases, o, one, label + " (" + b.kind + ")", plot));
+                if (!ctx.global.json) ctx.out << "\n";
+                rows.emplace_back(describe(b), one);
+                runs.push_back({{"backend", describe(b)},
+                                {"mode", one.value("mode", json())},
+                                {"metrics", one.value("metrics", json())},
+                                {"points", one.value("points", json())}});
+            }
+            doc["backends"] = runs;
+            if (!ctx.global.json) printSideBySide(ctx, rows);
+        }
         doc["seconds_total"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         emitJson(ctx, doc, m_common.jsonOut);
         return rc;
@@ -139,6 +167,73 @@ public:
 
 private:
     bool cf() const { return m_metric == EditMetric::CounterFact; }
+
+    int runOne(Context& ctx, TextModel& model, const std::vector<EditCase>& cases, const EditEvalOptions& o, json& doc,
+               const std::string& label, const std::string& plot) {
+        const std::string saved = m_common.plot;
+        m_common.plot = plot;
+        int rc = 0;
+        try {
+            if (!m_sweep.empty())
+                rc = runSweep(ctx, model, cases, o, doc, label);
+            else if (o.mode == EditMode::Sequential)
+                rc = runSequential(ctx, model, cases, o, doc, label);
+            else
+                rc = runBatch(ctx, model, cases, o, doc, label);
+        } catch (...) {
+            m_common.plot = saved;
+            throw;
+        }
+        m_common.plot = saved;
+        return rc;
+    }
+
+    std::vector<BackendSettings> parseBackends() const {
+        std::vector<BackendSettings> out;
+        std::stringstream ss(m_backends);
+        std::string item;
+        while (std::getline(ss, item, ',')) {
+            BackendSettings b;
+            b.kind = item;
+            b.pageFacts = m_pageFacts;
+            const auto kinds = memoryBackendKinds();
+            if (std::find(kinds.begin(), kinds.end(), item) == kinds.end())
+                throw UserError("--backend: unknown memory backend '" + item + "' (known: paged, larimar)");
+            for (const auto& seen : out)
+                if (seen.kind == item) throw UserError("--backend names " + item + " twice");
+            out.push_back(b);
+        }
+        if (out.empty()) throw UserError("--backend: name at least one memory backend (paged, larimar)");
+        return out;
+    }
+
+    /// "runs/cf.png" -> "runs/cf-paged.png".
+    static std::string suffixed(const std::string& path, const std::string& tag) {
+        const auto slash = path.find_last_of('/');
+        const auto dot = path.find_last_of('.');
+        if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return path + "-" + tag;
+        return path.substr(0, dot) + "-" + tag + path.substr(dot);
+    }
+
+    /// One row per backend: the final metrics of each run.
+    void printSideBySide(Context& ctx, const std::vector<std::pair<std::string, json>>& rows) const {
+        const auto names = headlineNames();
+        const char* keys[3] = {cf() ? "edit_success" : "edit_token_accuracy",
+                               cf() ? "paraphrase_success" : "paraphrase_token_accuracy",
+                               cf() ? "neighbourhood_success" : "neighbourhood_token_accuracy"};
+        ctx.out << "Side by side, the same cases:\n  " << std::left << std::setw(28) << "backend";
+        for (const char* n : names) ctx.out << std::setw(24) << n;
+        ctx.out << "generation\n";
+        for (const auto& [name, d] : rows) {
+            const json m = d.value("metrics", json::object());
+            auto get = [&](const char* k) {
+                return m.is_object() && m.contains(k) && m[k].is_number() ? m[k].get<double>() : std::nan("");
+            };
+            ctx.out << "  " << std::setw(28) << name;
+            for (const char* k : keys) ctx.out << std::setw(24) << pct(get(k));
+            ctx.out << pct(get("generation_accuracy")) << "\n";
+        }
+    }
 
     /// "esd hybrid, threshold 0.56", "none (--no-scope)" or "none (--no-memory)".
     std::string scopeText(const EditScope* scope) const {
@@ -376,7 +471,8 @@ private:
     EditMetric m_metric;
     CLI::App* m_sub = nullptr;
     CommonOptions m_common;
-    std::string m_mode = "single", m_sweep, m_target = "alt";
+    std::string m_mode = "single", m_sweep, m_target = "alt", m_backends = "larimar";
+    int m_pageFacts = 0;
     int m_batchSize = 1, m_maxEval = 0, m_every = 10, m_unrelated = 20;
     int m_maxParaphrases = 0, m_maxNeighbourhood = 0, m_generationTokens = 8;
     bool m_noLocality = false, m_noMemory = false, m_readWithFact = false, m_noScope = false;
