@@ -24,8 +24,10 @@ std::string workspacePath(const GlobalOptions& global);
 /// key that does not exist or whose file others can read (KeyStore::load).
 std::shared_ptr<const SigningKey> signingKey(const Context& ctx);
 
-/// Loads the model and opens (creating on first use) the workspace with it.
-std::unique_ptr<Editor> openEditor(const Context& ctx, const std::string& actor = {});
+/// Loads the model and opens (creating on first use) the workspace with it. readOnly: the
+/// workspace must exist (UserError before the model is loaded) and is opened for reading only
+/// (info, export memory: they work on an archived copy and never create a file).
+std::unique_ptr<Editor> openEditor(const Context& ctx, const std::string& actor = {}, bool readOnly = false);
 /// How the CLI builds scope detectors (core/scope makeScopeDetector): the model, the
 /// workspace's embedding cache, the model directory's ISD classifier. kind: auto, esd, isd.
 ScopeDetectorSetup scopeSetup(const Context& ctx, const std::shared_ptr<TextModel>& model, const std::string& path,

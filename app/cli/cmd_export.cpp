@@ -40,7 +40,7 @@ int ExportCommand::execute(Context& ctx) {
             ctx.out << "wrote the history (" << ws->lastEditId().value_or(0) << " edits) to " << m_file << " as "
                     << format << "\n";
     } else if (m_memory->parsed()) {
-        auto ed = openEditor(ctx);
+        auto ed = openEditor(ctx, {}, true);
         ed->exportMemoryNpy(m_file);
         j = {{"exported", "memory"},
              {"file", m_file},

@@ -6,19 +6,34 @@
 
 #include <cstring>
 #include <filesystem>
+#include <unistd.h>
 
 namespace larimar {
 
+namespace {
+/// A workspace on a read-only medium or in a folder this user cannot write: the cache is read
+/// from it, and storing is refused (the vectors are then computed again on each open).
+bool cannotWrite(const std::string& path) {
+    auto dir = std::filesystem::path(path).parent_path();
+    if (dir.empty()) dir = ".";
+    return ::access(path.c_str(), W_OK) != 0 || ::access(dir.c_str(), W_OK) != 0;
+}
+} // namespace
+
 struct FactEmbeddingCache::Impl {
-    explicit Impl(const std::string& path) : db(path, false) {}
+    Impl(const std::string& path, bool readOnly)
+        : db(path, false, readOnly, readOnly && sqlite::needsImmutableOpen(path)), readOnly(readOnly) {}
     sqlite::Database db;
+    bool readOnly;
 };
 
 FactEmbeddingCache::FactEmbeddingCache(const std::string& workspacePath, std::chrono::milliseconds busyTimeout) {
     if (!std::filesystem::exists(workspacePath)) throw UserError("no workspace at '" + workspacePath + "'");
-    m_impl = std::make_unique<Impl>(workspacePath);
+    sqlite::requireRegularFile(workspacePath);
+    const bool readOnly = cannotWrite(workspacePath);
+    m_impl = std::make_unique<Impl>(workspacePath, readOnly);
     m_impl->db.exec("PRAGMA busy_timeout=" + std::to_string(busyTimeout.count()));
-    store::openSchema(m_impl->db);
+    store::openSchema(m_impl->db, readOnly);
 }
 
 FactEmbeddingCache::~FactEmbeddingCache() = default;
@@ -41,6 +56,8 @@ std::unordered_map<std::int64_t, std::vector<float>> FactEmbeddingCache::load(co
 void FactEmbeddingCache::store(const std::string& encoder,
                                const std::vector<std::pair<std::int64_t, std::vector<float>>>& vectors) {
     if (vectors.empty()) return;
+    if (m_impl->readOnly)
+        throw UserError("cannot store embeddings in '" + m_impl->db.path() + "': it is read-only");
     auto& db = m_impl->db;
     db.exec("BEGIN IMMEDIATE");
     try {

@@ -4,15 +4,58 @@
 
 #include <sqlite3.h>
 
+#include <cstdio>
+#include <filesystem>
+#include <unistd.h>
+
 namespace larimar::sqlite {
 
 namespace {
-bool isBusy(int rc) { return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED; }
+/// What the user can do about a failing result code, or nothing (an internal error) when the
+/// code means a bug: busy (retry), full disk, read-only file, damaged file, I/O error.
+[[noreturn]] void throwFor(int rc, const std::string& path, const std::string& detail) {
+    const std::string ws = "workspace '" + path + "'";
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        throw WorkspaceBusy(ws + " is busy: another program is writing to it and did not finish within the wait; "
+                                 "try again in a moment");
+    case SQLITE_FULL:
+        throw UserError("cannot write " + ws + ": the disk is full (" + detail +
+                        "); nothing of this edit was written: free some space and try again");
+    case SQLITE_READONLY:
+        throw UserError("cannot write " + ws + ": it is read-only (" + detail +
+                        "); reading commands (facts, history, audit, export) still work on it");
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+        throw UserError(ws + " is damaged (" + detail +
+                        "); restore a backup ('larimar audit verify' and 'larimar export history' show what is "
+                        "still readable)");
+    case SQLITE_IOERR:
+        throw UserError("input/output error on " + ws + " (" + detail +
+                        "); check the disk, and that the workspace is a regular file");
+    case SQLITE_CANTOPEN:
+        throw UserError("cannot open " + ws + " (" + detail +
+                        "); its folder must be readable, and writable for the -wal and -shm files unless the "
+                        "medium is read-only");
+    default: break;
+    }
+    throw Error(ws + ": " + detail);
+}
 
-[[noreturn]] void throwBusy(const std::string& path) {
-    throw WorkspaceBusy("workspace '" + path +
-                        "' is busy: another program is writing to it and did not finish within the wait; "
-                        "try again in a moment");
+/// "file:" URI of a path, for SQLite's URI parameters (percent-encodes what URIs reserve).
+std::string fileUri(const std::string& path) {
+    std::string out = "file:";
+    for (const unsigned char c : path) {
+        if (c == '%' || c == '?' || c == '#' || c < 0x21 || c >= 0x7f) {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "%%%02X", c);
+            out += buf;
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
 }
 } // namespace
 
@@ -101,11 +144,47 @@ std::optional<std::int64_t> Statement::optInt64(int col) const {
     return int64(col);
 }
 
-Database::Database(const std::string& path, bool create, bool readOnly) : m_path(path) {
-    const int access = readOnly ? SQLITE_OPEN_READONLY
-                                : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
-    const int flags = access | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-    const int rc = sqlite3_open_v2(path.c_str(), &m_db, flags, nullptr);
+/// A workspace is a regular file: SQLite on a device (/dev/null), a FIFO or a directory fails
+/// with an I/O error at the first write, or hangs.
+void requireRegularFile(const std::string& path) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const auto st = fs::status(path, ec);
+    if (ec || !fs::exists(st) || fs::is_regular_file(st)) return;
+    const char* kind = fs::is_directory(st)           ? "a directory"
+                       : fs::is_character_file(st)    ? "a character device"
+                       : fs::is_block_file(st)        ? "a block device"
+                       : fs::is_fifo(st)              ? "a FIFO (named pipe)"
+                       : fs::is_socket(st)            ? "a socket"
+                                                      : "not a regular file";
+    throw UserError("'" + path + "' is " + kind + ", not a workspace file; name a .larimar file");
+}
+
+/// Read-only opening of a file whose folder cannot be written (a read-only medium, an archive
+/// directory): SQLite cannot create the -shm file WAL reading needs, so the file is opened as
+/// immutable. A -wal file beside it holds edits not yet in the main file, which immutable
+/// opening would not read: refused instead of showing an older state.
+bool needsImmutableOpen(const std::string& path) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (fs::exists(path + "-shm", ec)) return false; // SQLite reads WAL files through it
+    fs::path dir = fs::path(path).parent_path();
+    if (dir.empty()) dir = ".";
+    if (::access(dir.c_str(), W_OK) == 0) return false;
+    const auto wal = fs::file_size(path + "-wal", ec);
+    if (!ec && wal > 0)
+        throw UserError("cannot read workspace '" + path + "' here: its folder is read-only and " + path +
+                        "-wal holds edits not yet in the main file; copy the workspace with its -wal file to a "
+                        "writable folder");
+    return true;
+}
+
+Database::Database(const std::string& path, bool create, bool readOnly, bool immutable) : m_path(path) {
+    const int access = readOnly || immutable ? SQLITE_OPEN_READONLY
+                                             : SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0);
+    const int flags = access | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE | (immutable ? SQLITE_OPEN_URI : 0);
+    const std::string name = immutable ? fileUri(path) + "?immutable=1" : path;
+    const int rc = sqlite3_open_v2(name.c_str(), &m_db, flags, nullptr);
     if (rc != SQLITE_OK) {
         const std::string msg = m_db ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
         sqlite3_close(m_db);
@@ -126,8 +205,7 @@ void Database::exec(std::string_view sql) {
     if (rc != SQLITE_OK) {
         const std::string msg = err ? err : sqlite3_errstr(rc);
         sqlite3_free(err);
-        if (isBusy(rc)) throwBusy(m_path);
-        throw Error("workspace '" + m_path + "': " + msg);
+        throwFor(rc, m_path, msg);
     }
 }
 
@@ -147,9 +225,8 @@ void Database::rollbackQuietly() noexcept {
 }
 
 void Database::fail(int rc, std::string_view what) const {
-    if (isBusy(rc)) throwBusy(m_path);
-    throw Error("workspace '" + m_path + "': " + std::string(what) + ": " + sqlite3_errmsg(m_db) +
-                " (SQLite code " + std::to_string(rc) + ")");
+    throwFor(rc, m_path,
+             std::string(what) + ": " + sqlite3_errmsg(m_db) + ", SQLite code " + std::to_string(rc));
 }
 
 } // namespace larimar::sqlite

@@ -54,12 +54,22 @@ private:
     sqlite3_stmt* m_stmt = nullptr;
 };
 
+/// Throws UserError when path exists and is not a regular file (a device such as /dev/null, a
+/// FIFO, a directory): SQLite would fail on it with an I/O error at the first write, or hang.
+void requireRegularFile(const std::string& path);
+/// Whether a read-only opening of path must be immutable (Database's immutable): its folder
+/// cannot be written (a read-only medium) and no -shm file exists. Throws UserError when a
+/// non-empty -wal file holds edits that such an opening would not read.
+bool needsImmutableOpen(const std::string& path);
+
 /// One connection. Cached statements live as long as the connection.
 class Database {
 public:
     /// Opens (create: also creates) the file; readOnly opens it for reading only (create is
-    /// then ignored). Throws UserError naming the file when it cannot be opened.
-    Database(const std::string& path, bool create, bool readOnly = false);
+    /// then ignored); immutable also tells SQLite that nothing can change the file (a read-only
+    /// medium: no -shm file is needed, a -wal file is not read). Throws UserError naming the
+    /// file when it cannot be opened.
+    Database(const std::string& path, bool create, bool readOnly = false, bool immutable = false);
     ~Database();
     Database(const Database&) = delete;
     Database& operator=(const Database&) = delete;
@@ -74,7 +84,8 @@ public:
     bool inTransaction() const;
     /// Rolls back an open transaction, ignoring errors (for destructors and error paths).
     void rollbackQuietly() noexcept;
-    /// Throws larimar::Error "<what> (<file>): <sqlite message>" for a failing result code.
+    /// Throws for a failing result code: UserError (WorkspaceBusy for busy) when the user can act
+    /// on it (busy, full disk, read-only, damaged file, I/O error), else larimar::Error.
     [[noreturn]] void fail(int rc, std::string_view what) const;
     sqlite3* handle() const { return m_db; }
     const std::string& path() const { return m_path; }

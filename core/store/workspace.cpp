@@ -233,7 +233,9 @@ void Transaction::rollback() {
 Workspace::Workspace(const std::string& path, WorkspaceOptions options) {
     if ((!options.create || options.readOnly) && !std::filesystem::exists(path))
         throw UserError("no workspace at '" + path + "'");
-    m_impl = std::make_unique<Impl>(path, options.create, options.readOnly);
+    sqlite::requireRegularFile(path);
+    m_impl = std::make_unique<Impl>(path, options.create, options.readOnly,
+                                    options.readOnly && sqlite::needsImmutableOpen(path));
     m_impl->clock = std::move(options.clock);
     m_impl->verifyBeforeWrite = options.verifyBeforeWrite;
     m_impl->actor = options.actor;

@@ -17,7 +17,8 @@ namespace larimar {
 void checkText(std::string_view text, const char* field);
 
 struct Workspace::Impl {
-    Impl(const std::string& path, bool create, bool readOnly) : db(path, create, readOnly), readOnly(readOnly) {}
+    Impl(const std::string& path, bool create, bool readOnly, bool immutable = false)
+        : db(path, create, readOnly, immutable), readOnly(readOnly) {}
 
     sqlite::Database db;
     Clock clock;

@@ -72,6 +72,12 @@ protected:
 };
 
 TEST_F(CliEditor, InfoJsonShape) {
+    // A mistyped path is not made a workspace (issue 20, robustness 7).
+    const auto missing = json({"info"});
+    EXPECT_EQ(missing.code, 1);
+    EXPECT_NE(missing.err.find("no workspace at"), std::string::npos) << missing.err;
+    EXPECT_FALSE(fs::exists(ws()));
+    ASSERT_EQ(run({"write", "The capital of Freedonia is Fredville."}).code, 0);
     const auto r = json({"info"});
     ASSERT_EQ(r.code, 0) << r.err;
     const auto j = r.json();
@@ -79,9 +85,9 @@ TEST_F(CliEditor, InfoJsonShape) {
     EXPECT_EQ(j.at("model").at("id"), "fake-model 1");
     EXPECT_EQ(j.at("slots"), 16);
     EXPECT_EQ(j.at("width"), 32);
-    EXPECT_EQ(j.at("facts").at("written"), 0);
-    EXPECT_EQ(j.at("edits"), 0);
-    EXPECT_TRUE(j.at("last_edit").is_null());
+    EXPECT_EQ(j.at("facts").at("written"), 1);
+    EXPECT_EQ(j.at("edits"), 1);
+    EXPECT_EQ(j.at("last_edit"), 1);
     EXPECT_EQ(j.at("memory_digest").get<std::string>().size(), 64u);
     const auto t = run({"info"});
     ASSERT_EQ(t.code, 0);
@@ -427,7 +433,7 @@ TEST_F(CliEditor, DefaultWorkspaceUnderXdgDataHome) {
 
 TEST_F(CliEditor, MissingModelSaysWhatToPass) {
     std::ostringstream out, err;
-    const int code = larimar::cli::run({"--workspace", ws(), "--model", file("nope"), "info"}, out, err);
+    const int code = larimar::cli::run({"--workspace", ws(), "--model", file("nope"), "write", "A fact."}, out, err);
     EXPECT_EQ(code, 1);
     EXPECT_NE(err.str().find("no model found at"), std::string::npos) << err.str();
     EXPECT_NE(err.str().find("pass --model"), std::string::npos) << err.str();
