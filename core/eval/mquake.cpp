@@ -5,7 +5,6 @@
 
 #include <cctype>
 #include <chrono>
-#include <cmath>
 #include <algorithm>
 #include <limits>
 #include <map>

@@ -77,7 +77,9 @@ struct MquakeRun {
     std::vector<MquakeAnswer> editQuestions; ///< one per edit with a question: new = target_new
     std::vector<MquakeAnswer> editPrompts;   ///< one per edit: its cloze prompt
     /// Hop by hop: one per hop of the new chain (empty when not chainable or not asked). newAnswer:
-    /// the hop's continuation names that hop's answer; the last hop is judged as the multi-hop answer.
+    /// the hop's continuation names that hop's answer; the last hop is judged as the multi-hop
+    /// answer. After a hop whose continuation gives no answer, the rest are not asked (empty
+    /// prompt) and count as wrong.
     std::vector<MquakeAnswer> hops;
     bool multiHopCorrect() const;  ///< any question names the new answer
     bool multiHopOld() const;      ///< any question names the old answer
