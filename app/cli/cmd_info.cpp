@@ -8,7 +8,7 @@ namespace larimar::cli {
 void InfoCommand::setup(CLI::App&) {}
 
 int InfoCommand::execute(Context& ctx) {
-    auto ed = openEditor(ctx, {}, true); // a mistyped path must not become a new workspace
+    auto ed = openEditor(ctx);
     Workspace& ws = ed->workspace();
     const auto written = ws.factCount(FactState::Written);
     const auto forgotten = ws.factCount(FactState::Forgotten);
@@ -30,6 +30,11 @@ int InfoCommand::execute(Context& ctx) {
                                   {"last_snapshot", snapshot ? nlohmann::json(snapshot->editId) : nlohmann::json()},
                                   {"generations", generations},
                                   {"memory_digest", ed->memoryDigest()},
+                                  {"backend",
+                                   {{"kind", ed->backendSettings().kind},
+                                    {"description", describe(ed->backendSettings())},
+                                    {"pages", ed->capacity().pages},
+                                    {"max_facts", ed->capacity().maximum}}},
                                   {"scope_detector", ed->scopeDetector().name()}}
                        .dump(2)
                 << "\n";
@@ -40,6 +45,8 @@ int InfoCommand::execute(Context& ctx) {
             << (modelDir.empty() ? "" : " from " + modelDir) << "\n"
             << "memory     K = " << ed->slots() << " slots, C = " << ed->width() << ", digest "
             << shortDigest(ed->memoryDigest()) << "\n"
+            << "backend    " << describe(ed->backendSettings()) << ": " << ed->capacity().pages
+            << (ed->capacity().pages == 1 ? " page" : " pages") << ", at most " << ed->capacity().maximum << " facts\n"
             << "facts      " << written << " written, " << forgotten << " forgotten\n"
             << "edits      " << last.value_or(0);
     if (snapshot) ctx.out << " (last snapshot at edit " << snapshot->editId << ")";

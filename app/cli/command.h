@@ -20,6 +20,11 @@ struct GlobalOptions {
     /// The key that signs edits (core/store/signing.h): a name in the key directory. Empty:
     /// $LARIMAR_KEY, else the key named "default" when there is one, else edits are unsigned.
     std::string key;
+    /// The memory of a workspace this run creates ("paged" or "larimar", see
+    /// core/memory/memory_backend.h); empty: the default (paged). An existing workspace keeps
+    /// its own; naming another one for it is an error.
+    std::string backend;
+    int pageFacts = 0;  ///< paged: facts per page of a new workspace; 0: K
 };
 
 /// What a command runs with: options and where to write. Streams are injectable for tests.

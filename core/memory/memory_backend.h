@@ -43,7 +43,8 @@ struct BackendSettings {
     std::string kind = "larimar"; ///< "larimar" or "paged"
     int pageFacts = 0;            ///< paged: facts per page before a new one opens; 0: K
     std::int64_t maxFacts = 0;    ///< paged: written facts at most; 0: kDefaultMaxFacts
-    int cachePages = 64;          ///< paged: pages kept built in RAM (~8 (3KC + 2K^2) bytes each)
+    int cachePages = 0;           ///< paged: pages kept built in RAM; 0: as many as fit in 1 GiB
+                                  ///< (a built page takes about 8 (5KC + 2K^2) bytes)
 };
 inline constexpr std::int64_t kDefaultMaxFacts = 2'000'000;
 /// The kinds makeMemoryBackend knows, for --backend help texts and the GUI's choice.

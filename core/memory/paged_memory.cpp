@@ -41,7 +41,11 @@ PagedMemory::PagedMemory(BackendSettings settings, std::shared_ptr<const Episodi
                         std::to_string(m_settings.pageFacts));
     if (m_settings.maxFacts == 0) m_settings.maxFacts = kDefaultMaxFacts;
     if (m_settings.maxFacts < 1) throw UserError("paged memory: the fact limit must be positive");
-    if (m_settings.cachePages < 1) m_settings.cachePages = 1;
+    if (m_settings.cachePages < 1) {
+        const double k = m_empty->slots(), c = m_empty->width();
+        const double pageBytes = 8.0 * (5.0 * k * c + 2.0 * k * k);
+        m_settings.cachePages = static_cast<int>(std::clamp((1024.0 * 1024.0 * 1024.0) / pageBytes, 4.0, 4096.0));
+    }
     if (!m_loader) throw Error("paged memory: no loader for the facts' vectors");
 }
 

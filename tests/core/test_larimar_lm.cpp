@@ -182,6 +182,42 @@ TEST(LarimarLm, ABatchOfFactsEachAnswersItsOwnPrompt) {
     }
 }
 
+// The paged memory on the bundled model: facts spread over pages of two each still answer their
+// own prompts (the query reads the page of the scope detector's nearest fact), and a forget
+// restores the base model's answer without changing the other facts' answers.
+TEST(LarimarLm, APagedMemoryAnswersEachFactFromItsPageAndAForgetChangesNothingElse) {
+    REQUIRE_ASSETS();
+    EditorOptions options;
+    options.scope = nullptr;
+    options.backend.kind = "paged";
+    options.backend.pageFacts = 2;
+    Editor ed(textModel(), tempWorkspace("paged"), options);
+    const std::vector<std::pair<std::string, std::string>> facts{{"The Eiffel Tower is located in", "Rome"},
+                                                                 {"The mother tongue of Danielle Darrieux is", "English"},
+                                                                 {"Toko Yasuda plays the", "piano"},
+                                                                 {"The official religion of Edwin of Northumbria is", "Islam"},
+                                                                 {"Apple A5 was created by", "Google"}};
+    std::vector<std::int64_t> ids;
+    for (const auto& [p, a] : facts) ids.push_back(ed.write(p + " " + a).factIds.at(0));
+    EXPECT_EQ(ed.capacity().pages, 3);
+    EXPECT_EQ(ed.memoryBackend().pageOf(ids[4]), 2);
+    // AnyFact names no nearest fact: the paged memory routes by its own index of latents.
+    QueryOptions o = greedy(3);
+    o.forceScope = true;
+    std::vector<std::string> answers;
+    for (std::size_t i = 0; i < facts.size(); ++i) {
+        const auto q = ed.query(facts[i].first, o);
+        EXPECT_EQ(q.memoryPage, ed.memoryBackend().pageOf(ids[i])) << facts[i].first;
+        EXPECT_THAT(trimmed(q.withMemory.text), StartsWith(facts[i].second)) << facts[i].first;
+        answers.push_back(q.withMemory.text);
+    }
+    ed.forget({ids[2]}, "test");
+    const auto gone = ed.query(facts[2].first, o);
+    EXPECT_THAT(trimmed(gone.withMemory.text), ::testing::Not(StartsWith("piano"))) << gone.withMemory.text;
+    for (std::size_t i = 0; i < facts.size(); ++i)
+        if (i != 2) EXPECT_EQ(ed.query(facts[i].first, o).withMemory.text, answers[i]) << facts[i].first;
+}
+
 TEST(LarimarLm, BrokenModelDirectoriesAreUserErrors) {
     REQUIRE_ASSETS();
     const fs::path dir = fs::path(testing::TempDir()) / "broken-larimar-lm";
