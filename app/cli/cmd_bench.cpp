@@ -26,6 +26,7 @@ void BenchCommand::setup(CLI::App& app) {
     m_memory->add_option("--width", m_width, "C, latent dimensions")->check(CLI::Range(1, 4096));
     m_memory->add_option("--episode", m_episode, "N, facts in the one-shot write")->check(CLI::Range(1, 65536));
     m_memory->add_option("--repetitions", m_repetitions, "Timed repetitions per operation")->check(CLI::Range(1, 100000));
+    m_memory->add_flag("--warm", m_warm, "Time with warm caches (default: cold, as between two model calls)");
     m_model = app.add_subcommand("model", "Encoder sentences/s and decoder tokens/s (batch 1, greedy, cached)");
     m_model->add_option("--config", m_modelConfig,
                         "Time a model config.json with random weights instead of the model (--model or bundled)")
@@ -204,6 +205,7 @@ int BenchCommand::execute(Context& ctx) {
         o.episode = m_episode;
         o.repetitions = m_repetitions;
         o.prefill = m_slots / 2;
+        o.coldCaches = !m_warm;
         const MemoryBenchResult r = benchmarkMemory(o, ctx.progress("bench memory"));
         ctx.endProgress();
         if (ctx.global.json) {
@@ -213,29 +215,65 @@ int BenchCommand::execute(Context& ctx) {
                                       {"episode", m_episode},
                                       {"repetitions", m_repetitions},
                                       {"prefilled_facts", o.prefill},
+                                      {"kernels", r.kernels},
+                                      {"cold_caches", o.coldCaches},
+                                      {"bandwidth_gbs", {{"read", r.readBandwidthGBs}, {"update", r.updateBandwidthGBs}}},
                                       {"median_ms",
                                        {{"write_one", r.writeMs},
                                         {"forget_one", r.forgetMs},
                                         {"read_one", r.readMs},
                                         {"read_one_after_change", r.readAfterChangeMs},
                                         {"one_shot_write", r.oneShotMs},
-                                        {"snapshot_round_trip", r.snapshotMs}}}}
+                                        {"one_shot_write_one", r.oneShotOneMs},
+                                        {"one_shot_write_uncached", r.oneShotUncachedMs},
+                                        {"snapshot_round_trip", r.snapshotMs},
+                                        {"write_one_eigen_blocked", r.writeEigenBlockedMs},
+                                        {"forget_one_eigen_blocked", r.forgetEigenBlockedMs},
+                                        {"reference_kalman_f32", r.referenceKalmanMs}}},
+                                      {"floor_ms",
+                                       {{"write_one", r.writeFloorMs},
+                                        {"forget_one", r.writeFloorMs},
+                                        {"read_one", r.readFloorMs},
+                                        {"one_shot_write", r.oneShotFloorMs},
+                                        {"one_shot_write_one", r.oneShotOneFloorMs},
+                                        {"issue_write", r.issueFloorMs},
+                                        {"reference_kalman_f32", r.referenceKalmanFloorMs}}},
+                                      {"one_shot_gflops", r.oneShotGflops}}
                            .dump(2)
                     << "\n";
             return 0;
         }
-        auto row = [&](const std::string& what, double ms) {
-            ctx.out << "  " << std::left << std::setw(44) << what << std::right << std::setw(10) << std::fixed
-                    << std::setprecision(3) << ms << " ms\n";
+        auto row = [&](const std::string& what, double ms, double floorMs) {
+            ctx.out << "  " << std::left << std::setw(52) << what << std::right << std::setw(10) << std::fixed
+                    << std::setprecision(3) << ms << " ms";
+            if (floorMs > 0)
+                ctx.out << std::setw(10) << floorMs << " ms" << std::setw(7) << std::setprecision(1) << ms / floorMs
+                        << "x";
+            ctx.out << "\n";
         };
-        ctx.out << "Memory benchmark, K = " << m_slots << ", C = " << m_width << ", float64, one thread, "
-                << o.prefill << " facts already written (median of " << m_repetitions << "):\n";
-        row("write one fact (sequential)", r.writeMs);
-        row("forget one fact", r.forgetMs);
-        row("read one query (memory unchanged)", r.readMs);
-        row("read one query after a change (M^+ recomputed)", r.readAfterChangeMs);
-        row("one-shot write of N = " + std::to_string(m_episode) + " facts", r.oneShotMs);
-        row("snapshot serialize + restore", r.snapshotMs);
+        ctx.out << "Memory benchmark, K = " << m_slots << ", C = " << m_width << ", float64, one thread, " << o.prefill
+                << " facts already written, median of " << m_repetitions << ", "
+                << (o.coldCaches ? "cold caches (64 MB read before each single-fact operation)" : "warm caches")
+                << ".\nKernels: " << r.kernels << ". DRAM measured: " << std::fixed << std::setprecision(1)
+                << r.readBandwidthGBs << " GB/s read, " << r.updateBandwidthGBs
+                << " GB/s updated in place.\nFloor = bytes the operation must move / that bandwidth.\n";
+        ctx.out << "  " << std::left << std::setw(52) << "operation" << std::right << std::setw(13) << "time"
+                << std::setw(13) << "floor" << std::setw(8) << "ratio" << "\n";
+        row("write one fact (sequential)", r.writeMs, r.writeFloorMs);
+        row("forget one fact", r.forgetMs, r.writeFloorMs);
+        row("read one query (memory unchanged)", r.readMs, r.readFloorMs);
+        row("read one query after a change (M^+ recomputed)", r.readAfterChangeMs, 0);
+        row("one-shot write of N = " + std::to_string(m_episode) + " facts", r.oneShotMs, r.oneShotFloorMs);
+        row("one-shot write of N = 1 fact", r.oneShotOneMs, r.oneShotOneFloorMs);
+        row("one-shot write of N = " + std::to_string(m_episode) + ", M_ref^+ recomputed", r.oneShotUncachedMs, 0);
+        row("snapshot serialize + restore", r.snapshotMs, 0);
+        ctx.out << "Compared with:\n";
+        row("write one fact, earlier arithmetic (Eigen, SSE2)", r.writeEigenBlockedMs, r.writeFloorMs);
+        row("forget one fact, earlier arithmetic (Eigen, SSE2)", r.forgetEigenBlockedMs, r.writeFloorMs);
+        row("public code's Kalman update, float32", r.referenceKalmanMs, r.referenceKalmanFloorMs);
+        row("the issue's write floor (M, K x K float64 once)", r.issueFloorMs, 0);
+        ctx.out << "  (the one-shot write of N = " << m_episode << " runs at " << std::setprecision(1) << r.oneShotGflops
+                << " GFLOP/s: compute-bound)\n";
         return 0;
     }
     if (m_model->parsed()) return executeModel(ctx);

@@ -3,7 +3,7 @@
 
 namespace larimar::cli {
 
-/// `larimar bench memory [--slots K] [--width C] [--episode N] [--repetitions R]`,
+/// `larimar bench memory [--slots K] [--width C] [--episode N] [--repetitions R] [--warm]`,
 /// `larimar bench model ...`, `larimar bench editor [--facts N] [--repetitions R]`:
 /// times the engine's operations and prints the medians.
 class BenchCommand : public Command {
@@ -27,6 +27,7 @@ private:
     int m_decodeTokens = 64;
     std::string m_encoderDir;
     int m_slots = 512, m_width = 768, m_episode = 512, m_repetitions = 200;
+    bool m_warm = false;
 };
 
 } // namespace larimar::cli
