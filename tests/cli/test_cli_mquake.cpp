@@ -1,5 +1,5 @@
 // `larimar eval mquake` in-process: on the fake model (JSON and CSV shapes, --no-memory,
-// --skip-invalid, errors naming the record) and on the bundled model over the 20-case sample,
+// --skip-invalid, errors naming the record, Ctrl+C) and on the bundled model over the 20-case sample,
 // where the written edits must be read back and the base model must not know them (about 30 s:
 // labelled slow).
 #include "../core/fake_text_model.h"
@@ -10,6 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -140,6 +141,49 @@ TEST_F(CliMquake, InvalidRecordsAreNamedOrSkipped) {
     r = runFake({"eval", "counterfact", kSample});
     EXPECT_EQ(r.code, 1);
     EXPECT_THAT(r.err, HasSubstr("is an MQuAKE file (several edits per case); measure it with larimar eval mquake"));
+}
+
+/// The fake model, raising SIGINT (as Ctrl+C does) in its first generation.
+class InterruptingModel : public larimar::TextModel {
+public:
+    std::string id() const override { return m_inner->id(); }
+    std::string weightsHash() const override { return m_inner->weightsHash(); }
+    int latentSize() const override { return m_inner->latentSize(); }
+    Eigen::MatrixXd memoryPrior() const override { return m_inner->memoryPrior(); }
+    larimar::PinvSettings pinv() const override { return m_inner->pinv(); }
+    Eigen::MatrixXd encode(const std::vector<std::string>& texts) override { return m_inner->encode(texts); }
+    larimar::GeneratedText generate(const std::string& prompt, const std::optional<Eigen::RowVectorXd>& latent,
+                                    const larimar::DecodeSettings& settings) override {
+        if (!m_raised) {
+            m_raised = true;
+            std::raise(SIGINT);
+        }
+        return m_inner->generate(prompt, latent, settings);
+    }
+    double score(const std::string& prompt, const std::string& continuation,
+                 const std::optional<Eigen::RowVectorXd>& latent) override {
+        return m_inner->score(prompt, continuation, latent);
+    }
+
+private:
+    std::shared_ptr<larimar::TextModel> m_inner = larimar::test::makeFakeModel();
+    bool m_raised = false;
+};
+
+TEST_F(CliMquake, CtrlCStopsAfterTheCurrentCaseAndReportsIt) {
+    auto model = std::make_shared<InterruptingModel>();
+    auto r = larimar::test::runCliOn(model, file("w.larimar"), {"--json", "eval", "mquake", kSample, "--limit", "5"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("stopped after 1 case(s)"));
+    const auto j = r.json();
+    EXPECT_EQ(j.at("cancelled"), true);
+    EXPECT_EQ(j.at("cases"), 1);
+    EXPECT_EQ(j.at("metrics").at("memory").at("questions"), 3);
+    // The handler is gone afterwards: the next run is not stopped by the flag.
+    r = runFake({"--json", "eval", "mquake", kSample, "--limit", "2"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.json().at("cancelled"), false);
+    EXPECT_EQ(r.json().at("cases"), 2);
 }
 
 bool assetsPresent() {
