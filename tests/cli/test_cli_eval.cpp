@@ -4,10 +4,13 @@
 #include "../core/fake_text_model.h"
 
 #include "app/cli/cli.h"
+#include "tests/support/csv_table.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -76,13 +79,35 @@ TEST_F(CliEval, CounterFactJsonCsvAndSettings) {
                           "neighbourhood_success", "neighbourhood_magnitude", "generation_accuracy", "locality_unchanged",
                           "judged_edit_success", "judged_paraphrase_success", "seconds_per_edit", "seconds_per_case"})
         EXPECT_TRUE(m.contains(k)) << k;
-    EXPECT_GE(m.at("edit_success").get<double>(), 0.0);
-    EXPECT_LE(m.at("edit_success").get<double>(), 1.0);
     EXPECT_TRUE(j.at("paper").contains("larimar_1.3b"));
     const auto rows = lines(file("cases.csv"));
     ASSERT_EQ(rows.size(), 5u);
     EXPECT_EQ(rows[0].rfind("case_id,batch,edit_success", 0), 0u);
     EXPECT_EQ(rows[1].rfind("10,0,", 0), 0u) << rows[1]; // case_id 10 is the file's first record
+    // The summary is the mean of the per-case results, metric by metric, and counts the same
+    // queries in scope (the CSV's magnitudes have 6 significant digits).
+    const auto table = larimar::test::readCsv(file("cases.csv"));
+    ASSERT_EQ(table.rows.size(), 4u);
+    for (const auto& [metric, column] : std::vector<std::pair<std::string, std::string>>{
+             {"edit_success", "edit_success"},
+             {"paraphrase_success", "paraphrase_success"},
+             {"neighbourhood_success", "neighbourhood_success"},
+             {"locality_unchanged", "locality"},
+             {"judged_edit_success", "judged_edit"},
+             {"judged_paraphrase_success", "judged_paraphrase"}}) {
+        EXPECT_DOUBLE_EQ(m.at(metric).get<double>(), table.mean(column)) << metric;
+        if (column.find("paraphrase") == std::string::npos && column.find("neighbourhood") == std::string::npos)
+            for (double v : table.numbers(column)) EXPECT_TRUE(v == 0 || v == 1) << column; // one prompt per case
+    }
+    for (const char* metric : {"edit_magnitude", "paraphrase_magnitude", "neighbourhood_magnitude"})
+        EXPECT_NEAR(m.at(metric).get<double>(), table.mean(metric), 1e-6) << metric;
+    double edits = 0, paraphrases = 0, neighbours = 0;
+    for (double v : table.numbers("edit_in_scope")) edits += v;
+    for (double v : table.numbers("paraphrases_in_scope")) paraphrases += v;
+    for (double v : table.numbers("neighbourhood_in_scope")) neighbours += v;
+    EXPECT_EQ(m.at("in_scope").at("edit").get<double>(), edits);
+    EXPECT_EQ(m.at("in_scope").at("paraphrase").get<double>(), paraphrases);
+    EXPECT_EQ(m.at("in_scope").at("neighbourhood").get<double>(), neighbours);
     EXPECT_EQ(nlohmann::json::parse(std::ifstream(file("saved.json"))).at("metrics").at("cases"), 4);
 }
 
@@ -105,11 +130,32 @@ TEST_F(CliEval, SeedAndShuffleChooseTheCases) {
 }
 
 TEST_F(CliEval, CounterFactTextOutputNamesThePaper) {
-    const auto r = run({"eval", "counterfact", kData + "/datasets/counterfact-rome-3.json", "--no-generation"});
+    const std::vector<std::string> args{"eval", "counterfact", kData + "/datasets/counterfact-rome-3.json",
+                                        "--no-generation"};
+    const auto r = run(args);
     ASSERT_EQ(r.code, 0) << r.err;
-    EXPECT_NE(r.out.find("edit success"), std::string::npos);
-    EXPECT_NE(r.out.find("paper, Larimar-1.3B: 100%"), std::string::npos);
     EXPECT_EQ(r.out.find("generation accuracy"), std::string::npos);
+    // Each row shows this run's measured number (the same run's JSON) beside the paper's.
+    std::vector<std::string> jsonArgs = args;
+    jsonArgs.insert(jsonArgs.begin(), "--json");
+    const auto m = run(jsonArgs).json().at("metrics");
+    const auto row = [&](const std::string& label) {
+        const auto at = r.out.find("  " + label + " ");
+        return at == std::string::npos ? std::string() : r.out.substr(at, r.out.find('\n', at) - at);
+    };
+    const auto pct = [](double v) {
+        char buf[16];
+        std::snprintf(buf, sizeof buf, "%.1f%%", 100 * v);
+        return std::string(buf);
+    };
+    const std::string edit = row("edit success"), para = row("paraphrase success"), neigh = row("neighbourhood success");
+    EXPECT_NE(edit.find(pct(m.at("edit_success")) + "   (paper, Larimar-1.3B: 100%, 6B: 99.6%"), std::string::npos)
+        << edit;
+    EXPECT_NE(para.find(pct(m.at("paraphrase_success")) + "   ("), std::string::npos) << para;
+    EXPECT_NE(neigh.find(pct(m.at("neighbourhood_success")) + "   ("), std::string::npos) << neigh;
+    // Three cases: every success rate is a whole number of cases (and prompts) over the count.
+    EXPECT_EQ(m.at("cases"), 3);
+    EXPECT_DOUBLE_EQ(m.at("edit_success").get<double>() * 3, std::round(m.at("edit_success").get<double>() * 3));
 }
 
 TEST_F(CliEval, ReadWithFactIsRecordedNamedAndRefusedWhereItMeansNothing) {

@@ -4,12 +4,15 @@
 #include "../core/fake_text_model.h"
 
 #include "app/cli/cli.h"
+#include "tests/support/csv_table.h"
 #include "core/scope/scope_classifier.h"
 #include "core/scope/scope_detectors.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -141,11 +144,37 @@ TEST_F(CliScope, EvalScopeOnAFixtureWritesMetricsAndRoc) {
     EXPECT_EQ(j.at("facts"), 8);
     EXPECT_EQ(j.at("positives"), 8);
     EXPECT_EQ(j.at("negatives"), 8);
-    for (const char* k : {"eer", "f1", "auc", "precision", "recall"}) {
-        EXPECT_GE(j.at(k).get<double>(), 0.0) << k;
-        EXPECT_LE(j.at(k).get<double>(), 1.0) << k;
-    }
     EXPECT_EQ(j.at("threshold"), larimar::kEsdThreshold);
+    // The metrics, computed again here from the per-query scores the same run wrote.
+    const auto table = larimar::test::readCsv(csv);
+    std::vector<double> pos, neg;
+    for (const auto& row : table.rows) (row.at("kind") == "rephrase" ? pos : neg).push_back(std::stod(row.at("score")));
+    ASSERT_EQ(pos.size(), 8u);
+    ASSERT_EQ(neg.size(), 8u);
+    double pairs = 0;
+    for (double p : pos)
+        for (double n : neg) pairs += p > n ? 1.0 : p == n ? 0.5 : 0.0;
+    EXPECT_NEAR(j.at("auc").get<double>(), pairs / 64.0, 1e-9);
+    const double t = larimar::kEsdThreshold;
+    const auto atLeast = [](const std::vector<double>& v, double x) {
+        return double(std::count_if(v.begin(), v.end(), [x](double s) { return s >= x; }));
+    };
+    const double tp = atLeast(pos, t), fp = atLeast(neg, t);
+    const double precision = tp + fp > 0 ? tp / (tp + fp) : 0.0, recall = tp / 8.0;
+    EXPECT_NEAR(j.at("precision").get<double>(), precision, 1e-9);
+    EXPECT_NEAR(j.at("recall").get<double>(), recall, 1e-9);
+    EXPECT_NEAR(j.at("f1").get<double>(), precision + recall > 0 ? 2 * precision * recall / (precision + recall) : 0.0,
+                1e-9);
+    // EER: at the distinct score where FPR and FNR are closest (ties: the higher threshold).
+    std::vector<double> thresholds = pos;
+    thresholds.insert(thresholds.end(), neg.begin(), neg.end());
+    std::sort(thresholds.rbegin(), thresholds.rend());
+    double bestGap = 2, eer = 0;
+    for (double s : thresholds) {
+        const double fpr = atLeast(neg, s) / 8.0, fnr = 1.0 - atLeast(pos, s) / 8.0;
+        if (std::fabs(fpr - fnr) < bestGap) bestGap = std::fabs(fpr - fnr), eer = (fpr + fnr) / 2;
+    }
+    EXPECT_NEAR(j.at("eer").get<double>(), eer, 1e-9);
     EXPECT_FALSE(j.at("roc").empty());
     EXPECT_GT(fs::file_size(roc), 100u);
     std::ifstream in(csv);

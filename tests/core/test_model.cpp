@@ -938,6 +938,15 @@ TEST(ModelBench, DISABLED_LarimarSmall) {
     ModelBenchOptions o;
     if (const char* t = std::getenv("LARIMAR_BENCH_THREADS")) o.threads = std::atoi(t);
     const auto r = benchmarkModel(c, o);
+    EXPECT_EQ(r.parameters, c.parameterCount());
+    EXPECT_EQ(r.device, "cpu");
+    if (o.threads > 0) EXPECT_EQ(r.threads, o.threads);
+    const int prompt = std::min(o.promptTokens, c.decoder.maxPositions - 2);
+    EXPECT_EQ(r.decodeTokens, std::max(1, std::min(o.decodeTokens, c.decoder.maxPositions - 1 - prompt)));
+    ASSERT_GT(r.encoderMsPerSentence, 0);
+    ASSERT_GT(r.decoderMsPerToken, 0);
+    EXPECT_DOUBLE_EQ(r.encoderSentencesPerSecond, 1000.0 / r.encoderMsPerSentence);
+    EXPECT_DOUBLE_EQ(r.decoderTokensPerSecond, 1000.0 / r.decoderMsPerToken);
     std::printf("%s (%lld params) on %s, %d threads:\n  encoder %.3f ms / 12-token sentence = %.0f "
                 "sentences/s\n  decoder %.3f ms / token = %.0f tokens/s (greedy, cached, %d tokens)\n",
                 c.name.c_str(), r.parameters, r.device.c_str(), r.threads, r.encoderMsPerSentence, r.encoderSentencesPerSecond,
