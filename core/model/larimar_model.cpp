@@ -21,6 +21,32 @@ std::string shapeText(at::IntArrayRef sizes) {
     return s + "]";
 }
 
+/// The weights file must be a regular file whose size fits the config's parameter count (2 to
+/// 8 bytes each, float16 to float64, plus its header): checked before anything is built or
+/// read, so a FIFO does not hang, and a directory, a 64 GB sparse file or a config describing a
+/// model the file cannot hold is refused by name.
+void checkWeightsFile(const std::string& path, const ModelConfig& config) {
+    std::error_code ec;
+    const auto st = fs::status(path, ec);
+    if (ec || !fs::exists(st)) throw UserError(path + ": the weights file (model.safetensors) is missing");
+    if (!fs::is_regular_file(st))
+        throw UserError(path + ": the weights file is not a regular file (" +
+                        (fs::is_directory(st) ? "a directory" : fs::is_fifo(st) ? "a FIFO" : "a device or socket") +
+                        ")");
+    const auto size = static_cast<std::uint64_t>(fs::file_size(path, ec));
+    if (ec) throw UserError(path + ": cannot read the weights file (" + ec.message() + ")");
+    const auto params = static_cast<std::uint64_t>(config.parameterCount());
+    const std::uint64_t slack = 100'000'000; // the header's limit
+    if (size < 2 * params)
+        throw UserError(path + ": the config describes " + std::to_string(params) +
+                        " parameters (at least " + std::to_string(2 * params) + " bytes as float16), the file has " +
+                        std::to_string(size) + " bytes");
+    if (size > 8 * params + slack)
+        throw UserError(path + ": the file has " + std::to_string(size) + " bytes, more than the config's " +
+                        std::to_string(params) + " parameters could need (" + std::to_string(8 * params) +
+                        " bytes as float64)");
+}
+
 std::vector<std::uint8_t> readFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw UserError(path + ": cannot open the weights file (model.safetensors)");
@@ -106,7 +132,17 @@ LarimarModel LarimarModel::load(const std::string& dir, torch::Device device) {
     } catch (const UserError& e) {
         throw UserError(dir + ": cannot load the tokenizer: " + e.what());
     }
-    LarimarModel model(config, torch::kCPU);
+    checkWeightsFile(weightsPath, config);
+    const auto build = [&]() {
+        try {
+            return LarimarModel(config, torch::kCPU);
+        } catch (const c10::Error& e) {
+            // Within the config's bounds, but more than this machine has.
+            throw UserError(dir + ": cannot allocate the model's " + std::to_string(config.parameterCount()) +
+                            " parameters (" + e.what_without_backtrace() + ")");
+        }
+    };
+    LarimarModel model = build();
     model.setTokenizer(std::move(*tokenizer));
 
     auto bytes = readFile(weightsPath);

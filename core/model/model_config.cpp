@@ -227,18 +227,36 @@ void ModelConfig::validate() const {
                 "needs one vocabulary (encoder.vocab = " + std::to_string(encoder.vocab) +
                     ", decoder.vocab = " + std::to_string(decoder.vocab) + ")");
 
-    // Sizes far beyond anything this tool runs are almost surely typos; they would otherwise
-    // turn into an allocation failure deep inside libtorch.
-    const long long limit = 1 << 20;
-    for (auto [field, v] : {std::pair<const char*, long long>{"latent_size", latentSize},
-                            {"encoder.hidden", encoder.hidden},
-                            {"encoder.intermediate", encoder.intermediate},
-                            {"encoder.vocab", encoder.vocab},
-                            {"decoder.hidden", decoder.hidden},
-                            {"decoder.intermediate", decoder.intermediate},
-                            {"decoder.vocab", decoder.vocab},
-                            {"memory.slots", memory.slots}})
-        if (v > limit) invalid(field, std::to_string(v), "is larger than " + std::to_string(limit));
+    // Every size has an upper bound, far above any model this tool runs (GPT-2 XL: hidden 1600,
+    // 48 layers, 1,024 positions) but low enough that a hostile or mistyped config is refused
+    // here rather than allocating gigabytes in libtorch (max_positions 2,000,000 did) or
+    // hanging in the memory's pseudo-inverse (pinv_steps 2^31 - 1 did).
+    struct Bound {
+        const char* field;
+        long long value, max;
+    };
+    for (const Bound& b : {Bound{"latent_size", latentSize, 16384},
+                           Bound{"encoder.layers", encoder.layers, 128},
+                           Bound{"encoder.heads", encoder.heads, 256},
+                           Bound{"encoder.hidden", encoder.hidden, 16384},
+                           Bound{"encoder.intermediate", encoder.intermediate, 65536},
+                           Bound{"encoder.vocab", encoder.vocab, 1 << 20},
+                           Bound{"encoder.max_positions", encoder.maxPositions, 32768},
+                           Bound{"encoder.type_vocab", encoder.typeVocab, 1024},
+                           Bound{"decoder.layers", decoder.layers, 128},
+                           Bound{"decoder.heads", decoder.heads, 256},
+                           Bound{"decoder.hidden", decoder.hidden, 16384},
+                           Bound{"decoder.intermediate", decoder.intermediate, 65536},
+                           Bound{"decoder.vocab", decoder.vocab, 1 << 20},
+                           Bound{"decoder.max_positions", decoder.maxPositions, 32768},
+                           Bound{"memory.slots", memory.slots, 8192},
+                           Bound{"memory.pinv_steps", memory.pinvSteps, 1000}})
+        if (b.value > b.max)
+            invalid(b.field, std::to_string(b.value), "is larger than the limit of " + std::to_string(b.max));
+    // And their product: the parameters must fit in memory (8 billion floats = 32 GB).
+    if (parameterCount() > 8'000'000'000LL)
+        invalid("the sizes", std::to_string(parameterCount()) + " parameters",
+                "are more than the limit of 8,000,000,000 parameters");
 
     positive("memory.slots", memory.slots);
     if (memory.pinv != "exact" && memory.pinv != "iterative")

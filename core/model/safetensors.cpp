@@ -115,6 +115,48 @@ const TensorView& File::get(const std::string& name) const {
     return m_tensors[it->second];
 }
 
+namespace {
+
+constexpr std::uintmax_t kHeaderFirstBytes = 64u << 20;
+
+/// Reads only the 8-byte length and the JSON header of a safetensors file of `size` bytes and
+/// checks that the tensors it lists end exactly at the end of the file (the format leaves no
+/// unindexed bytes). UserError otherwise.
+void checkHeaderAgainstSize(std::ifstream& in, const std::string& path, std::uintmax_t size) {
+    const auto fail = [&path](const std::string& why) {
+        return UserError(path + ": not a valid safetensors file: " + why);
+    };
+    unsigned char len[8];
+    if (!in.read(reinterpret_cast<char*>(len), 8)) throw fail("cannot read the header length");
+    std::uint64_t headerLen = 0;
+    for (int i = 7; i >= 0; --i) headerLen = (headerLen << 8) | len[i];
+    if (headerLen == 0) throw fail("the header is empty");
+    if (headerLen > kMaxHeaderBytes)
+        throw fail("header length " + std::to_string(headerLen) + " bytes is larger than the limit of " +
+                   std::to_string(kMaxHeaderBytes) + " bytes");
+    if (headerLen > size - 8)
+        throw fail("the file is truncated: header length is " + std::to_string(headerLen) + " bytes but only " +
+                   std::to_string(size - 8) + " bytes follow");
+    std::string text(static_cast<std::size_t>(headerLen), '\0');
+    if (!in.read(text.data(), static_cast<std::streamsize>(headerLen))) throw fail("cannot read the header");
+    const auto header = Json::parse(text, nullptr, false);
+    if (header.is_discarded() || !header.is_object()) throw fail("the header is not a JSON object");
+    std::uint64_t end = 0;
+    for (auto it = header.begin(); it != header.end(); ++it) {
+        if (it.key() == kMetadataKey || !it.value().is_object()) continue;
+        const auto off = it.value().find("data_offsets");
+        if (off == it.value().end() || !off->is_array() || off->size() != 2 || !(*off)[1].is_number_unsigned())
+            throw fail("tensor " + inQuotes(it.key()) + ": missing or invalid \"data_offsets\"");
+        end = std::max(end, (*off)[1].get<std::uint64_t>());
+    }
+    const std::uint64_t data = size - 8 - headerLen;
+    if (end != data)
+        throw fail("the file holds " + std::to_string(data) + " bytes of tensor data but its header describes " +
+                   std::to_string(end) + " (a damaged, padded or sparse file)");
+}
+
+} // namespace
+
 File File::open(const std::string& path) {
     namespace fs = std::filesystem;
     std::error_code ec;
@@ -127,6 +169,11 @@ File File::open(const std::string& path) {
 
     std::ifstream in(path, std::ios::binary);
     if (!in) throw UserError("cannot open " + path + ": " + std::strerror(errno));
+    // A large file is judged by its header before it is read whole: a sparse 64 GB file, or one
+    // whose header describes far less (or more) than it holds, must not cost a file-sized
+    // allocation first. Small files take the one path below, for its finer messages.
+    if (size > kHeaderFirstBytes) checkHeaderAgainstSize(in, path, size);
+    in.seekg(0);
     std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
     if (size > 0) in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(size));
     // A file that shrinks between file_size() and read() reads short; treat it like truncation.
