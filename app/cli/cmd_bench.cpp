@@ -1,5 +1,7 @@
 #include "app/cli/cmd_bench.h"
 
+#include "app/cli/cmd_editor_support.h"
+
 #include "core/editor/editor_bench.h"
 #include "core/editor/synthetic_text_model.h"
 #include "core/memory/memory_bench.h"
@@ -43,6 +45,9 @@ void BenchCommand::setup(CLI::App& app) {
         ->check(CLI::Range(1, 10000));
     m_editor->add_option("--slots", m_editorSlots, "K of the synthetic model")->check(CLI::Range(1, 4096));
     m_editor->add_option("--width", m_editorWidth, "C of the synthetic model")->check(CLI::Range(1, 4096));
+    m_editor->add_flag("--scope", m_editorScope,
+                       "Use the editor's scope detector (ESD on MiniLM when its assets are there), whose nearest fact "
+                       "routes a paged memory's reads; default: the stand-in, which names none");
     m_editor->add_option("--directory", m_editorDirectory,
                          "Where the scratch workspace goes (default: the temp directory; its disk sets the fsync cost)")
         ->check(CLI::ExistingDirectory);
@@ -65,6 +70,9 @@ int BenchCommand::executeEditor(Context& ctx) {
     o.batchFacts = m_editorFacts;
     o.repetitions = m_editorRepetitions;
     o.directory = m_editorDirectory;
+    if (!ctx.global.backend.empty()) o.backend.kind = ctx.global.backend;
+    if (ctx.global.pageFacts > 0) o.backend.pageFacts = ctx.global.pageFacts;
+    if (m_editorScope) o.scope = makeScopeDetector(scopeSetup(ctx, model, std::string()));
     const EditorBenchResult r = benchmarkEditor(model, o, ctx.progress("bench editor"));
     ctx.endProgress();
     const std::string note = real ? "" : "synthetic stand-in model (no --model given): encode and generate cost "
@@ -78,12 +86,17 @@ int BenchCommand::executeEditor(Context& ctx) {
                                   {"width", r.width},
                                   {"repetitions", r.repetitions},
                                   {"batch_facts", r.batchFacts},
+                                  {"backend", r.backend},
+                                  {"pages", r.pages},
+                                  {"scope_detector", o.scope ? o.scope->name() : std::string("any-fact stand-in")},
                                   {"ms",
                                    {{"encode_one_median", r.encodeOneMs},
                                    {"write_one_median", r.writeOneMs},
                                     {"write_one_max", r.writeOneMaxMs},
                                     {"batch", r.batchMs},
                                     {"query_median", r.queryMs},
+                                    {"memory_read_median", r.readMs},
+                                    {"scope_score_median", r.scopeMs},
                                     {"forget_one_median", r.forgetOneMs},
                                     {"reopen", r.openMs}}},
                                   {"query_tokens", r.queryTokens},
@@ -96,13 +109,18 @@ int BenchCommand::executeEditor(Context& ctx) {
         ctx.out << "  " << std::left << std::setw(52) << what << std::right << std::setw(10) << std::fixed
                 << std::setprecision(2) << ms << " ms\n";
     };
-    ctx.out << "Editor benchmark, model " << r.model << ", K = " << r.slots << ", C = " << r.width << "\n";
+    ctx.out << "Editor benchmark, model " << r.model << ", K = " << r.slots << ", C = " << r.width << ", memory "
+            << r.backend << " (" << r.pages << (r.pages == 1 ? " page" : " pages") << " after the batch), scope "
+            << (o.scope ? o.scope->name() : std::string("any-fact stand-in")) << "\n";
     if (!real) ctx.out << "  (" << note << ")\n";
+    row("batch of " + std::to_string(r.batchFacts) + " facts first (one transaction)", r.batchMs);
+    ctx.out << "  with those " << r.batchFacts << " facts written:\n";
     row("write one fact: encode + memory + commit (median)", r.writeOneMs);
     row("  of which the model's encoding of one fact (median)", r.encodeOneMs);
     row("write one fact, slowest (with a snapshot)", r.writeOneMaxMs);
-    row("batch of " + std::to_string(r.batchFacts) + " facts (one transaction)", r.batchMs);
     row("query: scope + read + 2 x " + std::to_string(r.queryTokens) + " generated tokens (median)", r.queryMs);
+    row("  of which the memory read: routing + read (median)", r.readMs);
+    row("  and the scope detector's score (median)", r.scopeMs);
     row("forget one fact (median)", r.forgetOneMs);
     row("reopen the workspace (restore + replay)", r.openMs);
     ctx.out << "  workspace file: " << r.workspaceBytes / 1024 << " KiB\n";

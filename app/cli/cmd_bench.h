@@ -22,6 +22,7 @@ private:
     CLI::App* m_editor = nullptr;
     int m_editorFacts = 1000, m_editorRepetitions = 20, m_editorSlots = 128, m_editorWidth = 256;
     std::string m_editorDirectory;
+    bool m_editorScope = false;
     std::string m_modelConfig;
     int m_threads = 1;
     int m_decodeTokens = 64;

@@ -48,11 +48,25 @@ EditorBenchResult benchmarkEditor(std::shared_ptr<TextModel> model, const Editor
     };
     EditorOptions eo;
     eo.actor = "bench";
+    eo.backend = o.backend;
+    eo.scope = o.scope;
     {
         Editor ed(model, path, eo);
         r.slots = ed.slots();
         r.width = ed.width();
-        std::vector<double> writes, queries, forgets;
+        r.backend = describe(ed.backendSettings());
+        // The batch first: every step below runs with N facts written.
+        std::vector<FactRecord> batch(static_cast<std::size_t>(o.batchFacts));
+        for (std::size_t i = 0; i < batch.size(); ++i)
+            batch[i].text = "Batch fact " + std::to_string(i) + ": item " + std::to_string(i * 104729 % 100000) +
+                            " is stored in room " + std::to_string(i % 97) + ".";
+        const auto b0 = std::chrono::steady_clock::now();
+        ed.writeBatch(batch, "bench");
+        r.batchMs = msSince(b0);
+        r.pages = ed.capacity().pages;
+        step(0.4);
+
+        std::vector<double> writes, queries, reads, scores, forgets;
         std::vector<std::int64_t> written;
         for (int i = 0; i < o.repetitions; ++i) {
             const auto t0 = std::chrono::steady_clock::now();
@@ -70,31 +84,34 @@ EditorBenchResult benchmarkEditor(std::shared_ptr<TextModel> model, const Editor
         }
         r.encodeOneMs = median(encodes);
         r.writeOneMaxMs = *std::max_element(writes.begin(), writes.end());
-        step(0.25);
-
-        std::vector<FactRecord> batch(static_cast<std::size_t>(o.batchFacts));
-        for (std::size_t i = 0; i < batch.size(); ++i)
-            batch[i].text = "Batch fact " + std::to_string(i) + ": item " + std::to_string(i * 104729 % 100000) +
-                            " is stored in room " + std::to_string(i % 97) + ".";
-        const auto t0 = std::chrono::steady_clock::now();
-        ed.writeBatch(batch, "bench");
-        r.batchMs = msSince(t0);
-        step(0.5);
+        step(0.6);
 
         QueryOptions qo;
         qo.decode.maxNewTokens = r.queryTokens;
         qo.decode.stopStrings.clear(); // every query generates the same number of tokens
+        qo.forceScope = true;          // every query reads the memory
         for (int i = 0; i < o.repetitions; ++i) {
+            const std::string prompt = "What colour is the sky in benchmark fact number " + std::to_string(i) + "?";
             const auto q0 = std::chrono::steady_clock::now();
-            ed.query("What colour is the sky in benchmark fact number " + std::to_string(i) + "?", qo);
+            ed.query(prompt, qo);
             queries.push_back(msSince(q0));
+            const auto s0 = std::chrono::steady_clock::now();
+            const ScopeScore sc = ed.scopeDetector().score(prompt);
+            scores.push_back(msSince(s0));
+            const Eigen::MatrixXd z = model->encode({prompt});
+            // A different fact's page each time, so a page is not always warm.
+            const auto r0 = std::chrono::steady_clock::now();
+            ed.memoryBackend().read(z, sc.nearestFactId);
+            reads.push_back(msSince(r0));
         }
         r.queryMs = median(queries);
-        step(0.75);
+        r.readMs = median(reads);
+        r.scopeMs = median(scores);
+        step(0.8);
 
         for (int i = 0; i < o.repetitions; ++i) {
             const auto f0 = std::chrono::steady_clock::now();
-            ed.forget({written[static_cast<std::size_t>(i)]});
+            ed.forget({written[static_cast<std::size_t>(i)]}, "bench");
             forgets.push_back(msSince(f0));
         }
         r.forgetOneMs = median(forgets);

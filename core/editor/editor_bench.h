@@ -1,9 +1,11 @@
 #pragma once
 /// `larimar bench editor`: end-to-end editor timings on a scratch workspace in the temp
-/// directory: one fact written (encode + memory + commit with fsync), one batch of N facts, a
-/// query (scope + read + two generations), a forget, and reopening the workspace (snapshot
-/// restore + replay). Runs with any TextModel; with SyntheticTextModel the model costs about
+/// directory: first a batch of N facts (so every later step runs with N facts written), then
+/// one fact written (encode + memory + commit with fsync), a query (scope + read + two
+/// generations) with its memory read (routing + read) and scope score timed apart, a forget,
+/// and reopening the workspace (snapshot restore + replay). Runs with any TextModel; with SyntheticTextModel the model costs about
 /// nothing, so the numbers are the editor's own (memory + database).
+#include "core/editor/editor.h"
 #include "core/model/text_model.h"
 
 #include <functional>
@@ -15,6 +17,8 @@ struct EditorBenchOptions {
     int batchFacts = 1000;  ///< N, facts in the timed batch
     int repetitions = 20;   ///< single writes, queries and forgets timed (medians)
     std::string directory;  ///< scratch directory; empty: the system temp directory
+    BackendSettings backend = EditorOptions::defaultBackend();
+    std::shared_ptr<ScopeDetector> scope; ///< empty: AnyFactScopeDetector (no nearest fact)
 };
 
 struct EditorBenchResult {
@@ -26,6 +30,10 @@ struct EditorBenchResult {
     double writeOneMaxMs = 0;   ///< the slowest (one with a snapshot)
     double batchMs = 0;         ///< the whole batch, one transaction with a snapshot
     double queryMs = 0;         ///< median, in scope: 2 greedy generations of queryTokens tokens
+    double readMs = 0;          ///< median: the memory read of a query (routing + read), encoded
+    double scopeMs = 0;         ///< median: the scope detector's score of a query
+    std::string backend;        ///< describe(BackendSettings)
+    int pages = 1;              ///< memory pages after the batch
     int queryTokens = 8;        ///< tokens per generation (no stop string; eos may stop earlier)
     double forgetOneMs = 0;     ///< median
     double openMs = 0;          ///< reopening the workspace: restore + replay + digest check
