@@ -3,6 +3,7 @@
 // newlines), read back as rows of named fields, so tests can check per-row values against the
 // summary the same run reported.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <map>
@@ -72,6 +73,18 @@ inline CsvTable readCsv(const std::string& path) {
         t.rows.push_back(std::move(row));
     }
     return t;
+}
+
+/// Expects each success rate of an evaluation's summary (metrics[metric]) to be the mean of its
+/// per-case CSV column; a case's success counts 0 or 1 except the paraphrase and neighbourhood
+/// ones, which are shares of the case's prompts.
+inline void expectSuccessRatesAreCaseMeans(const nlohmann::json& metrics, const CsvTable& table,
+                                           const std::vector<std::pair<std::string, std::string>>& metricColumns) {
+    for (const auto& [metric, column] : metricColumns) {
+        EXPECT_DOUBLE_EQ(metrics.at(metric).get<double>(), table.mean(column)) << metric;
+        if (column.find("paraphrase") == std::string::npos && column.find("neighbourhood") == std::string::npos)
+            for (double v : table.numbers(column)) EXPECT_TRUE(v == 0 || v == 1) << column;
+    }
 }
 
 } // namespace larimar::test
