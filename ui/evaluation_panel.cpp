@@ -570,6 +570,9 @@ void EvaluationPanel::showOutcome(const EvalOutcomePtr& outcome) {
 
 void EvaluationPanel::drawChart(const EvalOutcome& o) {
     m_chart->clearPlottables();
+    // Four series names do not fit one row of a narrow chart: two per row there.
+    m_chart->legend->setWrap(m_chart->width() < 800 ? 2 : 0);
+    m_chart->legend->setFillOrder(QCPLegend::foColumnsFirst, true);
     auto* title = qobject_cast<QCPTextElement*>(m_chart->plotLayout()->element(0, 0));
     m_chart->xAxis->setScaleType(QCPAxis::stLinear);
     m_chart->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));

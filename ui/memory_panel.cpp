@@ -97,8 +97,8 @@ MemoryPanel::MemoryPanel(QWidget* parent) : QWidget(parent) {
     m_perBlock->setObjectName(QStringLiteral("perBlockScale"));
     m_perBlock->setChecked(true);
     m_perBlock->setToolTip(tr("The latent's blocks differ in size by orders of magnitude: scaled together, the "
-                              "largest hides the others. Checked, each block's colours run to its own largest "
-                              "|value| (written over the block)."));
+                              "largest hides the others. Checked, each block's colours run to 3 x its own RMS "
+                              "(written over the block; larger values take the end colours)."));
     connect(m_perBlock, &QCheckBox::toggled, this, [this] {
         if (m_state) drawHeatmap();
     });
@@ -221,26 +221,33 @@ void MemoryPanel::drawHeatmap() {
     const EngineState& state = *m_state;
     const int k = state.slotCount, c = state.width;
     const QVector<LatentBlockInfo> bl = blocks();
-    m_blockMax = QVector<double>(bl.size(), 0.0);
-    for (int b = 0; b < bl.size(); ++b)
-        for (int r = 0; r < k; ++r)
-            for (int col = bl[b].begin; col < bl[b].begin + bl[b].size; ++col)
-                m_blockMax[b] = std::max(m_blockMax[b], std::abs(state.memory[r * c + col]));
-    const bool perBlock = m_perBlock->isChecked() && bl.size() > 1;
+    // Each block's colours run to 3 x its RMS (larger values saturate): a block's maximum is an
+    // outlier that would leave the rest of it as dark as one scale for all does.
+    m_blockScale = QVector<double>(bl.size(), 0.0);
     double extent = 0;
-    for (double m : m_blockMax)
-        extent = std::max(extent, m);
+    for (int b = 0; b < bl.size(); ++b) {
+        double sum = 0;
+        for (int r = 0; r < k; ++r)
+            for (int col = bl[b].begin; col < bl[b].begin + bl[b].size; ++col) {
+                const double v = state.memory[r * c + col];
+                sum += v * v;
+                extent = std::max(extent, std::abs(v));
+            }
+        const double n = static_cast<double>(k) * bl[b].size;
+        m_blockScale[b] = n > 0 ? 3.0 * std::sqrt(sum / n) : 0.0;
+    }
+    const bool perBlock = m_perBlock->isChecked() && bl.size() > 1;
     extent = std::max(extent, 1e-12);
     m_heat->data()->setSize(c, k);
     m_heat->data()->setRange(QCPRange(0, std::max(1, c - 1)), QCPRange(0, std::max(1, k - 1)));
     for (int b = 0; b < bl.size(); ++b) {
-        const double scale = perBlock ? std::max(m_blockMax[b], 1e-12) : 1.0;
+        const double scale = perBlock ? std::max(m_blockScale[b], 1e-300) : 1.0;
         for (int r = 0; r < k; ++r)
             for (int col = bl[b].begin; col < bl[b].begin + bl[b].size; ++col)
                 m_heat->data()->setCell(col, r, state.memory[r * c + col] / scale);
     }
     m_heat->setDataRange(perBlock ? QCPRange(-1, 1) : QCPRange(-extent, extent));
-    m_scale->axis()->setLabel(perBlock ? tr("value / its block's max |value|") : tr("value"));
+    m_scale->axis()->setLabel(perBlock ? tr("value / (3 x its block's RMS)") : tr("value"));
     // Separators and labels: each block's name and the largest |value| its colours run to.
     m_heatPlot->clearItems();
     for (int b = 0; b < bl.size(); ++b) {
@@ -248,7 +255,7 @@ void MemoryPanel::drawHeatmap() {
             auto* line = new QCPItemStraightLine(m_heatPlot);
             line->point1->setCoords(bl[b].begin - 0.5, 0);
             line->point2->setCoords(bl[b].begin - 0.5, 1);
-            line->setPen(QPen(palette().color(QPalette::WindowText), 1.5));
+            line->setPen(QPen(QColor(230, 230, 230), 1.5, Qt::DashLine)); // on the map's black zero
         }
         if (bl.size() > 1) {
             auto* label = new QCPItemText(m_heatPlot);
@@ -257,7 +264,7 @@ void MemoryPanel::drawHeatmap() {
             label->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
             label->position->setCoords(bl[b].begin + bl[b].size / 2.0 - 0.5, 0.0);
             label->setPositionAlignment(Qt::AlignTop | Qt::AlignHCenter);
-            label->setText(tr("%1\nmax %2").arg(bl[b].name).arg(m_blockMax[b], 0, 'g', 2));
+            label->setText(tr("%1\nRMS %2").arg(bl[b].name).arg(m_blockScale[b] / 3.0, 0, 'g', 2));
             label->setBrush(QColor(255, 255, 255, 200));
             label->setPadding(QMargins(3, 1, 3, 1));
         }

@@ -71,10 +71,10 @@ private:
     QCPGraph* m_spectrum;
     QCPTextElement* m_specTitle;
     QCPColorScale* m_scale;
-    QCheckBox* m_perBlock;
+    QCheckBox* m_perBlock; ///< each block on its own colour scale
     QVector<double> m_readWeights;
     QVector<double> m_key;
-    QVector<double> m_blockMax; ///< per block: max |value| of M
+    QVector<double> m_blockScale; ///< per block: 3 x the RMS of its values in M
     EngineStatePtr m_state;
     QHash<qint64, QString> m_factText;
     qint64 m_keyFact = 0;

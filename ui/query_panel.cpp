@@ -278,8 +278,8 @@ QueryPanel::QueryPanel(Engine* engine, QWidget* parent) : QWidget(parent), m_eng
     m_diffLabel = new QLabel(this);
     m_diffLabel->setWordWrap(true);
     m_diffLabel->setText(tr("Red: words only the plain model says; green: words the memory adds. Hover a word for "
-                            "its token's probability; the tables list every token (amber p: the model was "
-                            "unsure; \u00B7 stands for a space)."));
+                            "its token's probability. The tables list every token: an amber p means the model was "
+                            "unsure, a middle dot (\u00B7) stands for a space."));
 
     m_gauge = new ScopeGauge(this);
     m_gauge->setObjectName(QStringLiteral("scopeGauge"));

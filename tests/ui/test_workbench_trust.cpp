@@ -327,21 +327,26 @@ TEST(WorkbenchMemory, EachBlockHasItsOwnScaleLabelAndTooltips) {
     MemoryPanel* memory = window.memoryPanel();
     const auto& m = engine->state()->memory;
     const int c = 32;
-    double loud = 0, quiet = 0;
+    double loud = 0, quiet = 0, loudMax = 0; // sums of squares, then 3 x RMS
     for (int r = 0; r < 16; ++r)
-        for (int col = 0; col < c; ++col) (col < 8 ? loud : quiet) = std::max(col < 8 ? loud : quiet, std::abs(m[r * c + col]));
+        for (int col = 0; col < c; ++col) {
+            (col < 8 ? loud : quiet) += m[r * c + col] * m[r * c + col];
+            if (col < 8) loudMax = std::max(loudMax, std::abs(m[r * c + col]));
+        }
+    loud = 3 * std::sqrt(loud / (16 * 8));
+    quiet = 3 * std::sqrt(quiet / (16 * 24));
     ASSERT_GT(loud, 100 * quiet) << "the fixture: one block drowns the other";
 
-    // Per block (the default): each block's cells run to +-1 of its own largest value.
+    // Per block (the default): each block's colours run to 3 x its own RMS.
     EXPECT_TRUE(memory->perBlockBox()->isChecked());
     EXPECT_DOUBLE_EQ(memory->heatmap()->dataRange().upper, 1.0);
-    EXPECT_NEAR(memory->heatmap()->data()->cell(20, 3), m[3 * c + 20] / quiet, 1e-12);
-    EXPECT_NEAR(memory->heatmap()->data()->cell(2, 3), m[3 * c + 2] / loud, 1e-12);
-    EXPECT_EQ(memory->colorScale()->axis()->label(), QStringLiteral("value / its block's max |value|"));
+    EXPECT_NEAR(memory->heatmap()->data()->cell(20, 3), m[3 * c + 20] / quiet, 1e-9);
+    EXPECT_NEAR(memory->heatmap()->data()->cell(2, 3), m[3 * c + 2] / loud, 1e-9);
+    EXPECT_EQ(memory->colorScale()->axis()->label(), QStringLiteral("value / (3 x its block's RMS)"));
     const QStringList labels = memory->blockLabels();
     ASSERT_EQ(labels.size(), 2);
-    EXPECT_TRUE(labels[0].startsWith(QStringLiteral("loud\nmax "))) << labels[0].toStdString();
-    EXPECT_TRUE(labels[1].startsWith(QStringLiteral("quiet\nmax "))) << labels[1].toStdString();
+    EXPECT_EQ(labels[0], QStringLiteral("loud\nRMS %1").arg(loud / 3, 0, 'g', 2));
+    EXPECT_EQ(labels[1], QStringLiteral("quiet\nRMS %1").arg(quiet / 3, 0, 'g', 2));
     EXPECT_EQ(memory->heatmapPlot()->itemCount(), 3) << "two labels and one separator";
     // Hover: the value, its dimension and block.
     const QString tip = memory->cellToolTip(3, 20);
@@ -349,7 +354,7 @@ TEST(WorkbenchMemory, EachBlockHasItsOwnScaleLabelAndTooltips) {
     EXPECT_TRUE(tip.contains(QStringLiteral("quiet, dimension 12 of it"))) << tip.toStdString();
     // One scale for all: the quiet block is (nearly) blank again.
     memory->perBlockBox()->setChecked(false);
-    EXPECT_DOUBLE_EQ(memory->heatmap()->dataRange().upper, loud);
+    EXPECT_DOUBLE_EQ(memory->heatmap()->dataRange().upper, loudMax);
     EXPECT_EQ(memory->colorScale()->axis()->label(), QStringLiteral("value"));
     EXPECT_DOUBLE_EQ(memory->heatmap()->data()->cell(20, 3), m[3 * c + 20]);
 
