@@ -6,7 +6,7 @@
 //   --prompt TEXT       ask TEXT in Query & compare once loaded (screenshots with real answers)
 //   --evaluate FILE     run the Evaluation tab on FILE once loaded (with --screenshot: when it is done)
 //   --eval-mode MODE    single, batch or sequential for --evaluate (default: the last one used)
-//   --size WxH          window size (screenshots at 1280x800, 1920x1080)
+//   --size WxH          window size (screenshots at 1093x700, 1920x1080)
 //   --import FILE       read FILE once loaded and show its import preview (with --screenshot the
 //                       dialog is saved beside the window as FILE-dialog.png)
 //   --quit-after-start  start, wait until loaded, print the start-up time and exit 0 (smoke test)

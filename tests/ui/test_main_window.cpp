@@ -236,7 +236,7 @@ TEST_F(Workbench, RollbackRestoresTheTable) {
     EXPECT_EQ(cell(history()->model(), 3, HistoryTableModel::Op), QStringLiteral("rollback"));
     EXPECT_TRUE(history()->auditLabel()->text().contains(QStringLiteral("verified")));
 
-    // Edit > Undo Last Edit undoes the rollback.
+    // Edit > Undo undoes the rollback (the newest step of the undo stack).
     QAction* undo = nullptr;
     for (QAction* a : m_window->findChildren<QAction*>())
         if (a->shortcut() == QKeySequence(QKeySequence::Undo)) undo = a;
