@@ -168,6 +168,11 @@ EngineInfo EngineWorker::info() const {
         }
         i.slotCount = m_editor->slots();
         i.width = m_editor->width();
+        i.backend = qs(describe(m_editor->backendSettings()));
+        const MemoryCapacity c = m_editor->capacity();
+        i.pages = c.pages;
+        i.page = m_editor->visiblePage();
+        i.maxFacts = c.maximum;
     }
     return i;
 }
@@ -187,7 +192,7 @@ void EngineWorker::loadModel(const ModelFactory& factory, const QString& label, 
             });
 }
 
-void EngineWorker::openWorkspace(const QString& path) {
+void EngineWorker::openWorkspace(const QString& path, const QString& backend) {
     const QString action = tr("Opening the workspace %1").arg(path);
     if (!m_model) return; // loading the model failed and said so; the GUI asks for a model first
     guarded(action,
@@ -197,6 +202,7 @@ void EngineWorker::openWorkspace(const QString& path) {
                 // Open first, swap second: a file that does not open leaves the open workspace
                 // open (and the window showing it, which is then still true).
                 EditorOptions o;
+                if (!backend.isEmpty()) o.backend.kind = ss(backend); // a new workspace's memory
                 // The actor's default key (larimar key create) signs the GUI's edits too.
                 {
                     KeyStore keys;
@@ -611,8 +617,8 @@ void Engine::loadModel(ModelFactory factory, const QString& label, ScopeFactory 
     });
 }
 
-void Engine::openWorkspace(const QString& path) {
-    dispatch([path](EngineWorker& w) { w.openWorkspace(path); });
+void Engine::openWorkspace(const QString& path, const QString& backend) {
+    dispatch([path, backend](EngineWorker& w) { w.openWorkspace(path, backend); });
 }
 
 void Engine::write(const QString& text, const QString& reason, bool allowConflicts) {

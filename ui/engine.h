@@ -53,7 +53,9 @@ public:
     /// Loads the model (replacing any) with `factory` on the worker; `label` names it in errors.
     void loadModel(ModelFactory factory, const QString& label, ScopeFactory scope = {});
     /// Opens or creates a workspace with the loaded model (queued behind loadModel).
-    void openWorkspace(const QString& path);
+    /// backend: the memory of a NEW workspace ("paged", "larimar"); empty: the default. An
+    /// existing workspace keeps its own.
+    void openWorkspace(const QString& path, const QString& backend = {});
 
     /// Writes one fact. Unless allowConflicts, a fact that repeats or contradicts written ones
     /// is not written: writeConflicts names them (then replace(), or write(..., true)).

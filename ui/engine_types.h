@@ -77,6 +77,10 @@ struct EngineInfo {
     double defaultThreshold = 0.5;
     int slotCount = 0; ///< K
     int width = 0;     ///< C
+    QString backend;   ///< the workspace's memory, e.g. "paged (256 facts per page)"
+    int pages = 1;     ///< memory pages in use
+    int page = 0;      ///< the page the Memory tab shows (the last written or read)
+    qint64 maxFacts = 0; ///< writes beyond this are refused
     QVector<LatentBlockInfo> blocks; ///< the latent's parts (the Memory tab scales each)
 };
 

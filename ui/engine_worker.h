@@ -24,7 +24,7 @@ public:
     ~EngineWorker() override;
 
     void loadModel(const ModelFactory& factory, const QString& label, const ScopeFactory& scope);
-    void openWorkspace(const QString& path);
+    void openWorkspace(const QString& path, const QString& backend = {});
     void write(const QString& text, const QString& reason, bool allowConflicts);
     void replace(const QVector<qint64>& ids, const QString& text, const QString& reason);
     void forget(const QVector<qint64>& ids, const QString& reason);

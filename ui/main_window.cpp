@@ -14,6 +14,7 @@
 #include <QCloseEvent>
 #include <QDir>
 #include <QDragEnterEvent>
+#include <QInputDialog>
 #include <QDropEvent>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -342,21 +343,20 @@ void MainWindow::start(ModelFactory model, const QString& modelLabel, const QStr
     updateActions();
 }
 
-void MainWindow::openWorkspace(const QString& path) {
+void MainWindow::openWorkspace(const QString& path, const QString& backend) {
     if (!m_loading && m_engine->info().modelId.isEmpty()) {
         showError(tr("Opening the workspace %1").arg(path), tr("No model is loaded."),
                   tr("Start the workbench with --model DIR, or set LARIMAR_MODEL_DIR to a model directory."));
         return;
     }
-    m_engine->openWorkspace(path);
+    m_engine->openWorkspace(path, backend);
 }
 
 void MainWindow::workspaceOpened(const EngineInfo& info) {
     setWindowTitle(tr("%1 - Larimar Workbench").arg(QFileInfo(info.workspace).fileName()));
     m_workspaceLabel->setText(QDir::toNativeSeparators(info.workspace));
     m_workspaceLabel->setToolTip(tr("The workspace file: facts, audited history and memory snapshots"));
-    m_sizeLabel->setText(tr("K x C = %1 x %2").arg(info.slotCount).arg(info.width));
-    m_sizeLabel->setToolTip(tr("memory slots x latent width"));
+    showMemoryStatus(info);
     if (info.workspace != m_shownWorkspace) m_query->clearResult();
     if (m_loading || info.workspace != m_shownWorkspace)
         statusBar()->showMessage(tr("Opened %1").arg(QFileInfo(info.workspace).fileName()), 5000);
@@ -377,7 +377,21 @@ void MainWindow::workspaceOpened(const EngineInfo& info) {
     updateActions();
 }
 
+void MainWindow::showMemoryStatus(const EngineInfo& info) {
+    m_sizeLabel->setText(tr("%1 · %2 · K x C = %3 x %4")
+                             .arg(info.backend.section(QLatin1Char(' '), 0, 0))
+                             .arg(info.pages == 1 ? tr("1 page") : tr("%1 pages").arg(info.pages))
+                             .arg(info.slotCount)
+                             .arg(info.width));
+    m_sizeLabel->setToolTip(tr("The workspace's memory: %1, %2 in use, at most %3 facts; each page has K slots "
+                               "x C latent dimensions")
+                                .arg(info.backend)
+                                .arg(info.pages == 1 ? tr("1 page") : tr("%1 pages").arg(info.pages))
+                                .arg(info.maxFacts));
+}
+
 void MainWindow::stateChanged(const EngineStatePtr& state) {
+    showMemoryStatus(state->info); // pages come and go with writes and forgets
     m_facts->setState(state);
     m_memory->setState(state);
     m_history->setState(state);
@@ -447,7 +461,19 @@ void MainWindow::chooseWorkspace(bool create) {
                       tr("Choose another name, or open it with File > Open Workspace."));
             return;
         }
-        openWorkspace(path);
+        if (!create) {
+            openWorkspace(path);
+            return;
+        }
+        // The memory is chosen once, when the workspace is made (a workspace keeps its own).
+        const QStringList choices{tr("Paged: pages of K facts, capacity grows with the facts (recommended)"),
+                                  tr("Larimar: one memory of K slots, at most K facts")};
+        bool ok = false;
+        const QString choice = QInputDialog::getItem(this, tr("Memory of the New Workspace"),
+                                                     tr("How the workspace's memory holds its facts:"), choices, 0,
+                                                     false, &ok);
+        if (!ok) return;
+        openWorkspace(path, choice == choices[1] ? QStringLiteral("larimar") : QStringLiteral("paged"));
     });
     dialog->open();
 }

@@ -38,7 +38,8 @@ public:
     /// Loads the model (on the worker) and then opens or creates the workspace at `workspace`.
     void start(ModelFactory model, const QString& modelLabel, const QString& workspace, ScopeFactory scope = {});
     /// Opens (creating it if needed) a workspace with the loaded model.
-    void openWorkspace(const QString& path);
+    void openWorkspace(const QString& path, const QString& backend = {});
+    void showMemoryStatus(const EngineInfo& info);
     /// Reads a file of facts and shows what it would write (then a batch with progress/cancel).
     void importFile(const QString& path);
 

@@ -70,7 +70,7 @@ TEST_F(Workbench, StartsWithTheModelAndAnEmptyWorkspace) {
     EXPECT_EQ(facts()->model()->rowCount(), 0);
     EXPECT_EQ(history()->model()->rowCount(), 0);
     EXPECT_TRUE(m_window->windowTitle().contains(QStringLiteral("test.larimar")));
-    EXPECT_EQ(m_window->findChild<QLabel*>(QStringLiteral("statusSize"))->text(), QStringLiteral("K x C = 16 x 32"));
+    EXPECT_EQ(m_window->findChild<QLabel*>(QStringLiteral("statusSize"))->text(), QStringLiteral("paged · 1 page · K x C = 16 x 32"));
     EXPECT_TRUE(m_window->findChild<QLabel*>(QStringLiteral("statusWorkspace"))
                     ->text()
                     .contains(QStringLiteral("test.larimar")));
