@@ -1,6 +1,9 @@
 #include "app/cli/cmd_editor.h"
 #include "app/cli/cmd_editor_support.h"
 
+#include "core/util/error.h"
+
+#include <cmath>
 #include <iomanip>
 #include <ostream>
 
@@ -15,6 +18,10 @@ void QueryCommand::setup(CLI::App& app) {
 }
 
 int QueryCommand::execute(Context& ctx) {
+    // NaN compares false with every score: it would be ignored without a word.
+    if (!std::isfinite(m_threshold))
+        throw UserError("--threshold must be a finite number (scores run from -1 to 1), not " +
+                        std::string(std::isnan(m_threshold) ? "nan" : "infinity"));
     auto ed = openEditor(ctx);
     QueryOptions o;
     o.decode.maxNewTokens = m_maxTokens;

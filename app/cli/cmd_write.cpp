@@ -4,9 +4,14 @@
 #include "core/eval/datasets.h"
 #include "core/util/error.h"
 
+#include <filesystem>
 #include <ostream>
 
 namespace larimar::cli {
+
+namespace {
+constexpr std::uintmax_t kMaxFactFileBytes = 1ull << 30; // 1 GiB: millions of facts
+} // namespace
 
 void WriteCommand::setup(CLI::App& app) {
     app.add_option("text", m_text, "The fact to write (or use --file)");
@@ -36,6 +41,13 @@ int WriteCommand::execute(Context& ctx) {
         if (!m_subject.empty() || !m_prompt.empty() || !m_target.empty())
             throw UserError("--subject, --prompt and --target are for a single fact; a file brings its own");
         if (m_replace || m_allowDuplicate) throw UserError("--replace and --allow-duplicate are for a single fact");
+        // A device or FIFO (write --file /dev/zero) would be read until memory runs out.
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(m_file, ec))
+            throw UserError(m_file + " is not a regular file (a device, FIFO or directory); --file reads a file of facts");
+        if (const auto size = std::filesystem::file_size(m_file, ec); !ec && size > kMaxFactFileBytes)
+            throw UserError(m_file + " is " + std::to_string(size) + " bytes; one batch reads at most " +
+                            std::to_string(kMaxFactFileBytes) + " bytes (split the file)");
         // The whole file is validated before the workspace is even opened: a bad file writes nothing.
         const auto records = loadFacts(m_file, formatFromName(m_format));
         count = records.size();

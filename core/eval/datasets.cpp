@@ -42,15 +42,16 @@ std::string readWholeFile(const std::string& path) {
     return data;
 }
 
-/// Splits into lines (LF or CRLF), checking length and UTF-8 of each. Line numbers from 1.
+/// Splits into lines (LF, CRLF or a lone CR, as old Mac editors end them), checking length and
+/// UTF-8 of each. Line numbers from 1.
 std::vector<std::pair<std::size_t, std::string>> splitLines(const std::string& data, const std::string& name) {
     std::vector<std::pair<std::size_t, std::string>> lines;
     std::size_t start = 0, number = 1;
     while (start <= data.size()) {
-        std::size_t end = data.find('\n', start);
+        std::size_t end = data.find_first_of("\r\n", start);
         if (end == std::string::npos) end = data.size();
         std::string line = data.substr(start, end - start);
-        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (end + 1 < data.size() && data[end] == '\r' && data[end + 1] == '\n') ++end; // CRLF: one end
         if (line.size() > kMaxLineBytes)
             throw UserError(name + ": line " + std::to_string(number) + " is longer than 1 MiB (" +
                             std::to_string(line.size()) + " bytes)");
@@ -147,6 +148,17 @@ DatasetFormat detectJsonSchema(const json& obj) {
     if (obj.contains("src") && obj.contains("alt")) return DatasetFormat::Zsre;
     if (obj.contains("target_new") && obj.contains("prompt")) return DatasetFormat::EasyEdit;
     return DatasetFormat::Jsonl;
+}
+
+/// The schema of every record, which must be the first one's: a file of one schema with a record
+/// of another would otherwise be read by the first record's rules (UserError naming it).
+DatasetFormat detectRecordsSchema(const std::vector<std::pair<std::string, json>>& records) {
+    const DatasetFormat first = detectJsonSchema(records.front().second);
+    for (const auto& [where, r] : records)
+        if (const auto f = detectJsonSchema(r); f != first)
+            throw UserError(where + ": a record of schema " + formatName(f) + ", but the first record is " + formatName(first) +
+                            "; one file holds one schema (pass --format to say which)");
+    return first;
 }
 
 std::string joinPrompt(const std::string& prompt, const std::string& target) {
@@ -417,14 +429,13 @@ DatasetFormat detectFormat(const std::string& path) {
     if (ext == ".csv") return DatasetFormat::Csv;
     if (ext == ".txt") return DatasetFormat::Text;
     if (ext == ".json" || ext == ".jsonl") {
-        const auto records = readJsonRecords(path);
-        return detectJsonSchema(records.front().second);
+        return detectRecordsSchema(readJsonRecords(path));
     }
     // Unknown extension: JSON if it looks like JSON, else plain text.
     const std::string data = readWholeFile(path);
     const auto first = data.find_first_not_of(" \t\r\n");
     if (first != std::string::npos && (data[first] == '[' || data[first] == '{'))
-        return detectJsonSchema(readJsonRecords(path).front().second);
+        return detectRecordsSchema(readJsonRecords(path));
     return DatasetFormat::Text;
 }
 

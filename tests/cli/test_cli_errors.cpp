@@ -183,3 +183,48 @@ TEST_F(CliErrors, AReadOnlyMediumIsReadAndNotWritten) {
     EXPECT_EQ(write.err.find("internal error"), std::string::npos) << write.err;
     EXPECT_NE(write.err.find("read-only"), std::string::npos) << write.err;
 }
+
+// Robustness 7, the smaller cases.
+TEST_F(CliErrors, ANanThresholdIsRefusedNotIgnored) {
+    ASSERT_EQ(run({"write", "The Tamsa flows north."}).code, 0);
+    expectUserError(run({"query", "The Tamsa", "--threshold", "nan"}), "--threshold must be a finite number");
+    expectUserError(run({"query", "The Tamsa", "--threshold", "inf"}), "not infinity");
+    EXPECT_EQ(run({"query", "The Tamsa", "--threshold", "0.5"}).code, 0);
+}
+
+TEST_F(CliErrors, WriteFileRefusesDevicesInsteadOfReadingForever) {
+    expectUserError(run({"write", "--file", "/dev/zero"}), "/dev/zero is not a regular file");
+    EXPECT_FALSE(fs::exists(ws()));
+}
+
+TEST_F(CliErrors, UndoNamesTheOtherUsersEditItTakesBack) {
+    ASSERT_EQ(run({"write", "The Tamsa flows north.", "--actor", "alice"}).code, 0);
+    ASSERT_EQ(run({"write", "The Tamsa has three bridges.", "--actor", "bob"}).code, 0);
+    // Alice meant to undo her own write; bob's came in between.
+    const auto r = run({"undo", "--actor", "alice"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.err.find("note: this took back edit 2 (write by bob), not made by alice"), std::string::npos) << r.err;
+    const auto j = run({"--json", "undo", "--actor", "alice"});
+    ASSERT_EQ(j.code, 0) << j.err;
+    // The second undo takes back edit 3, alice's own undo: nobody else's edit is named.
+    EXPECT_EQ(j.json()["undid_others"].size(), 0u) << j.out;
+}
+
+TEST_F(CliErrors, CrOnlyLineEndsSplitTextAndJsonl) {
+    writeText(file("mac.txt"), "The Tamsa flows north.\rThe Tamsa has three bridges.\rThe Tamsa is cold.\r");
+    const auto r = run({"--json", "write", "--file", file("mac.txt")});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.json()["count"], 3); // before: one fact holding all three lines
+    writeText(file("mac.jsonl"), "{\"text\": \"One.\"}\r{\"text\": \"Two.\"}\r\n{\"text\": \"Three.\"}");
+    const auto j = run({"--json", "write", "--file", file("mac.jsonl")});
+    ASSERT_EQ(j.code, 0) << j.err; // before: 'invalid JSON' on line 1
+    EXPECT_EQ(j.json()["count"], 3);
+}
+
+TEST_F(CliErrors, EveryJsonRecordMustHaveTheFirstRecordsSchema) {
+    writeText(file("mixed.jsonl"), "{\"text\": \"The Tamsa flows north.\"}\n"
+                                   "{\"prompt\": \"The Tamsa flows\", \"target_new\": \"south\"}\n");
+    const auto r = run({"write", "--file", file("mixed.jsonl")});
+    expectUserError(r, "mixed.jsonl: line 2: a record of schema easyedit, but the first record is jsonl");
+    EXPECT_FALSE(fs::exists(ws()));
+}
