@@ -72,7 +72,8 @@ int BenchCommand::executeEditor(Context& ctx) {
     o.directory = m_editorDirectory;
     if (!ctx.global.backend.empty()) o.backend.kind = ctx.global.backend;
     if (ctx.global.pageFacts > 0) o.backend.pageFacts = ctx.global.pageFacts;
-    if (m_editorScope) o.scope = makeScopeDetector(scopeSetup(ctx, model, std::string()));
+    if (m_editorScope)
+        o.scope = [&ctx, model](const std::string& path) { return makeScopeDetector(scopeSetup(ctx, model, path)); };
     const EditorBenchResult r = benchmarkEditor(model, o, ctx.progress("bench editor"));
     ctx.endProgress();
     const std::string note = real ? "" : "synthetic stand-in model (no --model given): encode and generate cost "
@@ -88,7 +89,7 @@ int BenchCommand::executeEditor(Context& ctx) {
                                   {"batch_facts", r.batchFacts},
                                   {"backend", r.backend},
                                   {"pages", r.pages},
-                                  {"scope_detector", o.scope ? o.scope->name() : std::string("any-fact stand-in")},
+                                  {"scope_detector", r.scope},
                                   {"ms",
                                    {{"encode_one_median", r.encodeOneMs},
                                    {"write_one_median", r.writeOneMs},
@@ -111,7 +112,7 @@ int BenchCommand::executeEditor(Context& ctx) {
     };
     ctx.out << "Editor benchmark, model " << r.model << ", K = " << r.slots << ", C = " << r.width << ", memory "
             << r.backend << " (" << r.pages << (r.pages == 1 ? " page" : " pages") << " after the batch), scope "
-            << (o.scope ? o.scope->name() : std::string("any-fact stand-in")) << "\n";
+            << r.scope << "\n";
     if (!real) ctx.out << "  (" << note << ")\n";
     row("batch of " + std::to_string(r.batchFacts) + " facts first (one transaction)", r.batchMs);
     ctx.out << "  with those " << r.batchFacts << " facts written:\n";
@@ -264,13 +265,13 @@ int BenchCommand::execute(Context& ctx) {
         auto row = [&](const std::string& what, double ms, double floorMs) {
             ctx.out << "  " << std::left << std::setw(52) << what << std::right << std::setw(10) << std::fixed
                     << std::setprecision(3) << ms << " ms";
-            if (floorMs > 0)
+            if (floorMs > 0 && o.coldCaches) // a DRAM floor means nothing for warm caches
                 ctx.out << std::setw(10) << floorMs << " ms" << std::setw(7) << std::setprecision(1) << ms / floorMs
                         << "x";
             ctx.out << "\n";
         };
-        ctx.out << "Memory benchmark, K = " << m_slots << ", C = " << m_width << ", float64, one thread, " << o.prefill
-                << " facts already written, median of " << m_repetitions << ", "
+        ctx.out << "Memory benchmark, K = " << m_slots << ", C = " << m_width << ", float64, one thread (its CPU time), "
+                << o.prefill << " facts already written, median of " << m_repetitions << ", "
                 << (o.coldCaches ? "cold caches (64 MB read before each single-fact operation)" : "warm caches")
                 << ".\nKernels: " << r.kernels << ". DRAM measured: " << std::fixed << std::setprecision(1)
                 << r.readBandwidthGBs << " GB/s read, " << r.updateBandwidthGBs

@@ -22,7 +22,8 @@ struct MemoryBenchOptions {
     bool coldCaches = true; ///< evict the caches before each timed single-fact operation
 };
 
-/// Median wall time per operation, in milliseconds, each with its DRAM floor.
+/// Median time per operation, in milliseconds of the calling thread's CPU time (the time
+/// slices of other jobs on a shared machine do not count; page faults do), each with its floor.
 struct MemoryBenchResult {
     std::string kernels;          ///< the kernel build in use (episodic_memory_kernels.h)
     double readBandwidthGBs = 0;  ///< measured: streaming read
