@@ -49,12 +49,13 @@ EditorBenchResult benchmarkEditor(std::shared_ptr<TextModel> model, const Editor
     EditorOptions eo;
     eo.actor = "bench";
     eo.backend = o.backend;
-    eo.scope = o.scope;
+    if (o.scope) eo.scope = o.scope(path);
     {
         Editor ed(model, path, eo);
         r.slots = ed.slots();
         r.width = ed.width();
         r.backend = describe(ed.backendSettings());
+        r.scope = ed.scopeDetector().name();
         // The batch first: every step below runs with N facts written.
         std::vector<FactRecord> batch(static_cast<std::size_t>(o.batchFacts));
         for (std::size_t i = 0; i < batch.size(); ++i)
@@ -117,7 +118,10 @@ EditorBenchResult benchmarkEditor(std::shared_ptr<TextModel> model, const Editor
         r.forgetOneMs = median(forgets);
     }
     const auto t0 = std::chrono::steady_clock::now();
-    { Editor reopened(model, path, eo); }
+    {
+        if (o.scope) eo.scope = o.scope(path); // a fresh detector: what opening costs
+        Editor reopened(model, path, eo);
+    }
     r.openMs = msSince(t0);
     std::error_code ec;
     r.workspaceBytes = static_cast<std::int64_t>(std::filesystem::file_size(path, ec));

@@ -18,7 +18,10 @@ struct EditorBenchOptions {
     int repetitions = 20;   ///< single writes, queries and forgets timed (medians)
     std::string directory;  ///< scratch directory; empty: the system temp directory
     BackendSettings backend = EditorOptions::defaultBackend();
-    std::shared_ptr<ScopeDetector> scope; ///< empty: AnyFactScopeDetector (no nearest fact)
+    /// The scope detector for the scratch workspace at this path (so a detector with a
+    /// workspace cache, the ESD's embeddings, uses it as the product does); empty:
+    /// AnyFactScopeDetector, which names no nearest fact.
+    std::function<std::shared_ptr<ScopeDetector>(const std::string& workspacePath)> scope;
 };
 
 struct EditorBenchResult {
@@ -33,6 +36,7 @@ struct EditorBenchResult {
     double readMs = 0;          ///< median: the memory read of a query (routing + read), encoded
     double scopeMs = 0;         ///< median: the scope detector's score of a query
     std::string backend;        ///< describe(BackendSettings)
+    std::string scope;          ///< the scope detector's name
     int pages = 1;              ///< memory pages after the batch
     int queryTokens = 8;        ///< tokens per generation (no stop string; eos may stop earlier)
     double forgetOneMs = 0;     ///< median
