@@ -63,6 +63,7 @@ namespace larimar::ui {
 
 namespace {
 constexpr int kMaxRecent = 8;
+constexpr int kWorkspaceLabelWidth = 240; // px of the status bar's workspace path
 const char* kWorkspaceFilter = QT_TRANSLATE_NOOP("MainWindow", "Larimar workspaces (*.larimar);;All files (*)");
 const char* kImportFilter = QT_TRANSLATE_NOOP(
     "MainWindow", "Fact files (*.txt *.csv *.jsonl *.json);;Plain text, one fact per line (*.txt);;CSV (*.csv);;"
@@ -354,8 +355,11 @@ void MainWindow::openWorkspace(const QString& path, const QString& backend) {
 
 void MainWindow::workspaceOpened(const EngineInfo& info) {
     setWindowTitle(tr("%1 - Larimar Workbench").arg(QFileInfo(info.workspace).fileName()));
-    m_workspaceLabel->setText(QDir::toNativeSeparators(info.workspace));
-    m_workspaceLabel->setToolTip(tr("The workspace file: facts, audited history and memory snapshots"));
+    // Elided in the middle: a long path would leave the status bar's messages no room (they were
+    // cut mid-word); the tooltip has all of it.
+    const QString native = QDir::toNativeSeparators(info.workspace);
+    m_workspaceLabel->setText(m_workspaceLabel->fontMetrics().elidedText(native, Qt::ElideMiddle, kWorkspaceLabelWidth));
+    m_workspaceLabel->setToolTip(tr("%1\nThe workspace file: facts, audited history and memory snapshots").arg(native));
     showMemoryStatus(info);
     if (info.workspace != m_shownWorkspace) m_query->clearResult();
     if (m_loading || info.workspace != m_shownWorkspace)
@@ -641,8 +645,7 @@ bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
             // Ctrl+Z in a text field undoes the typing there, not an edit of the workspace: say so.
             if (key->matches(QKeySequence::Undo) && m_undoAction->isEnabled())
                 statusBar()->showMessage(
-                    tr("Ctrl+Z undid typing in the text field; the workspace is unchanged. To undo %1, use "
-                       "Edit > Undo or press Ctrl+Z outside a text field.")
+                    tr("Ctrl+Z undid typing, not an edit; Edit > Undo takes back %1")
                         .arg(m_engine->state() ? m_engine->state()->undoText : QString()),
                     8000);
         }

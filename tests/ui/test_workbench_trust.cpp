@@ -15,6 +15,7 @@
 #include <QAction>
 #include <QCheckBox>
 #include <QDialog>
+#include <QDir>
 #include <QFile>
 #include <QFileDialog>
 #include <QLabel>
@@ -137,7 +138,7 @@ TEST_F(Workbench, CtrlZInATextFieldUndoesTypingAndSaysSo) {
     EXPECT_EQ(engine()->state()->edits.size(), 1) << "the workspace is not undone from a text field";
     EXPECT_EQ(engine()->state()->written, 1);
     const QString status = m_window->statusBar()->currentMessage();
-    EXPECT_TRUE(status.contains(QStringLiteral("undid typing"))) << status;
+    EXPECT_TRUE(status.contains(QStringLiteral("undid typing, not an edit"))) << status;
     EXPECT_TRUE(status.contains(QStringLiteral("Write of fact 1"))) << "and names the workspace step";
 }
 
@@ -466,6 +467,11 @@ TEST_F(Workbench, HandbookAboutAndStatusTextsArePolished) {
     EXPECT_GT(text->toPlainText().size(), 2000) << "the whole README";
     EXPECT_EQ(handbook->windowTitle(), QStringLiteral("Handbook"));
     handbook->close();
+
+    // A long workspace path is elided in the status bar so messages are not cut; its tooltip has it all.
+    auto* path = m_window->findChild<QLabel*>(QStringLiteral("statusWorkspace"));
+    EXPECT_LE(path->fontMetrics().horizontalAdvance(path->text()), 240);
+    EXPECT_TRUE(path->toolTip().startsWith(QDir::toNativeSeparators(workspacePath())));
 
     // The import's status names what was read, not "Reading..." while the preview is up.
     const QString file = m_dir.filePath(QStringLiteral("facts20.csv"));
