@@ -5,7 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <iostream>
+#include <new>
 #include <unistd.h>
 
 namespace larimar::cli {
@@ -26,6 +28,13 @@ void Context::endProgress() const {
 }
 
 namespace {
+
+/// "[json.exception.parse_error.101] parse error at line 1 ..." without the bracketed id.
+std::string withoutJsonPrefix(const std::string& what) {
+    if (what.rfind("[json.exception.", 0) == 0)
+        if (const auto close = what.find("] "); close != std::string::npos) return what.substr(close + 2);
+    return what;
+}
 
 int runParsed(std::vector<std::string> args, std::ostream& out, std::ostream& err, bool errIsTerminal,
               ModelFactory modelFactory = {}) {
@@ -68,6 +77,10 @@ int runParsed(std::vector<std::string> args, std::ostream& out, std::ostream& er
         out << std::string("larimar ") + LARIMAR_VERSION << "\n";
         return 0;
     } catch (const CLI::ParseError& e) {
+        // --json promises one JSON document on stdout, a usage error included (global.json may
+        // not be parsed yet when the error comes first).
+        if (global.json || std::find(args.begin(), args.end(), "--json") != args.end())
+            out << nlohmann::json{{"error", e.what()}, {"usage", true}}.dump() << "\n";
         err << "larimar: " << e.what() << "\n";
         err << "Run 'larimar --help' for usage.\n";
         return 1;
@@ -76,18 +89,34 @@ int runParsed(std::vector<std::string> args, std::ostream& out, std::ostream& er
     Context context{global, out, err, errIsTerminal, std::move(modelFactory)};
     for (auto& [sub, command] : subs) {
         if (!sub->parsed()) continue;
+        const std::string name = command->name();
+        auto userError = [&](const std::string& what) {
+            context.endProgress();
+            if (global.json) out << nlohmann::json{{"error", what}}.dump() << "\n";
+            err << "larimar " << name << ": " << what << "\n";
+            return 1;
+        };
+        auto internalError = [&](const std::string& what) {
+            context.endProgress();
+            if (global.json) out << nlohmann::json{{"error", what}, {"internal", true}}.dump() << "\n";
+            err << "larimar " << name << ": internal error: " << what << "\n";
+            return 2;
+        };
         try {
             return command->execute(context);
         } catch (const UserError& e) {
-            context.endProgress();
-            if (global.json) out << nlohmann::json{{"error", e.what()}}.dump() << "\n";
-            err << "larimar " << command->name() << ": " << e.what() << "\n";
-            return 1;
+            return userError(e.what());
+        } catch (const nlohmann::json::parse_error& e) {
+            // JSON the user gave that a reader did not check itself: still bad input.
+            return userError("invalid JSON: " + withoutJsonPrefix(e.what()));
+        } catch (const nlohmann::json::out_of_range& e) {
+            if (e.id != 406) return internalError(e.what()); // 406: a number beyond double's range
+            return userError("invalid JSON: a number is out of range (beyond +-1.8e308): " +
+                             withoutJsonPrefix(e.what()));
+        } catch (const std::bad_alloc&) {
+            return userError("out of memory (the input or the model is too large for this machine)");
         } catch (const std::exception& e) {
-            context.endProgress();
-            if (global.json) out << nlohmann::json{{"error", e.what()}, {"internal", true}}.dump() << "\n";
-            err << "larimar " << command->name() << ": internal error: " << e.what() << "\n";
-            return 2;
+            return internalError(e.what());
         }
     }
     return 1;

@@ -46,15 +46,20 @@ std::shared_ptr<const SigningKey> signingKey(const Context& ctx) {
     return std::make_shared<SigningKey>(store.load("default"));
 }
 
-std::unique_ptr<Editor> openEditor(const Context& ctx, const std::string& actor) {
+std::unique_ptr<Editor> openEditor(const Context& ctx, const std::string& actor, bool readOnly) {
     const std::string path = workspacePath(ctx.global);
+    if (readOnly && !std::filesystem::exists(path))
+        throw UserError("no workspace at " + path + " (a workspace is created by the first write; pass --workspace FILE)");
     auto model = ctx.loadModel();
     const auto parent = std::filesystem::path(path).parent_path();
     std::error_code ec;
-    if (!parent.empty() && !std::filesystem::exists(parent)) std::filesystem::create_directories(parent, ec);
+    if (!readOnly && !parent.empty() && !std::filesystem::exists(parent))
+        std::filesystem::create_directories(parent, ec);
     EditorOptions o;
     o.actor = actor;
-    o.workspace.signingKey = signingKey(ctx);
+    o.workspace.readOnly = readOnly;
+    o.workspace.create = !readOnly;
+    if (!readOnly) o.workspace.signingKey = signingKey(ctx);
     o.scope = makeScopeDetector(scopeSetup(ctx, model, path));
     if (!ctx.global.backend.empty()) o.backend.kind = ctx.global.backend;
     if (ctx.global.pageFacts > 0) o.backend.pageFacts = ctx.global.pageFacts;

@@ -8,7 +8,7 @@ namespace larimar::cli {
 void InfoCommand::setup(CLI::App&) {}
 
 int InfoCommand::execute(Context& ctx) {
-    auto ed = openEditor(ctx);
+    auto ed = openEditor(ctx, {}, true); // a mistyped path must not become a new workspace
     Workspace& ws = ed->workspace();
     const auto written = ws.factCount(FactState::Written);
     const auto forgotten = ws.factCount(FactState::Forgotten);
