@@ -645,7 +645,7 @@ bool MainWindow::eventFilter(QObject* watched, QEvent* event) {
             // Ctrl+Z in a text field undoes the typing there, not an edit of the workspace: say so.
             if (key->matches(QKeySequence::Undo) && m_undoAction->isEnabled())
                 statusBar()->showMessage(
-                    tr("Ctrl+Z undid typing, not an edit; Edit > Undo takes back %1")
+                    tr("Ctrl+Z undid typing only (Edit > Undo: %1)")
                         .arg(m_engine->state() ? m_engine->state()->undoText : QString()),
                     8000);
         }
