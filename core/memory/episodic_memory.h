@@ -37,7 +37,8 @@
 /// (memory_bench.h), which is what the issue compares against. Measured reasons: keys must match
 /// the one-shot write's to 1e-12 (test_memory), forgets must stay exact to 1e-10, and the
 /// single-fact operations are bound by memory traffic (M, the factor, M_ref^+), which float64
-/// kernels already stream at the DRAM rate (docs/RESULTS.md, "Memory engine speed").
+/// kernels move at 1.1-1.7x the DRAM floor (docs/RESULTS.md, "Memory engine speed"); float32 would
+/// halve that traffic but not keep those two properties.
 ///
 /// Arithmetic (MemorySettings::arithmetic). An opened workspace rebuilds its memory by
 /// replaying the edits after its last snapshot and checks the result's digest, so an update must
