@@ -148,7 +148,9 @@ public:
                 json one = doc;
                 one["settings"]["backend"] = describe(b);
                 if (!ctx.global.json) ctx.out << "== backend " << describe(b) << "\n";
-                const std::string plot = m_common.plot.empty() ? std::string() : suffixed(m_common.plot, b.kind);
+                // One chart of all backends (below); a sweep draws its curve per backend.
+                const std::string plot =
+                    m_common.plot.empty() || m_sweep.empty() ? std::string() : suffixed(m_common.plot, b.kind);
                 rc = std::max(rc, runOne(ctx, *model, cases, o, one, label + " (" + b.kind + ")", plot));
                 if (!ctx.global.json) ctx.out << "\n";
                 rows.emplace_back(describe(b), one);
@@ -158,6 +160,7 @@ public:
                                 {"points", one.value("points", json())}});
             }
             doc["backends"] = runs;
+            if (!m_common.plot.empty() && m_sweep.empty()) plotSideBySide(model->id(), o, rows);
             if (!ctx.global.json) printSideBySide(ctx, rows);
         }
         doc["seconds_total"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -213,6 +216,50 @@ private:
         const auto dot = path.find_last_of('.');
         if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return path + "-" + tag;
         return path.substr(0, dot) + "-" + tag + path.substr(dot);
+    }
+
+    /// Single/batch: the three headline numbers, one bar series per backend. Sequential: edit
+    /// retention over edits written, one line per backend.
+    void plotSideBySide(const std::string& modelId, const EditEvalOptions& o,
+                        const std::vector<std::pair<std::string, json>>& rows) const {
+        Chart c;
+        const std::string data = cf() ? "CounterFact" : "zsRE";
+        if (o.mode == EditMode::Sequential) {
+            c.title = "Sequential editing, " + data + ", memory backends: " + modelId;
+            c.xLabel = "edits written";
+            c.yLabel = "edit retention";
+            c.yRange = std::make_pair(0.0, 1.0);
+            for (const auto& [name, d] : rows) {
+                Series s{name, {}, {}, Series::Style::LineAndPoints};
+                for (const auto& p : d.value("points", json::array()))
+                    if (p.value("edit_retention", json()).is_number()) {
+                        s.x.push_back(p["edits"].get<double>());
+                        s.y.push_back(p["edit_retention"].get<double>());
+                    }
+                c.series.push_back(s);
+            }
+        } else {
+            c.title = data + (o.batchSize == 1 ? std::string(", single edits") : ", batches of " + std::to_string(o.batchSize)) +
+                      ", memory backends: " + modelId;
+            c.yLabel = "%";
+            c.xLabel = cf() ? "0 edit, 1 paraphrase, 2 neighbourhood success" : "0 edit, 1 paraphrase, 2 locality accuracy";
+            c.yRange = std::make_pair(0.0, 100.0);
+            c.xRange = std::make_pair(-0.5, 2.5);
+            const char* keys[3] = {cf() ? "edit_success" : "edit_token_accuracy",
+                                   cf() ? "paraphrase_success" : "paraphrase_token_accuracy",
+                                   cf() ? "neighbourhood_success" : "neighbourhood_token_accuracy"};
+            const double width = 0.8 / static_cast<double>(rows.size());
+            for (std::size_t b = 0; b < rows.size(); ++b) {
+                const json m = rows[b].second.value("metrics", json::object());
+                Series s{rows[b].first, {}, {}, Series::Style::Bars};
+                for (int k = 0; k < 3; ++k) {
+                    s.x.push_back(k - 0.4 + width * (static_cast<double>(b) + 0.5));
+                    s.y.push_back(m.contains(keys[k]) && m[keys[k]].is_number() ? 100.0 * m[keys[k]].get<double>() : 0.0);
+                }
+                c.series.push_back(s);
+            }
+        }
+        writeChart(m_common.plot, c);
     }
 
     /// One row per backend: the final metrics of each run.

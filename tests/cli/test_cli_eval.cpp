@@ -365,3 +365,42 @@ TEST_F(CliEval, BadOptionsAreRefused) {
 }
 
 } // namespace
+
+// --backend measures memories side by side on the same cases. 40 facts in one batch: one memory
+// of the test model's 16 slots cannot reproduce them all, pages of 8 can (read with each fact's
+// own encoding, so only the memory is measured). The stand-in model's generation names the
+// remembered fact nearest to the readout, so the judged edit success counts recalls (it is
+// forgiving: one memory's blurred readouts are still nearest their own fact; the bundled
+// model's numbers are in docs/RESULTS.md).
+TEST_F(CliEval, BackendsSideBySideOnTheSameCases) {
+    nlohmann::json cases = nlohmann::json::array();
+    for (int i = 0; i < 40; ++i)
+        cases.push_back({{"case_id", i},
+                         {"prompt", "Gadget " + std::to_string(i) + " was made in"},
+                         {"target_new", "Town" + std::to_string(i)},
+                         {"subject", "Gadget " + std::to_string(i)},
+                         {"ground_truth", "Nowhere"},
+                         {"rephrase_prompt", "Where was gadget " + std::to_string(i) + " made? In"},
+                         {"locality_prompt", "The sky is"},
+                         {"locality_ground_truth", "blue"}});
+    std::ofstream(file("cf40.json")) << cases.dump();
+    const auto r = run({"--json", "eval", "counterfact", file("cf40.json"), "--batch-size", "40", "--read-with-fact",
+                        "--no-scope", "--no-locality", "--backend", "larimar,paged", "--page-facts", "8", "--plot",
+                        file("side.svg")});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto j = r.json();
+    ASSERT_EQ(j.at("backends").size(), 2u);
+    EXPECT_EQ(j["backends"][0].at("backend"), "larimar");
+    EXPECT_EQ(j["backends"][1].at("backend"), "paged (8 facts per page)");
+    const auto& one = j["backends"][0].at("metrics");
+    const auto& paged = j["backends"][1].at("metrics");
+    EXPECT_EQ(one.at("cases"), 40);
+    EXPECT_EQ(paged.at("cases"), 40);
+    EXPECT_DOUBLE_EQ(paged.at("judged_edit_success").get<double>(), 1.0);
+    EXPECT_TRUE(one.at("judged_edit_success").is_number());
+    EXPECT_NE(head(file("side.svg"), 200).find("<svg"), std::string::npos);
+
+    const auto bad = run({"eval", "counterfact", file("cf40.json"), "--backend", "larimar,hnsw"});
+    EXPECT_EQ(bad.code, 1);
+    EXPECT_NE(bad.err.find("unknown memory backend 'hnsw'"), std::string::npos) << bad.err;
+}
