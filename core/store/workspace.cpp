@@ -14,6 +14,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <string_view>
 
@@ -645,6 +646,41 @@ void Workspace::putSnapshot(std::int64_t editId, const std::vector<std::uint8_t>
         .bind(3, digest)
         .bind(4, sum)
         .run();
+    // A bounded set: snapshots only shorten replays, and the edits' digests check every replay.
+    std::vector<std::int64_t> ids;
+    {
+        auto& list = db.cached("SELECT edit_id FROM snapshots ORDER BY edit_id DESC");
+        while (list.step()) ids.push_back(list.int64(0));
+        list.reset();
+    }
+    auto& drop = db.cached("DELETE FROM snapshots WHERE edit_id = ?");
+    for (const auto id : snapshotsToDrop(ids)) {
+        drop.bind(1, id).run();
+        drop.reset();
+    }
+}
+
+std::vector<std::int64_t> snapshotsToDrop(std::vector<std::int64_t> editIds) {
+    std::sort(editIds.begin(), editIds.end(), std::greater<>());
+    editIds.erase(std::unique(editIds.begin(), editIds.end()), editIds.end());
+    if (editIds.size() <= static_cast<std::size_t>(kSnapshotsKeptRecent)) return {};
+    std::set<std::int64_t> keep(editIds.begin(), editIds.begin() + kSnapshotsKeptRecent);
+    // Older ones by age bucket: [0, s), [s, 2s), [2s, 4s), ... (s = kSnapshotSpacing); the oldest
+    // of each bucket is kept, so a kept snapshot stays kept until a still older one shares its
+    // bucket (the very first snapshot is never dropped).
+    const std::int64_t newest = editIds.front();
+    std::map<int, std::int64_t> oldestInBucket;
+    for (auto it = editIds.begin() + kSnapshotsKeptRecent; it != editIds.end(); ++it) {
+        const std::int64_t age = newest - *it;
+        int bucket = 0;
+        for (std::int64_t span = kSnapshotSpacing; age >= span; span *= 2) ++bucket;
+        oldestInBucket[bucket] = *it; // descending ids: the last one seen is the oldest
+    }
+    for (const auto& [bucket, id] : oldestInBucket) keep.insert(id);
+    std::vector<std::int64_t> drop;
+    for (const auto id : editIds)
+        if (!keep.count(id)) drop.push_back(id);
+    return drop;
 }
 
 Generation Workspace::addGeneration(const Generation& in) {

@@ -67,6 +67,16 @@ using Clock = std::function<std::chrono::system_clock::time_point()>;
 /// "2024-05-01T12:00:00.123Z".
 std::string formatTimestamp(std::chrono::system_clock::time_point t);
 
+/// Snapshot pruning (Workspace::putSnapshot): the newest kSnapshotsKeptRecent snapshots are kept,
+/// and of the older ones the oldest in each age bucket [0, s), [s, 2s), [2s, 4s), ... counted
+/// back from the newest (s = kSnapshotSpacing edits): at most kSnapshotsKeptRecent +
+/// log2(edits / s) + 2 snapshots; a replay from the nearest kept one takes at most about as many
+/// edits as the target edit is old.
+constexpr int kSnapshotsKeptRecent = 4;
+constexpr std::int64_t kSnapshotSpacing = 32;
+/// The snapshots (their edit ids, any order) that pruning removes from this set. Pure.
+std::vector<std::int64_t> snapshotsToDrop(std::vector<std::int64_t> editIds);
+
 struct WorkspaceOptions {
     bool create = true;                        ///< create the file if it does not exist
     /// Open for reading only: nothing is written, not even a schema upgrade (an older schema
@@ -192,6 +202,8 @@ public:
     Edit appendEdit(const Edit& edit);
     /// Stores the serialized memory right after editId (replaces an existing one). digest must
     /// equal that edit's memoryDigestAfter (Error otherwise); UserError for an unknown edit.
+    /// Then prunes the older snapshots to the bounded set snapshotsToDrop leaves (a rollback or
+    /// an open replays from the nearest kept one, still bit-exact and checked by the digests).
     /// Needs no transaction; inside one it commits or rolls back with it. O(bytes) for the
     /// checksum.
     void putSnapshot(std::int64_t editId, const std::vector<std::uint8_t>& state,
