@@ -582,6 +582,19 @@ Editor::Editor(std::shared_ptr<TextModel> model, const std::string& workspacePat
         d.ws->setMeta("memory.lambda", formatLambda(d.settings.lambda));
     }
     d.backend = backendOf(*d.ws, d.options.backend, d.options.workspace.readOnly);
+    // So is how the memory's updates are computed (episodic_memory.h, "Arithmetic"): edits
+    // replay bit-exactly only with the arithmetic they were made with. A workspace with edits
+    // and no record was made before the portable kernels, with Eigen's.
+    if (const auto stored = d.ws->meta("memory.arithmetic")) {
+        if (*stored == "portable") d.settings.arithmetic = MemoryArithmetic::Portable;
+        else if (*stored == "eigen-blocked") d.settings.arithmetic = MemoryArithmetic::EigenBlocked;
+        else d.inconsistent("meta memory.arithmetic is '" + *stored + "', which this build does not know");
+    } else if (d.ws->lastEditId()) {
+        d.settings.arithmetic = MemoryArithmetic::EigenBlocked;
+    } else {
+        d.settings.arithmetic = MemoryArithmetic::Portable;
+        if (!d.options.workspace.readOnly) d.ws->setMeta("memory.arithmetic", "portable");
+    }
     d.loadMemory();
 }
 
