@@ -15,12 +15,14 @@ std::vector<std::unique_ptr<EvalExperiment>> makeEvalEditExperiments(); // cmd_e
 std::unique_ptr<EvalExperiment> makeEvalForgetExperiment();             // cmd_eval_forget.cpp
 std::unique_ptr<EvalExperiment> makeEvalLatentsExperiment();            // cmd_eval_latents.cpp
 std::unique_ptr<EvalExperiment> makeEvalMquakeExperiment();             // cmd_eval_mquake.cpp
+std::unique_ptr<EvalExperiment> makeEvalLongContextExperiment();        // cmd_eval_longcontext.cpp
 
 std::vector<std::unique_ptr<EvalExperiment>> makeEvalExperiments() {
     auto all = makeEvalEditExperiments();
     all.push_back(makeEvalForgetExperiment());
     all.push_back(makeEvalLatentsExperiment());
     all.push_back(makeEvalMquakeExperiment());
+    all.push_back(makeEvalLongContextExperiment());
     return all;
 }
 

@@ -17,10 +17,13 @@ namespace larimar::cli {
 
 std::string resolveModelDir(const GlobalOptions& global) { return larimar::resolveModelDir(global.model); }
 
+std::unique_ptr<Command> makeIngestCommand(); // cmd_ingest.cpp
+
 std::vector<std::unique_ptr<Command>> makeCommands() {
     std::vector<std::unique_ptr<Command>> c;
     c.push_back(std::make_unique<InfoCommand>());
     c.push_back(std::make_unique<WriteCommand>());
+    c.push_back(makeIngestCommand());
     c.push_back(std::make_unique<ForgetCommand>());
     c.push_back(std::make_unique<FactsCommand>());
     c.push_back(std::make_unique<QueryCommand>(false));

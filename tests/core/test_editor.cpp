@@ -5,6 +5,7 @@
 #include "store_test_support.h"
 
 #include "core/editor/editor.h"
+#include "core/editor/longcontext.h"
 #include "core/util/error.h"
 #include "core/util/npy.h"
 
@@ -643,4 +644,12 @@ TEST(Editor, WorkspaceFromBeforeThePortableKernelsReplaysWithItsOwnArithmetic) {
     // Arithmetic.EigenBlockedAndPortableAgreeToRoundingButNotBitForBit.)
     setMetaRow(path, "INSERT INTO meta(key, value) VALUES ('memory.arithmetic', 'float16')");
     EXPECT_THAT([&] { open(path); }, ::testing::ThrowsMessage<Error>(HasSubstr("memory.arithmetic is 'float16'")));
+}
+
+// `larimar ingest` cuts a document into sentences: after . ! ? followed by a space or line end,
+// and at line ends; blank parts go.
+TEST(Editor, DocumentsAreCutIntoSentences) {
+    EXPECT_EQ(splitSentences("The sky is blue. Grass is green!  Is it?\nA line without end\n\n3.14 is pi."),
+              (std::vector<std::string>{"The sky is blue.", "Grass is green!", "Is it?", "A line without end", "3.14 is pi."}));
+    EXPECT_TRUE(splitSentences(" \n\t ").empty());
 }

@@ -91,11 +91,14 @@ TEST(EditorCrash, KilledEditorsLeaveWholeEditsAndAConsistentMemory) {
         }
         for (const Fact& f : ed->facts()) ASSERT_TRUE(f.createdEdit) << "fact " << f.id << " has no edit";
 
-        // The restored memory equals the memory rebuilt from the committed written facts.
+        // The restored memory equals the memory rebuilt from the committed written facts (of
+        // the page the editor shows, for a paged memory).
         FactFilter f;
         f.state = FactState::Written;
         f.withVectors = true;
-        const auto facts = ed->facts(f);
+        std::vector<Fact> facts;
+        for (auto& fact : ed->facts(f))
+            if (ed->memoryBackend().pageOf(fact.id) == ed->visiblePage()) facts.push_back(std::move(fact));
         const int k = ed->slots(), c = ed->width();
         Eigen::MatrixXd keys(static_cast<Eigen::Index>(facts.size()), k),
             z(static_cast<Eigen::Index>(facts.size()), c);

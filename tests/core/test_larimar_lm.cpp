@@ -4,6 +4,8 @@
 // forget restores it, an unrelated prompt is unchanged. Needs the fetched assets
 // (models/fetch-assets.sh); CI fetches them in its setup step.
 #include "core/editor/editor.h"
+#include "core/editor/longcontext.h"
+#include "core/eval/datasets.h"
 #include "core/model/generation.h"
 #include "core/model/larimar_lm.h"
 #include "core/model/llama.h"
@@ -216,6 +218,29 @@ TEST(LarimarLm, APagedMemoryAnswersEachFactFromItsPageAndAForgetChangesNothingEl
     EXPECT_THAT(trimmed(gone.withMemory.text), ::testing::Not(StartsWith("piano"))) << gone.withMemory.text;
     for (std::size_t i = 0; i < facts.size(); ++i)
         if (i != 2) EXPECT_EQ(ed.query(facts[i].first, o).withMemory.text, answers[i]) << facts[i].first;
+}
+
+// Needle in a haystack on the bundled model: two counterfactual needles in a document of true
+// facts, ingested into a paged workspace, are both recalled from the memory; the plain decoder,
+// shown only the document's last 128 tokens, cannot see the early one.
+TEST(LarimarLm, NeedlesInALongDocumentAreRecalledFromTheMemory) {
+    REQUIRE_ASSETS();
+    const auto cases = loadEditCases(std::string(LARIMAR_TEST_DATA_DIR) + "/eval/counterfact-easyedit-6.json",
+                                     DatasetFormat::Auto);
+    LongContextOptions o;
+    o.lengths = {400};
+    o.depths = {0.1, 0.9};
+    o.window = 128;
+    const LongContextResult r = evaluateLongContext(textModel(), cases, o);
+    ASSERT_EQ(r.needles.size(), 2u);
+    for (const auto& n : r.needles) {
+        EXPECT_GE(n.tokens, 400);
+        EXPECT_TRUE(n.memoryRecalled) << n.needle << " -> " << n.memoryAnswer;
+    }
+    EXPECT_EQ(r.needles[0].needle, "BBC One, by Sega.");
+    EXPECT_FALSE(r.needles[0].insideWindow);
+    EXPECT_FALSE(r.needles[0].plainRecalled) << r.needles[0].plainAnswer;
+    EXPECT_TRUE(r.needles[1].insideWindow);
 }
 
 TEST(LarimarLm, BrokenModelDirectoriesAreUserErrors) {
