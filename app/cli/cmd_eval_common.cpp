@@ -67,24 +67,46 @@ EvalProgress progressBar(const Context& context, const std::string& label) {
     return [bar](int done, int total) { bar(total > 0 ? double(done) / total : 1.0); };
 }
 
-std::vector<int> parseSizes(const std::string& text) {
-    std::vector<int> out;
+namespace {
+
+/// "1,4,16" -> {"1", "4", "16"}, each parsed by parse (false: not a valid item).
+template <class T, class Parse>
+std::vector<T> parseList(const std::string& text, const std::string& option, const std::string& expected, Parse parse) {
+    std::vector<T> out;
     std::stringstream ss(text);
     std::string item;
     while (std::getline(ss, item, ',')) {
-        std::size_t used = 0;
-        int v = 0;
+        T v{};
+        bool ok = false;
         try {
-            v = std::stoi(item, &used);
+            ok = parse(item, v);
         } catch (const std::exception&) {
-            used = 0;
+            ok = false;
         }
-        if (used == 0 || used != item.size() || v < 1)
-            throw UserError("--sweep: '" + item + "' is not a positive whole number (expected e.g. 1,4,16,64)");
+        if (!ok) throw UserError(option + ": '" + item + "' is not " + expected);
         out.push_back(v);
     }
-    if (out.empty()) throw UserError("--sweep needs at least one batch size, e.g. 1,4,16,64");
+    if (out.empty()) throw UserError(option + " needs at least one value: " + expected);
     return out;
+}
+
+} // namespace
+
+std::vector<int> parseSizes(const std::string& text, const std::string& option) {
+    return parseList<int>(text, option, "a positive whole number (e.g. 1,4,16,64)", [](const std::string& item, int& v) {
+        std::size_t used = 0;
+        v = std::stoi(item, &used);
+        return used != 0 && used == item.size() && v >= 1;
+    });
+}
+
+std::vector<double> parseFractions(const std::string& text, const std::string& option) {
+    return parseList<double>(text, option, "a number between 0 and 1 (e.g. 0.1,0.5,0.9)",
+                             [](const std::string& item, double& v) {
+                                 std::size_t used = 0;
+                                 v = std::stod(item, &used);
+                                 return used != 0 && used == item.size() && v >= 0 && v <= 1;
+                             });
 }
 
 namespace {

@@ -53,7 +53,10 @@ TokenSplitter modelSplitter(const std::shared_ptr<TextModel>& model, std::string
 EvalProgress progressBar(const Context& context, const std::string& label);
 
 /// Parses "1,4,16"; UserError on anything else.
-std::vector<int> parseSizes(const std::string& text);
+/// "1,4,16" as positive whole numbers / "0.1,0.5" as numbers in [0, 1]; UserError naming the
+/// option and the bad item.
+std::vector<int> parseSizes(const std::string& text, const std::string& option = "--sweep");
+std::vector<double> parseFractions(const std::string& text, const std::string& option);
 
 /// One row per case: metrics, timing, the generated text (quoted). extra: columns in front
 /// (name, value per row) e.g. batch_size for a sweep.

@@ -21,26 +21,6 @@ namespace {
 using nlohmann::json;
 using namespace evalsupport;
 
-std::vector<double> parseDepths(const std::string& text) {
-    std::vector<double> out;
-    std::stringstream ss(text);
-    std::string item;
-    while (std::getline(ss, item, ',')) {
-        std::size_t used = 0;
-        double v = -1;
-        try {
-            v = std::stod(item, &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (used == 0 || used != item.size() || !(v >= 0 && v <= 1))
-            throw UserError("--depths: '" + item + "' is not a depth between 0 and 1");
-        out.push_back(v);
-    }
-    if (out.empty()) throw UserError("--depths: name at least one depth");
-    return out;
-}
-
 class LongContextExperiment : public EvalExperiment {
 public:
     void setup(CLI::App& eval) override {
@@ -66,8 +46,8 @@ public:
         json loaded;
         const auto cases = loadCases(ctx, m_common, detectFormat(m_common.file), loaded);
         LongContextOptions o;
-        o.lengths = parseSizes(m_lengths);
-        o.depths = parseDepths(m_depths);
+        o.lengths = parseSizes(m_lengths, "--lengths");
+        o.depths = parseFractions(m_depths, "--depths");
         o.window = m_window;
         o.plain = !m_noPlain;
         o.backend.kind = m_backend;

@@ -2,12 +2,13 @@
 
 #include "core/editor/editor.h"
 #include "core/util/error.h"
+#include "core/util/file_io.h"
 #include "core/util/stats.h"
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <stdlib.h>
+
 
 namespace larimar {
 namespace {
@@ -16,29 +17,14 @@ double msSince(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
-/// Removes the scratch directory whatever happens.
-struct ScratchDir {
-    std::filesystem::path path;
-    explicit ScratchDir(const std::string& base) {
-        std::string tmpl = ((base.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(base)) /
-                            "larimar-bench-editor-XXXXXX")
-                               .string();
-        if (!mkdtemp(tmpl.data())) throw UserError("cannot create a scratch directory under " + base);
-        path = tmpl;
-    }
-    ~ScratchDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-};
 
 } // namespace
 
 EditorBenchResult benchmarkEditor(std::shared_ptr<TextModel> model, const EditorBenchOptions& o,
                                   const std::function<void(double)>& progress) {
     if (o.batchFacts < 1 || o.repetitions < 1) throw UserError("bench editor: facts and repetitions must be positive");
-    ScratchDir dir(o.directory);
-    const std::string path = (dir.path / "bench.larimar").string();
+    ScratchDirectory dir(o.directory, "larimar-bench-editor");
+    const std::string path = (dir.path() / "bench.larimar").string();
     EditorBenchResult r;
     r.model = model->id();
     r.repetitions = o.repetitions;

@@ -2,12 +2,13 @@
 
 #include "core/eval/counterfact_eval.h"
 #include "core/util/error.h"
+#include "core/util/file_io.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <stdlib.h>
+
 
 namespace larimar {
 
@@ -19,21 +20,6 @@ std::string sentence(const std::string& prompt, const std::string& answer) {
     return s;
 }
 
-/// Removes the scratch directory whatever happens.
-struct Scratch {
-    std::filesystem::path path;
-    explicit Scratch(const std::string& base) {
-        std::string tmpl = ((base.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(base)) /
-                            "larimar-longcontext-XXXXXX")
-                               .string();
-        if (!mkdtemp(tmpl.data())) throw UserError("cannot create a scratch directory under " + base);
-        path = tmpl;
-    }
-    ~Scratch() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-};
 
 } // namespace
 
@@ -121,8 +107,8 @@ LongContextResult evaluateLongContext(const std::shared_ptr<TextModel>& model, c
         std::string tail;
         for (std::size_t i = windowStart; i < doc.size(); ++i) tail += (tail.empty() ? "" : " ") + doc[i];
 
-        Scratch dir(o.directory);
-        const std::string path = (dir.path / "haystack.larimar").string();
+        ScratchDirectory dir(o.directory, "larimar-longcontext");
+        const std::string path = (dir.path() / "haystack.larimar").string();
         EditorOptions eo;
         eo.actor = "eval-longcontext";
         eo.backend = o.backend;

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -69,6 +70,21 @@ void writeFileAtomically(const std::string& path, const void* data, std::size_t 
         std::remove(tmp.c_str());
         throw Error("cannot write " + path + ": " + std::strerror(err));
     }
+}
+
+ScratchDirectory::ScratchDirectory(const std::string& base, const std::string& prefix) {
+    std::string tmpl =
+        ((base.empty() ? std::filesystem::temp_directory_path() : std::filesystem::path(base)) / (prefix + "-XXXXXX"))
+            .string();
+    if (!mkdtemp(tmpl.data()))
+        throw UserError("cannot create a scratch directory under " + (base.empty() ? tmpl : base) + ": " +
+                        std::strerror(errno));
+    m_path = tmpl;
+}
+
+ScratchDirectory::~ScratchDirectory() {
+    std::error_code ec;
+    std::filesystem::remove_all(m_path, ec);
 }
 
 } // namespace larimar
