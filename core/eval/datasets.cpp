@@ -154,8 +154,10 @@ DatasetFormat detectJsonSchema(const json& obj) {
 /// of another would otherwise be read by the first record's rules (UserError naming it).
 DatasetFormat detectRecordsSchema(const std::vector<std::pair<std::string, json>>& records) {
     const DatasetFormat first = detectJsonSchema(records.front().second);
+    // A record matching no schema is a broken record of the file's own schema (its reader then
+    // names the missing field, and --skip-invalid can leave it out), not one of another schema.
     for (const auto& [where, r] : records)
-        if (const auto f = detectJsonSchema(r); f != first)
+        if (const auto f = detectJsonSchema(r); f != first && f != DatasetFormat::Jsonl)
             throw UserError(where + ": a record of schema " + formatName(f) + ", but the first record is " + formatName(first) +
                             "; one file holds one schema (pass --format to say which)");
     return first;
