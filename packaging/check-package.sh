@@ -168,19 +168,8 @@ if "$ROOT/usr/bin/larimar" --json bench memory --slots 16 --width 32 --episode 8
 else
   fail "larimar bench memory: $(cat "$TMP/bench.json")"
 fi
-# The installed programs must find the installed model (not the source tree's): `larimar info`
-# names the model directory it loaded, which has to lie inside the unpacked tree.
 L=("$ROOT/usr/bin/larimar" --workspace "$TMP/check.larimar")
 export XDG_DATA_HOME="$TMP/xdg-data" XDG_CONFIG_HOME="$TMP/xdg-config"
-if "${L[@]}" --json info >"$TMP/info.json" 2>"$TMP/info.err"; then
-  if grep -q "\"$ROOT/usr/share/larimar-workbench/models/" "$TMP/info.json"; then
-    ok "installed larimar info uses the installed model"
-  else
-    fail "larimar info did not load the installed model: $(cat "$TMP/info.json")"
-  fi
-else
-  fail "larimar info: $(cat "$TMP/info.err")"
-fi
 # A write / query / forget round trip with the installed files.
 if "${L[@]}" write "The Eiffel Tower is located in Rome." >"$TMP/write.txt" 2>&1 &&
    "${L[@]}" --json facts >"$TMP/facts.json" 2>&1 && grep -q "Eiffel Tower" "$TMP/facts.json" &&
@@ -192,6 +181,18 @@ if "${L[@]}" write "The Eiffel Tower is located in Rome." >"$TMP/write.txt" 2>&1
   ok "installed write / query / forget round trip (audit verified)"
 else
   fail "round trip: $(cat "$TMP"/write.txt "$TMP"/facts.json "$TMP"/query.json "$TMP"/forget.txt "$TMP"/audit.txt 2>/dev/null | tail -20)"
+fi
+# The installed programs must find the installed model (not the source tree's): `larimar info`
+# names the model directory it loaded, which has to lie inside the unpacked tree. It runs on the
+# workspace the round trip made: info never creates one.
+if "${L[@]}" --json info >"$TMP/info.json" 2>"$TMP/info.err"; then
+  if grep -q "\"$ROOT/usr/share/larimar-workbench/models/" "$TMP/info.json"; then
+    ok "installed larimar info uses the installed model"
+  else
+    fail "larimar info did not load the installed model: $(cat "$TMP/info.json")"
+  fi
+else
+  fail "larimar info: $(cat "$TMP/info.err")"
 fi
 if [[ "$GUI" == ON ]]; then
   if XDG_RUNTIME_DIR="$TMP" QT_QPA_PLATFORM=offscreen timeout 60 "$ROOT/usr/bin/larimar-workbench" --quit-after-start >"$TMP/gui.log" 2>&1; then
