@@ -186,11 +186,14 @@ struct Editor::Impl {
         };
     }
 
-    std::unique_ptr<MemoryBackend> fresh() {
+    /// The model's empty memory, made once (it computes M_ref^+).
+    const EpisodicMemory& emptyMemory() {
         if (!empty)
             empty.emplace(Eigen::MatrixXd::Zero(reference.rows(), reference.cols()), reference, settings);
-        return makeMemoryBackend(backend, *empty, loader());
+        return *empty;
     }
+
+    std::unique_ptr<MemoryBackend> fresh() { return makeMemoryBackend(backend, emptyMemory(), loader()); }
 
     static std::vector<std::int64_t> idsAt(const std::vector<std::int64_t>& ids, const std::vector<Eigen::Index>& rows) {
         std::vector<std::int64_t> out;
@@ -311,9 +314,8 @@ struct Editor::Impl {
         std::unique_ptr<MemoryBackend> mem;
         std::int64_t start = 0;
         if (auto snap = ws->latestSnapshot(editId)) {
-            fresh(); // makes `empty`
             try {
-                mem = deserializeMemoryBackend(backend, *empty, loader(), snap->state);
+                mem = deserializeMemoryBackend(backend, emptyMemory(), loader(), snap->state);
             } catch (const Error& ex) {
                 inconsistent("the snapshot at edit " + std::to_string(snap->editId) + ": " + ex.what());
             }

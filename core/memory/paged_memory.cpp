@@ -14,17 +14,6 @@ namespace {
 constexpr std::uint32_t kMagic = 0x4d47504c; // "LPGM"
 constexpr std::uint32_t kVersion = 1;
 
-std::string hex(const Sha256Digest& d) {
-    static const char* digits = "0123456789abcdef";
-    std::string s;
-    s.reserve(64);
-    for (const auto b : d) {
-        s.push_back(digits[b >> 4]);
-        s.push_back(digits[b & 15]);
-    }
-    return s;
-}
-
 } // namespace
 
 PagedMemory::PagedMemory(BackendSettings settings, const EpisodicMemory& empty, FactVectorLoader loader)
@@ -185,8 +174,9 @@ void PagedMemory::forget(const std::vector<std::int64_t>& ids, const Eigen::Matr
     }
 }
 
-std::shared_ptr<const EpisodicMemory> PagedMemory::build(int index) const {
+std::shared_ptr<const EpisodicMemory> PagedMemory::build(int index, std::int64_t& builtUpTo) const {
     const auto ids = factsInPage(index);
+    builtUpTo = ids.empty() ? 0 : ids.back();
     auto mem = std::make_shared<EpisodicMemory>(*m_empty);
     if (ids.empty()) return mem;
     Eigen::MatrixXd keys, z;
@@ -209,11 +199,7 @@ const EpisodicMemory& PagedMemory::touch(int index) {
         throw UserError("no memory page " + std::to_string(index) + " (there are " + std::to_string(m_pages.size()) +
                         ")");
     Page& pg = m_pages[static_cast<std::size_t>(index)];
-    if (!pg.built) {
-        pg.built = build(index);
-        const auto ids = factsInPage(index);
-        pg.builtUpTo = ids.empty() ? 0 : ids.back();
-    }
+    if (!pg.built) pg.built = build(index, pg.builtUpTo);
     pg.lastUse = ++m_clock;
     const EpisodicMemory& out = *pg.built;
     evict();
@@ -384,7 +370,7 @@ std::string PagedMemory::digest() const {
         h.update(v, sizeof v);
         h.update(e.hash.data(), e.hash.size());
     }
-    return hex(h.finish());
+    return toHex(h.finish());
 }
 
 MemoryCapacity PagedMemory::capacity() const {

@@ -82,7 +82,8 @@ private:
     void requireShapes(const std::vector<std::int64_t>& ids, const Eigen::MatrixXd& keys,
                        const Eigen::MatrixXd& z) const;
     static VecHash hashOf(const Eigen::MatrixXd& keys, const Eigen::MatrixXd& z, Eigen::Index row);
-    std::shared_ptr<const EpisodicMemory> build(int index) const;
+    /// The page built from its written facts; builtUpTo: the largest id written into it.
+    std::shared_ptr<const EpisodicMemory> build(int index, std::int64_t& builtUpTo) const;
     const EpisodicMemory& touch(int index);
     void evict();
     void buildIndex();
