@@ -245,3 +245,23 @@ TEST(PagedMemory, KeepsOnlyTheCachedNumberOfPagesBuilt) {
     for (int i = 0; i < 40; ++i) EXPECT_LT(relErr(f.readout(z.row(i)), z.row(i)), 1e-6) << i;
     EXPECT_LE(dynamic_cast<PagedMemory&>(*f.memory).builtPages(), 2);
 }
+
+TEST(PagedMemory, AFactGivenTwiceInOneCallIsRefusedAndNothingChanges) {
+    Fixture f(settingsFor("paged"));
+    std::mt19937_64 rng(16);
+    const Eigen::MatrixXd z = randn(rng, 3, kWidth);
+    const Eigen::MatrixXd k = f.keysOf(z);
+    try {
+        f.memory->write({5, 6, 5}, k, z);
+        FAIL() << "a repeated id was accepted";
+    } catch (const UserError& e) {
+        EXPECT_STREQ(e.what(), "fact 5 is given twice");
+    }
+    EXPECT_EQ(f.memory->capacity().written, 0);
+    f.write({1, 2}, z.topRows(2));
+    Eigen::MatrixXd twice(2, kWidth), twiceKeys(2, kSlots);
+    twice << z.row(0), z.row(0);
+    twiceKeys << f.keysOf(z.row(0)), f.keysOf(z.row(0));
+    EXPECT_THROW(f.memory->forget({1, 1}, twiceKeys, twice), UserError);
+    EXPECT_EQ(f.memory->capacity().written, 2);
+}
