@@ -11,18 +11,33 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace larimar::testing {
 
-/// Writes the model `modelName` to <gtest TempDir>/<dirName> (replacing what was there) and
-/// returns the path. The BPE vocabulary is learnt from `text`; maxPositions bounds the encoder
+/// Writes the model `modelName` to <gtest TempDir>/<dirName>-<process id> and returns the path;
+/// the directory is removed when the process exits (LARIMAR_KEEP_TINY_MODEL=1 keeps it). The
+/// process id matters: ctest runs each test of a binary as its own process, in parallel, and a
+/// shared directory was replaced under a test that was reading it. The BPE vocabulary is learnt from `text`; maxPositions bounds the encoder
 /// and decoder input.
 inline std::string makeTinyModelDir(const std::string& dirName, const std::string& modelName, const std::string& text,
                                     int maxPositions = 48) {
-    const std::string d = ::testing::TempDir() + "/" + dirName;
+    const std::string d = ::testing::TempDir() + "/" + dirName + "-" + std::to_string(::getpid());
     std::filesystem::remove_all(d);
+    struct RemoveAtExit {
+        std::string path;
+        ~RemoveAtExit() {
+            std::error_code ec;
+            if (!std::getenv("LARIMAR_KEEP_TINY_MODEL")) std::filesystem::remove_all(path, ec);
+        }
+    };
+    static std::vector<RemoveAtExit> made;
+    made.push_back({d});
     BpeTrainerOptions bo;
     bo.vocabSize = 300;
     BpeTrainer bpe(bo);

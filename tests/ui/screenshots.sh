@@ -8,8 +8,8 @@
 # prompt field, a hover over the memory heatmap, and the handbook (F1).
 # Usage: tests/ui/screenshots.sh BUILD_DIR OUT_DIR [MODEL_DIR]
 #   MODEL_DIR defaults to the bundled model (or $LARIMAR_MODEL_DIR). A tiny random-weight model
-#   for trying the script: build/bin/test_cli --gtest_filter=CliModel.EvalCounterFactJsonShape
-#   leaves one in /tmp/cli-tiny-model.
+#   for trying the script: LARIMAR_KEEP_TINY_MODEL=1 build/bin/test_cli
+#   --gtest_filter=CliModel.EvalCounterFactJsonShape leaves one in /tmp/cli-tiny-model-PID.
 # Prints the start-up time the workbench reports ("ready in N ms").
 set -euo pipefail
 
