@@ -1,5 +1,6 @@
 #include "core/memory/memory_backend.h"
 
+#include "core/memory/kv_memory.h"
 #include "core/memory/paged_memory.h"
 #include "core/util/error.h"
 
@@ -82,11 +83,12 @@ private:
 
 } // namespace
 
-std::vector<std::string> memoryBackendKinds() { return {"paged", "larimar"}; }
+std::vector<std::string> memoryBackendKinds() { return {"paged", "larimar", "kv"}; }
 
 std::string describe(const BackendSettings& s) {
     if (s.kind == "paged")
         return "paged (" + (s.pageFacts > 0 ? std::to_string(s.pageFacts) : std::string("K")) + " facts per page)";
+    if (s.kind == "kv") return "kv (top " + std::to_string(s.topK > 0 ? s.topK : 1) + " facts attended to)";
     return s.kind;
 }
 
@@ -94,6 +96,7 @@ std::unique_ptr<MemoryBackend> makeMemoryBackend(const BackendSettings& settings
                                                  FactVectorLoader loader) {
     if (settings.kind == "larimar") return std::make_unique<SingleMemory>(settings, empty);
     if (settings.kind == "paged") return std::make_unique<PagedMemory>(settings, empty, std::move(loader));
+    if (settings.kind == "kv") return std::make_unique<KvMemory>(settings, empty, std::move(loader));
     std::string kinds;
     for (const auto& k : memoryBackendKinds()) kinds += (kinds.empty() ? "" : ", ") + k;
     throw UserError("unknown memory backend '" + settings.kind + "' (known: " + kinds + ")");
@@ -110,6 +113,7 @@ std::unique_ptr<MemoryBackend> deserializeMemoryBackend(const BackendSettings& s
         return std::make_unique<SingleMemory>(settings, std::move(m));
     }
     if (settings.kind == "paged") return PagedMemory::deserialize(settings, empty, std::move(loader), blob);
+    if (settings.kind == "kv") return KvMemory::deserialize(settings, empty, std::move(loader), blob);
     return makeMemoryBackend(settings, empty, std::move(loader)); // throws for the unknown kind
 }
 

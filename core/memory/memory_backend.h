@@ -10,6 +10,9 @@
 ///   "paged"    many K x C episodic memories (pages), core/memory/paged_memory.h: capacity
 ///              grows with facts; a fact is written into one page, a query reads the page of
 ///              its nearest fact.
+///   "kv"       an explicit key-value memory (Memory³-style), core/memory/kv_memory.h: each
+///              fact is the decoder's attention keys/values over its text, and a query attends
+///              to its top-k facts' (attends() is true; needs a model with attention memory).
 ///
 /// Contract for every backend (tests/core/test_memory_backends.cpp runs it on each):
 ///   - write then forget of the same facts gives back the state before the write (paged: bit
@@ -40,11 +43,12 @@ using FactVectorLoader =
 
 /// Which backend a workspace uses and its settings (stored in the workspace's meta table).
 struct BackendSettings {
-    std::string kind = "larimar"; ///< "larimar" or "paged"
+    std::string kind = "larimar"; ///< "larimar", "paged" or "kv"
     int pageFacts = 0;            ///< paged: facts per page before a new one opens; 0: K
     std::int64_t maxFacts = 0;    ///< paged: written facts at most; 0: kDefaultMaxFacts
     int cachePages = 0;           ///< paged: pages kept built in RAM; 0: as many as fit in 1 GiB
                                   ///< (a built page takes about 8 (5KC + 2K^2) bytes)
+    int topK = 0;                 ///< kv: facts a query attends to; 0: 1
 };
 inline constexpr std::int64_t kDefaultMaxFacts = 2'000'000;
 /// The kinds makeMemoryBackend knows, for --backend help texts and the GUI's choice.
@@ -59,11 +63,14 @@ struct MemoryCapacity {
 };
 
 /// A read of N queries: weights over the K slots of the memory each query read, readout W M,
-/// and the page each query read (0 for single-memory backends).
+/// and the page each query read (0 for single-memory backends). An attending backend (kv)
+/// reads no latent (zero readout) and names per query the facts whose keys/values the decoder
+/// attends to, best first.
 struct MemoryRead {
     Eigen::MatrixXd weights;
     Eigen::MatrixXd readout;
     std::vector<int> pages;
+    std::vector<std::vector<std::int64_t>> facts;
 };
 
 class MemoryBackend {
@@ -76,6 +83,9 @@ public:
     /// Write keys of N latents (N x K), from the model's fixed reference memory: they do not
     /// depend on what is written, so the editor stores them with each fact.
     virtual Eigen::MatrixXd keys(const Eigen::MatrixXd& z) const = 0;
+    /// True when queries attend to stored facts' keys/values (MemoryRead::facts) instead of
+    /// reading a latent: the caller keeps each fact's TextModel::attentionKv.
+    virtual bool attends() const { return false; }
 
     /// Throws UserError naming the limit when `more` facts cannot be written now.
     virtual void checkRoom(std::int64_t more) const = 0;

@@ -236,10 +236,10 @@ int PagedMemory::builtPages() const {
 
 void PagedMemory::buildIndex() {
     *m_index = Index{};
+    m_index->facts = CosineIndex(width());
     std::vector<std::int64_t> ids;
     for (const auto& [id, e] : m_facts)
         if (e.written) ids.push_back(id);
-    m_index->rows.resize(static_cast<Eigen::Index>(std::max<std::size_t>(ids.size(), 16)), width());
     m_index->valid = true;
     constexpr std::size_t chunk = 1024;
     for (std::size_t start = 0; start < ids.size(); start += chunk) {
@@ -251,23 +251,9 @@ void PagedMemory::buildIndex() {
     }
 }
 
-void PagedMemory::indexAdd(std::int64_t id, const Eigen::RowVectorXd& z) {
-    const auto n = static_cast<Eigen::Index>(m_index->ids.size());
-    if (n == m_index->rows.rows()) m_index->rows.conservativeResize(std::max<Eigen::Index>(16, 2 * n), width());
-    const double norm = z.norm();
-    m_index->rows.row(n) = (norm > 0 ? Eigen::RowVectorXd(z / norm) : z).cast<float>();
-    m_index->ids.push_back(id);
-}
+void PagedMemory::indexAdd(std::int64_t id, const Eigen::RowVectorXd& z) { m_index->facts.add(id, z); }
 
-void PagedMemory::indexRemove(std::int64_t id) {
-    const auto it = std::find(m_index->ids.begin(), m_index->ids.end(), id);
-    if (it == m_index->ids.end()) return;
-    const auto i = static_cast<Eigen::Index>(it - m_index->ids.begin());
-    const auto last = static_cast<Eigen::Index>(m_index->ids.size()) - 1;
-    m_index->rows.row(i) = m_index->rows.row(last);
-    m_index->ids[static_cast<std::size_t>(i)] = m_index->ids.back();
-    m_index->ids.pop_back();
-}
+void PagedMemory::indexRemove(std::int64_t id) { m_index->facts.remove(id); }
 
 int PagedMemory::route(const Eigen::RowVectorXd& zq, std::optional<std::int64_t> nearestFact) {
     if (m_written == 0) return -1;
@@ -276,15 +262,7 @@ int PagedMemory::route(const Eigen::RowVectorXd& zq, std::optional<std::int64_t>
         if (e && e->written) return e->page;
     }
     if (!m_index->valid) buildIndex();
-    const auto n = static_cast<Eigen::Index>(m_index->ids.size());
-    const Eigen::RowVectorXf q = zq.cast<float>();
-    const Eigen::VectorXf cos = m_index->rows.topRows(n) * q.transpose();
-    Eigen::Index best = 0;
-    for (Eigen::Index i = 1; i < n; ++i) // ties: the lower fact id, so routing is deterministic
-        if (cos(i) > cos(best) || (cos(i) == cos(best) && m_index->ids[static_cast<std::size_t>(i)] <
-                                                              m_index->ids[static_cast<std::size_t>(best)]))
-            best = i;
-    return find(m_index->ids[static_cast<std::size_t>(best)])->page;
+    return find(m_index->facts.nearest(zq, 1).front().first)->page;
 }
 
 MemoryRead PagedMemory::read(const Eigen::MatrixXd& zq, std::optional<std::int64_t> nearestFact) {

@@ -19,6 +19,7 @@
 /// the written facts' latents (an index built from the loader on first use, O(facts C) a query).
 ///
 /// Capacity: maxFacts written facts; checkRoom() refuses more with a message.
+#include "core/memory/cosine_index.h"
 #include "core/memory/memory_backend.h"
 
 #include <array>
@@ -73,10 +74,9 @@ private:
         std::int64_t builtUpTo = 0;                  ///< largest fact id written into `built`
         std::uint64_t lastUse = 0;
     };
-    struct Index { ///< cosine routing index of written facts' latents
+    struct Index { ///< routing index of written facts' latents, built on first use
         bool valid = false;
-        std::vector<std::int64_t> ids;
-        Eigen::MatrixXf rows; ///< unit rows, ids.size() x C (capacity may exceed)
+        CosineIndex facts;
     };
 
     void requireShapes(const std::vector<std::int64_t>& ids, const Eigen::MatrixXd& keys,

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <numeric>
 #include <random>
 
@@ -55,6 +56,18 @@ struct Fixture {
         memory->forget(ids, k, z);
     }
     Eigen::RowVectorXd readout(const Eigen::RowVectorXd& zq) { return memory->read(zq).readout.row(0); }
+    /// Whether the query z_i of fact `id` gets that fact back: its latent read out (to 1e-6),
+    /// or for an attending backend, the fact retrieved first.
+    bool recalls(const Eigen::RowVectorXd& zi, std::int64_t id) {
+        const MemoryRead r = memory->read(zi);
+        if (memory->attends()) return !r.facts.at(0).empty() && r.facts[0][0] == id;
+        return (r.readout.row(0) - zi).norm() / zi.norm() < 1e-6;
+    }
+    /// What a read of zq gives: the readout and the facts attended to.
+    std::pair<Eigen::RowVectorXd, std::vector<std::int64_t>> readAll(const Eigen::RowVectorXd& zq) {
+        const MemoryRead r = memory->read(zq);
+        return {r.readout.row(0), r.facts.empty() ? std::vector<std::int64_t>{} : r.facts[0]};
+    }
 };
 
 BackendSettings settingsFor(const std::string& kind) {
@@ -75,10 +88,15 @@ TEST_P(EveryBackend, AWrittenFactReadsBackAndAForgottenOneDoesNot) {
     std::mt19937_64 rng(1);
     const Eigen::MatrixXd z = randn(rng, 6, kWidth);
     f.write(range(1, 6), z);
-    for (int i = 0; i < 6; ++i) EXPECT_LT(relErr(f.readout(z.row(i)), z.row(i)), 1e-6) << "fact " << i + 1;
+    for (int i = 0; i < 6; ++i) EXPECT_TRUE(f.recalls(z.row(i), i + 1)) << "fact " << i + 1;
     f.forget({3});
-    EXPECT_GT(relErr(f.readout(z.row(2)), z.row(2)), 0.3) << "a forgotten fact must not read back";
-    EXPECT_LT(relErr(f.readout(z.row(3)), z.row(3)), 1e-6) << "the others stay";
+    if (f.memory->attends()) {
+        const auto got = f.readAll(z.row(2)).second;
+        EXPECT_EQ(std::count(got.begin(), got.end(), 3), 0) << "a forgotten fact must not be attended to";
+    } else {
+        EXPECT_GT(relErr(f.readout(z.row(2)), z.row(2)), 0.3) << "a forgotten fact must not read back";
+    }
+    EXPECT_TRUE(f.recalls(z.row(3), 4)) << "the others stay";
     EXPECT_EQ(f.memory->capacity().written, 5);
 }
 
@@ -89,14 +107,17 @@ TEST_P(EveryBackend, WriteThenForgetGivesBackTheStateBefore) {
     f.write(range(1, 5), z.topRows(5));
     const std::string before = f.memory->digest();
     const Eigen::RowVectorXd probe = randn(rng, 1, kWidth);
-    const Eigen::RowVectorXd readBefore = f.readout(probe);
+    const auto readBefore = f.readAll(probe);
     f.write({6, 7}, z.bottomRows(2));
     EXPECT_NE(f.memory->digest(), before);
     f.forget({6, 7});
-    // Paged: the page is rebuilt from the facts that remain, bit for bit. One memory: the
-    // downdate undoes the update to rounding (~1e-10), so its digest of M's bytes may differ.
-    if (GetParam() == "paged") EXPECT_EQ(f.memory->digest(), before);
-    EXPECT_LT((f.readout(probe) - readBefore).norm(), 1e-9 * (1 + readBefore.norm()));
+    // Paged: the page is rebuilt from the facts that remain, bit for bit; kv holds no mixed
+    // state at all. One memory: the downdate undoes the update to rounding (~1e-10), so its
+    // digest of M's bytes may differ.
+    if (GetParam() != "larimar") EXPECT_EQ(f.memory->digest(), before);
+    const auto readAfter = f.readAll(probe);
+    EXPECT_LT((readAfter.first - readBefore.first).norm(), 1e-9 * (1 + readBefore.first.norm()));
+    EXPECT_EQ(readAfter.second, readBefore.second);
 }
 
 TEST_P(EveryBackend, SnapshotRoundTripsBitExactly) {
@@ -109,7 +130,10 @@ TEST_P(EveryBackend, SnapshotRoundTripsBitExactly) {
     auto back = deserializeMemoryBackend(settingsFor(GetParam()), f.empty, f.vectors.loader(), blob);
     EXPECT_EQ(back->digest(), f.memory->digest());
     EXPECT_EQ(back->capacity().written, 10);
-    for (int i : {0, 4, 11}) EXPECT_EQ(back->read(z.row(i)).readout, f.memory->read(z.row(i)).readout) << i;
+    for (int i : {0, 4, 11}) {
+        EXPECT_EQ(back->read(z.row(i)).readout, f.memory->read(z.row(i)).readout) << i;
+        EXPECT_EQ(back->read(z.row(i)).facts, f.memory->read(z.row(i)).facts) << i;
+    }
     auto damaged = blob;
     damaged[damaged.size() / 2] ^= 0x40;
     EXPECT_THROW(deserializeMemoryBackend(settingsFor(GetParam()), f.empty, f.vectors.loader(), damaged), Error);
@@ -124,16 +148,19 @@ TEST_P(EveryBackend, ACloneIsUntouchedByLaterWrites) {
     f.write({1, 2}, z.topRows(2));
     const auto copy = f.memory->clone();
     const std::string digest = copy->digest();
-    const Eigen::RowVectorXd before = copy->read(z.row(0)).readout.row(0);
+    const MemoryRead before = copy->read(z.row(0));
     f.write({3, 4}, z.bottomRows(2));
+    f.forget({1});
     EXPECT_EQ(copy->digest(), digest);
-    EXPECT_EQ(copy->read(z.row(0)).readout.row(0), before);
+    EXPECT_EQ(copy->read(z.row(0)).readout, before.readout);
+    EXPECT_EQ(copy->read(z.row(0)).facts, before.facts);
     EXPECT_EQ(copy->capacity().written, 2);
+    EXPECT_EQ(f.memory->capacity().written, 3);
 }
 
 TEST_P(EveryBackend, RefusesWritesItCannotHoldAndChangesNothing) {
     BackendSettings s = settingsFor(GetParam());
-    if (GetParam() == "paged") s.maxFacts = 20; // one memory: its K slots, by default
+    if (GetParam() != "larimar") s.maxFacts = 20; // one memory: its K slots, by default
     Fixture f(s);
     const std::int64_t limit = f.memory->capacity().maximum;
     EXPECT_EQ(limit, GetParam() == "larimar" ? kSlots : 20);
@@ -163,7 +190,36 @@ TEST_P(EveryBackend, ForgettingAFactThatIsNotWrittenIsRefused) {
     EXPECT_EQ(f.memory->digest(), digest);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, EveryBackend, ::testing::Values("larimar", "paged"));
+INSTANTIATE_TEST_SUITE_P(Backends, EveryBackend, ::testing::Values("larimar", "paged", "kv"));
+
+TEST(KvMemory, AQueryAttendsToItsTopKFactsBestFirstAndToTheScopeDetectorsNearestWithK1) {
+    EpisodicMemory empty = emptyMemory();
+    InMemoryFactVectors vectors;
+    BackendSettings s;
+    s.kind = "kv";
+    s.topK = 3;
+    auto m = makeMemoryBackend(s, empty, vectors.loader());
+    std::mt19937_64 rng(8);
+    const Eigen::MatrixXd z = randn(rng, 5, kWidth);
+    const Eigen::MatrixXd k = m->keys(z);
+    vectors.add(range(10, 5), k, z);
+    m->write(range(10, 5), k, z);
+    // A query between facts 12 and 14 (rows 2 and 4), nearer 14.
+    const Eigen::RowVectorXd q = 0.4 * z.row(2) / z.row(2).norm() + 0.6 * z.row(4) / z.row(4).norm();
+    const MemoryRead r = m->read(q);
+    ASSERT_EQ(r.facts.at(0).size(), 3u);
+    EXPECT_EQ(r.facts[0][0], 14);
+    EXPECT_EQ(r.facts[0][1], 12);
+    EXPECT_EQ(r.readout, Eigen::MatrixXd::Zero(1, kWidth)) << "an attending backend reads no latent";
+    // With k = 1 the caller's nearest fact (the scope detector's) is the one attended to.
+    s.topK = 1;
+    auto one = makeMemoryBackend(s, empty, vectors.loader());
+    one->write(range(10, 5), k, z);
+    EXPECT_EQ(one->read(q).facts[0], std::vector<std::int64_t>{14});
+    EXPECT_EQ(one->read(q, 11).facts[0], std::vector<std::int64_t>{11});
+    EXPECT_EQ(one->read(q, 99).facts[0], std::vector<std::int64_t>{14}) << "an unknown hint falls back to the index";
+    EXPECT_EQ(describe(s), "kv (top 1 facts attended to)");
+}
 
 TEST(PagedMemory, CapacityGrowsWithFactsAndEveryFactReadsBack) {
     Fixture f(settingsFor("paged"));
